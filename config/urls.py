@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api.health import healthz
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("billing/", include("billing.urls")),
+    path("", include("practice.urls")),
+    path("", include("patients.urls")),
+    path("", include("prescriptions.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "v1"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("webhooks/", include("billing.webhook_urls")),
+    path("webhooks/", include("prescriptions.webhook_urls")),
+]
+
+handler404 = "api.exceptions.not_found_view"
+handler500 = "api.exceptions.server_error_view"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PracticeConfig(AppConfig):
+    """Service area, physicians and credentials, availability, appointments, caseloads."""
+
+    name = "practice"
