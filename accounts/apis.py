@@ -1,0 +1,91 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.serializers import (
+    LoginInput,
+    MessageOutput,
+    PasswordResetConfirmInput,
+    PasswordResetInput,
+    RefreshInput,
+    RegisterInput,
+    RegisterOutput,
+    TokenPairOutput,
+    UserOutput,
+)
+from api.schema import errors
+
+
+class _PublicAuthApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterApi(_PublicAuthApi):
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput, **errors(400)}, tags=["auth"])
+    def post(self, request):
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.patient_register(**data.validated_data, request=request)
+        return Response({"user": UserOutput(user).data, **services.tokens_for(user)}, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(_PublicAuthApi):
+    @extend_schema(request=LoginInput, responses={200: TokenPairOutput, **errors(400, 401, 429)}, tags=["auth"])
+    def post(self, request):
+        data = LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, tokens = services.login(request=request, **data.validated_data)
+        return Response(tokens)
+
+
+class RefreshApi(_PublicAuthApi):
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, **errors(400, 401)}, tags=["auth"])
+    def post(self, request):
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.refresh_rotate(refresh=data.validated_data["refresh"]))
+
+
+class LogoutApi(_PublicAuthApi):
+    @extend_schema(request=RefreshInput, responses={204: None, **errors(400, 401)}, tags=["auth"])
+    def post(self, request):
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.refresh_revoke(refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_RESET_MESSAGE = "If an account exists for this email, we sent a code to reset its password."
+
+
+class PasswordResetApi(_PublicAuthApi):
+    @extend_schema(request=PasswordResetInput, responses={202: MessageOutput, **errors(400)}, tags=["auth"])
+    def post(self, request):
+        data = PasswordResetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response({"message": _RESET_MESSAGE}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(_PublicAuthApi):
+    @extend_schema(request=PasswordResetConfirmInput, responses={204: None, **errors(400)}, tags=["auth"])
+    def post(self, request):
+        data = PasswordResetConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: UserOutput}, tags=["auth"])
+    def get(self, request):
+        return Response(UserOutput(request.user).data)
