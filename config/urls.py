@@ -9,6 +9,7 @@ api_v1 = [
     path("billing/", include("billing.urls")),
     path("", include("practice.urls")),
     path("", include("patients.urls")),
+    path("", include("scheduling.urls")),
     path("", include("prescriptions.urls")),
 ]
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "billing",
     "practice",
     "patients",
+    "scheduling",
     "prescriptions",
     "seeds",
 ]
@@ -124,7 +125,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic work: each app adds its rows (reminders and polls are rows in the database scanned
+# Periodic work: each app adds its entries below, in its own block (reminders and polls are rows in the database scanned
 # here, never far-future ETA tasks).
 CELERY_BEAT_SCHEDULE: dict = {}
 
@@ -240,3 +241,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# =========================================================================================
+# Per-app settings. Each app owns one block below; policy values are defaults the practice
+# can override from the environment (effective-dated clinical policy lives in the database).
+# =========================================================================================
+
+# --- practice (service area, credentials) ---
+
+# --- billing ---
+
+# --- patients ---
+
+# --- scheduling ---
+
+# --- prescriptions ---
