@@ -58,7 +58,9 @@ class LogoutApi(_PublicAuthApi):
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.refresh_revoke(refresh=data.validated_data["refresh"])
+        header = request.headers.get("Authorization", "")
+        access = header[7:] if header.startswith("Bearer ") else None
+        services.refresh_revoke(refresh=data.validated_data["refresh"], access=access)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

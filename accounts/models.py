@@ -48,6 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May sign in to the admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    tokens_valid_after = models.DateTimeField(
+        null=True, blank=True, help_text="Access tokens issued before this instant are refused (sign out everywhere)."
+    )
 
     objects = UserManager()
 

@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
@@ -96,6 +97,7 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
     if BlacklistedToken.objects.filter(token__jti=jti).exists():
         user_id = payload.get(api_settings.USER_ID_CLAIM)
         revoked = refresh_revoke_all(user_id=user_id)
+        User.objects.filter(pk=user_id).update(tokens_valid_after=timezone.now())
         logger.warning("refresh token reuse detected user_id=%s revoked=%d", user_id, revoked)
         raise TokenReused()
     try:
@@ -111,13 +113,30 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
     return {"access": str(new.access_token), "refresh": str(new)}
 
 
-def refresh_revoke(*, refresh: str) -> None:
-    """Logout: revoke this refresh token. Revoking an already revoked token is not an error."""
+def refresh_revoke(*, refresh: str, access: str | None = None) -> None:
+    """Logout: revoke this refresh token, and the access token sent with the request if any.
+    Revoking an already revoked token is not an error."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.authentication import deny_access_token
+
     try:
         RefreshToken(refresh).blacklist()
     except TokenError as exc:
         if "blacklisted" not in str(exc).lower():
             raise TokenInvalid() from exc
+    if access:
+        try:
+            token = AccessToken(access)
+        except TokenError:
+            return  # an expired or invalid access token needs no revoking
+        deny_access_token(token["jti"], token["exp"])
+
+
+def tokens_revoke_all(*, user: User) -> None:
+    """Sign out everywhere: every refresh token blacklisted, every access token refused."""
+    User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
+    refresh_revoke_all(user_id=user.pk)
 
 
 def refresh_revoke_all(*, user_id) -> int:
@@ -157,5 +176,5 @@ def password_reset_confirm(*, code: str, new_password: str) -> User:
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    refresh_revoke_all(user_id=user.pk)  # a reset signs every device out
+    tokens_revoke_all(user=user)  # a reset signs every device out
     return user
