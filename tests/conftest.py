@@ -6,6 +6,8 @@ Apps add their domain fixtures (profiles, licences, ...) in tests/<app>/conftest
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -82,3 +84,40 @@ def api(db):
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run by .ci/run with DATABASE_URL set)")
+
+
+# --- No PHI in logs ------------------------------------------------------------------------
+# Every log record of the whole run is scanned for identifiers of the named patients (planted
+# canaries); the run fails if any appears, whichever test logged it.
+PHI_CANARIES = ("patient.a@example.test", "patient.b@example.test", "Anders", "Alice Anders", "Bruno Baker")
+_phi_hits: list[str] = []
+
+
+class _PhiLogScanner(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed log call is its own bug; do not hide the scan
+            text = str(record.msg)
+        for canary in PHI_CANARIES:
+            if canary in text:
+                _phi_hits.append(f"{record.name}:{record.levelname}: {text[:200]}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scan_logs_for_phi(django_db_setup):
+    handler = _PhiLogScanner(level=logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _phi_hits:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", f"PHI found in {len(_phi_hits)} log records", red=True)
+            for hit in _phi_hits[:20]:
+                reporter.write_line(hit)
+        session.exitstatus = 1
