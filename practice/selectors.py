@@ -2,12 +2,126 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+import uuid
 
-from practice.models import County
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Role, User
+from api.errors import NotFound
+from practice.models import (
+    County,
+    CredentialStatus,
+    DEARegistration,
+    NJCDSRegistration,
+    StateLicense,
+)
+from practice.services.licensing import ACCEPTED_LICENCE_KINDS
 
 
 def county_list(*, state: str | None = None) -> QuerySet[County]:
     """Public: the service area's counties, by state then name."""
     qs = County.objects.order_by("state", "name")
     return qs.filter(state=state) if state else qs
+
+
+def consult_windows(
+    *, state: str, start: dt.date, end: dt.date, physician_ids: list[int] | None = None
+) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Physician user id -> inclusive date ranges within [start, end] on which they may consult in `state`.
+
+    The same licence rule as `physician_authorization` (active licence of a kind the state accepts,
+    valid from issue through expiry day inclusive), for many physicians and days in one query.
+    With `physician_ids`, every requested id is a key (an empty list: no window); without, only
+    physicians who have a window appear.
+    """
+    windows: dict[int, list[tuple[dt.date, dt.date]]] = {pid: [] for pid in (physician_ids or [])}
+    if state not in ACCEPTED_LICENCE_KINDS or end < start or physician_ids == []:
+        return windows
+    licences = StateLicense.objects.filter(
+        state=state,
+        kind__in=ACCEPTED_LICENCE_KINDS[state],
+        status=CredentialStatus.ACTIVE,
+        issued_on__lte=end,
+        expires_on__gte=start,
+        physician__role=Role.PHYSICIAN,
+        physician__is_active=True,
+    )
+    if physician_ids is not None:
+        licences = licences.filter(physician_id__in=physician_ids)
+    ranges: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    for physician_id, issued_on, expires_on in licences.values_list("physician_id", "issued_on", "expires_on"):
+        ranges.setdefault(physician_id, []).append((max(issued_on, start), min(expires_on, end)))
+    one_day = dt.timedelta(days=1)
+    for physician_id, spans in ranges.items():
+        merged: list[tuple[dt.date, dt.date]] = []
+        for lo, hi in sorted(spans):
+            if merged and lo <= merged[-1][1] + one_day:  # overlapping or back-to-back licences
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        windows[physician_id] = merged
+    return windows
+
+
+# --- credentials (staff see every physician; a physician sees their own) ------------------------
+
+
+def _with_credentials(qs: QuerySet[User]) -> QuerySet[User]:
+    return qs.select_related("physician_profile").prefetch_related(
+        Prefetch("state_licences", queryset=StateLicense.objects.order_by("state", "-expires_on", "id")),
+        Prefetch("dea_registrations", queryset=DEARegistration.objects.order_by("state", "-expires_on", "id")),
+        Prefetch("nj_cds_registrations", queryset=NJCDSRegistration.objects.order_by("-expires_on", "id")),
+    )
+
+
+def physician_list(*, fetched_by: User) -> QuerySet[User]:
+    """Staff: every physician account with profile and credentials (constant queries)."""
+    if not fetched_by.is_practice_staff:
+        return User.objects.none()
+    return _with_credentials(User.objects.filter(role=Role.PHYSICIAN)).order_by("last_name", "first_name", "id")
+
+
+def physician_get(*, fetched_by: User, physician_id: uuid.UUID) -> User:
+    """Staff: any physician; a physician: only themselves; anyone else: not found."""
+    qs = _with_credentials(User.objects.filter(role=Role.PHYSICIAN, public_id=physician_id))
+    if not fetched_by.is_practice_staff:
+        qs = qs.filter(pk=fetched_by.pk)
+    physician = qs.first()
+    if physician is None:
+        raise NotFound()
+    return physician
+
+
+def physician_credentials(*, physician: User) -> User:
+    """A physician's own profile and credentials."""
+    return _with_credentials(User.objects.filter(pk=physician.pk)).get()
+
+
+def _credential_get(model, *, fetched_by: User, physician_id: uuid.UUID, credential_id: uuid.UUID):
+    if not fetched_by.is_practice_staff:
+        raise NotFound()
+    obj = (
+        model.objects.select_related("physician")
+        .filter(public_id=credential_id, physician__public_id=physician_id)
+        .first()
+    )
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def licence_get(*, fetched_by: User, physician_id: uuid.UUID, licence_id: uuid.UUID) -> StateLicense:
+    return _credential_get(StateLicense, fetched_by=fetched_by, physician_id=physician_id, credential_id=licence_id)
+
+
+def dea_registration_get(*, fetched_by: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> DEARegistration:
+    return _credential_get(
+        DEARegistration, fetched_by=fetched_by, physician_id=physician_id, credential_id=registration_id
+    )
+
+
+def cds_registration_get(*, fetched_by: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> NJCDSRegistration:
+    return _credential_get(
+        NJCDSRegistration, fetched_by=fetched_by, physician_id=physician_id, credential_id=registration_id
+    )
