@@ -121,3 +121,24 @@ def pytest_sessionfinish(session, exitstatus):
             for hit in _phi_hits[:20]:
                 reporter.write_line(hit)
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the security figures (fuzzing, permission matrix, races) gathered during the run."""
+    import sys
+
+    lines = []
+    fuzz = sys.modules.get("tests.security.test_fuzz")
+    if fuzz is not None and fuzz.FUZZ_STATS["examples"]:
+        stats = fuzz.FUZZ_STATS
+        lines.append(f"schemathesis: {stats['operations']} operation x role pairs, {stats['examples']} examples")
+    matrix = sys.modules.get("tests.security.test_matrix")
+    if matrix is not None and matrix.MATRIX_STATS["checks"]:
+        stats = matrix.MATRIX_STATS
+        lines.append(
+            f"permission matrix: {stats['routes']} routes x {stats['roles']} roles x methods = {stats['checks']} checks"
+        )
+    if lines:
+        terminalreporter.write_sep("=", "security figures")
+        for line in lines:
+            terminalreporter.write_line(line)

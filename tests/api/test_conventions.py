@@ -128,3 +128,18 @@ def test_admin_session_expires_after_idle_time(admin_user, settings):
         traveller.shift(settings.ADMIN_IDLE_TIMEOUT + timedelta(minutes=1))
         response = client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "999"])
+def test_invalid_page_is_a_400_field_error(api, admin_user, page):
+    response = api(admin_user).get(f"/api/v1/service-area/counties/?page={page}")
+    assert response.status_code == 400
+    assert response.json()["fields"]["page"][0]["code"] == "invalid_page"
+
+
+def test_page_size_is_capped(anon_client):
+    response = anon_client.get("/api/v1/service-area/counties/?page_size=1000")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 88  # all counties fit under the cap of 100
+    small = anon_client.get("/api/v1/service-area/counties/?page_size=5").json()
+    assert len(small["results"]) == 5 and small["count"] == 88
