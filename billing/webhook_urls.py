@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from billing.webhooks import stripe_webhook
+
+urlpatterns = [
+    path("stripe/", stripe_webhook, name="stripe-webhook"),
+]

@@ -250,6 +250,52 @@ LOGGING = {
 # --- practice (service area, credentials) ---
 
 # --- billing ---
+# Stripe membership ($250/month, one price). BILLING_ENABLED switches the integration on; when on,
+# every Stripe value below is required and checked here, so no environment starts half-configured.
+from celery.schedules import crontab  # noqa: E402
+from stripe._api_version import _ApiVersion as _StripeApiVersion  # noqa: E402
+
+BILLING_ENABLED = env.bool("BILLING_ENABLED", default=False)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="")  # the $250/month "Membership - monthly" price
+# Pinned in one place: requests and webhook payloads are read in this version's shapes.
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default=_StripeApiVersion.CURRENT)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+BILLING_CHECKOUT_SUCCESS_URL = env.str(
+    "BILLING_CHECKOUT_SUCCESS_URL", default="http://localhost:3000/membership/welcome?session_id={CHECKOUT_SESSION_ID}"
+)
+BILLING_CHECKOUT_CANCEL_URL = env.str("BILLING_CHECKOUT_CANCEL_URL", default="http://localhost:3000/membership")
+BILLING_PORTAL_RETURN_URL = env.str("BILLING_PORTAL_RETURN_URL", default="http://localhost:3000/membership")
+# DOMAIN 7: a past_due membership keeps its standing this many days, then new shipments pause.
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+if BILLING_ENABLED:
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    _stripe_expected = {
+        "STRIPE_SECRET_KEY": (STRIPE_SECRET_KEY, ("sk_", "rk_")),
+        "STRIPE_PUBLISHABLE_KEY": (STRIPE_PUBLISHABLE_KEY, ("pk_",)),
+        "STRIPE_WEBHOOK_SECRET": (STRIPE_WEBHOOK_SECRET, ("whsec_",)),
+        "STRIPE_PRICE_ID": (STRIPE_PRICE_ID, ("price_",)),
+    }
+    _stripe_bad = [name for name, (value, prefixes) in _stripe_expected.items() if not value.startswith(prefixes)]
+    if _stripe_bad:
+        raise ImproperlyConfigured(f"BILLING_ENABLED needs valid {', '.join(_stripe_bad)}.")
+CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
+    "task": "billing.tasks.reconcile_subscriptions",
+    "schedule": crontab(hour=4, minute=17),  # nightly, UTC, away from renewals at midnight
+}
+# The Stripe webhook is a plain Django view; this hook documents it in the OpenAPI schema.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("billing.schema.document_stripe_webhook")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "BillingSubscriptionStatusEnum": "billing.models.SubscriptionStatus",
+        "BillingInvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "BillingStandingStatusEnum": "billing.services.standing.StandingStatus",
+    }
+)
 
 # --- patients ---
 

@@ -1,0 +1,180 @@
+"""Billing endpoints (thin: input serializer -> one service or selector -> output serializer)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction
+from accounts.permissions import IsPatient, IsPracticeStaff
+from api.schema import errors
+from billing import selectors
+from billing.models import Invoice, Subscription, SubscriptionStatus
+from billing.serializers import (
+    BillingCancelInput,
+    BillingCheckoutSessionOutput,
+    BillingInvoiceOutput,
+    BillingMobileSubscriptionOutput,
+    BillingMySubscriptionOutput,
+    BillingPastDueOutput,
+    BillingPortalSessionOutput,
+    BillingStaffSubscriptionFilterInput,
+    BillingStaffSubscriptionOutput,
+    BillingSubscribeInput,
+    BillingSubscriptionOutput,
+)
+from billing.services import subscribe
+from billing.services.standing import standing_from, today
+
+TAGS = ["billing"]
+
+
+class CheckoutSessionApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=BillingSubscribeInput,
+        responses={201: BillingCheckoutSessionOutput, **errors(400, 409, 502, 503)},
+        tags=TAGS,
+        summary="Start a web subscription (Stripe Checkout)",
+    )
+    def post(self, request):
+        data = BillingSubscribeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        started = subscribe.checkout_session_start(
+            actor=request.user, price_id=data.validated_data.get("price_id"), request=request
+        )
+        return Response(BillingCheckoutSessionOutput(asdict(started)).data, status=status.HTTP_201_CREATED)
+
+
+class MySubscriptionApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses={200: BillingMySubscriptionOutput}, tags=TAGS, summary="My membership and standing")
+    def get(self, request):
+        subscription = selectors.subscription_current(patient=request.user)
+        if subscription is not None:
+            audit_log(request, AuditAction.READ, subscription)
+        standing = standing_from(subscription, on=today())
+        return Response(
+            BillingMySubscriptionOutput(
+                {"subscription": subscription, "standing": {**asdict(standing), "status": standing.status}}
+            ).data
+        )
+
+    @extend_schema(
+        request=BillingSubscribeInput,
+        responses={201: BillingMobileSubscriptionOutput, **errors(400, 409, 502, 503)},
+        tags=TAGS,
+        summary="Start a mobile subscription (PaymentSheet)",
+        description="Creates (or reuses) an incomplete subscription and returns what Stripe's PaymentSheet needs.",
+    )
+    def post(self, request):
+        data = BillingSubscribeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        started = subscribe.mobile_subscription_start(
+            actor=request.user, price_id=data.validated_data.get("price_id"), request=request
+        )
+        body = {
+            "subscription_id": started.subscription.public_id,
+            "stripe_subscription_id": started.subscription.stripe_subscription_id,
+            "status": started.subscription.status,
+            "client_secret": started.client_secret,
+            "customer_id": started.customer_id,
+            "customer_session_client_secret": started.customer_session_client_secret,
+            "publishable_key": started.publishable_key,
+        }
+        return Response(BillingMobileSubscriptionOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class CancelSubscriptionApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=BillingCancelInput,
+        responses={200: BillingSubscriptionOutput, **errors(400, 404, 409, 502, 503)},
+        tags=TAGS,
+        summary="Cancel my membership at the end of the paid period",
+    )
+    def post(self, request):
+        data = BillingCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = subscribe.subscription_cancel(
+            actor=request.user, subscription_public_id=data.validated_data.get("subscription_id"), request=request
+        )
+        return Response(BillingSubscriptionOutput(subscription).data)
+
+
+class PortalSessionApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=None,
+        responses={201: BillingPortalSessionOutput, **errors(404, 502, 503)},
+        tags=TAGS,
+        summary="Open the Stripe customer portal (card, invoices, cancellation)",
+    )
+    def post(self, request):
+        url = subscribe.portal_session_start(actor=request.user, request=request)
+        return Response(BillingPortalSessionOutput({"url": url}).data, status=status.HTTP_201_CREATED)
+
+
+class MyInvoicesApi(GenericAPIView):
+    queryset = Invoice.objects.none()  # for the schema generator only; reads go through selectors
+    permission_classes = [IsPatient]
+    serializer_class = BillingInvoiceOutput
+
+    @extend_schema(responses={200: BillingInvoiceOutput(many=True)}, tags=TAGS, summary="My invoices")
+    def get(self, request):
+        page = self.paginate_queryset(selectors.invoice_list(fetched_by=request.user))
+        audit_log(request, AuditAction.READ, *page)
+        return self.get_paginated_response(BillingInvoiceOutput(page, many=True).data)
+
+
+class StaffSubscriptionListApi(GenericAPIView):
+    queryset = Subscription.objects.none()  # for the schema generator only; reads go through selectors
+    permission_classes = [IsPracticeStaff]
+    serializer_class = BillingStaffSubscriptionOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=SubscriptionStatus.values),
+            OpenApiParameter("patient", str, description="A patient's public id."),
+        ],
+        responses={200: BillingStaffSubscriptionOutput(many=True)},
+        tags=TAGS,
+        summary="Staff: every patient's membership",
+    )
+    def get(self, request):
+        filters = BillingStaffSubscriptionFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.subscription_list(
+            fetched_by=request.user,
+            status=filters.validated_data.get("status"),
+            patient_public_id=filters.validated_data.get("patient"),
+        )
+        page = self.paginate_queryset(qs)
+        audit_log(request, AuditAction.READ, *page)
+        return self.get_paginated_response(BillingStaffSubscriptionOutput(page, many=True).data)
+
+
+class StaffPastDueApi(GenericAPIView):
+    queryset = Subscription.objects.none()  # for the schema generator only; reads go through selectors
+    permission_classes = [IsPracticeStaff]
+    serializer_class = BillingPastDueOutput
+
+    @extend_schema(
+        responses={200: BillingPastDueOutput(many=True)},
+        tags=TAGS,
+        summary="Staff: past-due memberships (dunning list), longest overdue first",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(selectors.past_due_list(fetched_by=request.user))
+        audit_log(request, AuditAction.READ, *page)
+        return self.get_paginated_response(BillingPastDueOutput(page, many=True, context={"on": today()}).data)

@@ -1,0 +1,48 @@
+"""Billing's domain errors (stable codes the apps switch on)."""
+
+from api.errors import Conflict, DomainError, NotFound, ServiceUnavailable
+
+
+class BillingUnavailable(ServiceUnavailable):
+    code = "billing_unavailable"
+    default_message = "Payments are not available right now. Please try again later."
+
+
+class StripeUnavailable(ServiceUnavailable):
+    """Stripe could not be reached or answered with a server error: safe to retry."""
+
+    code = "payment_provider_unavailable"
+    default_message = "Our payment provider is unavailable. Please try again shortly."
+
+
+class StripeRequestFailed(DomainError):
+    """Stripe refused a request we made (a bug or a configuration problem, not the patient's)."""
+
+    status_code = 502
+    code = "payment_provider_error"
+    default_message = "Our payment provider refused the request. Please contact the practice."
+
+
+class UnknownPrice(DomainError):
+    code = "unknown_price"
+    default_message = "That price is not one of the practice's plans."
+
+
+class AlreadySubscribed(Conflict):
+    code = "already_subscribed"
+    default_message = "You already have a membership."
+
+
+class NotCancellable(Conflict):
+    code = "not_cancellable"
+    default_message = "This membership cannot be cancelled in its current state."
+
+
+class NoBillingAccount(NotFound):
+    code = "no_billing_account"
+    default_message = "You have no billing account yet."
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    default_message = "The webhook signature is missing, invalid or too old."

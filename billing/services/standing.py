@@ -1,0 +1,127 @@
+"""Good standing: the one answer to "may this patient get treatment-related services on date D?"
+
+DOMAIN 7: new prescriptions, fills and follow-ups need an active (or trialing) membership; a
+past_due membership keeps its standing for BILLING_PAST_DUE_GRACE_DAYS days from when the unpaid
+invoice fell due, after which new shipments pause until it is paid. The free consultation needs
+no card, so callers ask only for the services that need a membership.
+
+Statuses (Standing.status): "none", "incomplete", "trialing", "active", "past_due",
+"past_due_in_grace", "canceled", "unpaid". Stripe's "incomplete_expired" counts as "none" (it never
+started) and "paused" as "unpaid" (a trial ended without a card). A membership set to cancel at
+the end of its period is "canceled" for dates after that end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import User
+from billing.models import Subscription, SubscriptionStatus
+
+
+class StandingStatus(models.TextChoices):
+    NONE = "none", "No membership"
+    INCOMPLETE = "incomplete", "Incomplete"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE_IN_GRACE = "past_due_in_grace", "Past due (in grace period)"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+    UNPAID = "unpaid", "Unpaid"
+
+
+NO_SUBSCRIPTION = "no_subscription"
+SUBSCRIPTION_INACTIVE = "subscription_inactive"
+PAYMENT_PAST_DUE = "payment_past_due"
+
+_RANK = {
+    SubscriptionStatus.ACTIVE: 0,
+    SubscriptionStatus.TRIALING: 0,
+    SubscriptionStatus.PAST_DUE: 1,
+    SubscriptionStatus.UNPAID: 2,
+    SubscriptionStatus.PAUSED: 2,
+    SubscriptionStatus.INCOMPLETE: 3,
+    SubscriptionStatus.CANCELED: 4,
+    SubscriptionStatus.INCOMPLETE_EXPIRED: 5,
+}
+
+
+@dataclass(frozen=True)
+class Standing:
+    ok: bool
+    status: str
+    reason: str | None
+    shipments_paused: bool
+    grace_ends_on: date | None = None  # the first day without standing, while past due
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
+
+
+def today() -> date:
+    return timezone.now().astimezone(_zone()).date()
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(_zone()).date()
+
+
+def current_subscription(subscriptions: list[Subscription]) -> Subscription | None:
+    """The subscription that speaks for the patient: the best status, then the newest."""
+    if not subscriptions:
+        return None
+    return min(
+        subscriptions,
+        key=lambda s: (_RANK.get(s.status, 9), -(s.stripe_created_at or s.created_at).timestamp(), -s.pk),
+    )
+
+
+def grace_ends_on(subscription: Subscription) -> date | None:
+    if subscription.past_due_since is None:
+        return None
+    return _local_date(subscription.past_due_since) + timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
+
+
+def standing_from(subscription: Subscription | None, *, on: date) -> Standing:
+    """Pure rule: the standing a mirrored subscription gives on date `on` (practice time zone)."""
+    if subscription is None or subscription.status == SubscriptionStatus.INCOMPLETE_EXPIRED:
+        return Standing(ok=False, status="none", reason=NO_SUBSCRIPTION, shipments_paused=True)
+    status = subscription.status
+    if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE):
+        ends = subscription.cancel_at
+        if ends is None and subscription.cancel_at_period_end:
+            ends = subscription.current_period_end
+        if ends is not None and on >= _local_date(ends):
+            return Standing(ok=False, status="canceled", reason=SUBSCRIPTION_INACTIVE, shipments_paused=True)
+    if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+        return Standing(ok=True, status=status, reason=None, shipments_paused=False)
+    if status == SubscriptionStatus.PAST_DUE:
+        grace_end = grace_ends_on(subscription)
+        if grace_end is not None and on < grace_end:
+            return Standing(
+                ok=True,
+                status="past_due_in_grace",
+                reason=PAYMENT_PAST_DUE,
+                shipments_paused=False,
+                grace_ends_on=grace_end,
+            )
+        return Standing(
+            ok=False, status="past_due", reason=PAYMENT_PAST_DUE, shipments_paused=True, grace_ends_on=grace_end
+        )
+    if status in (SubscriptionStatus.UNPAID, SubscriptionStatus.PAUSED):
+        return Standing(ok=False, status="unpaid", reason=PAYMENT_PAST_DUE, shipments_paused=True)
+    # incomplete (never paid) and canceled: no membership; nothing new ships to a non-member.
+    return Standing(ok=False, status=status, reason=SUBSCRIPTION_INACTIVE, shipments_paused=True)
+
+
+def patient_good_standing(*, patient: User, on: date | None = None) -> Standing:
+    """Is this patient in good standing on date `on` (default: today in the practice's zone)? Contract."""
+    subscriptions = list(Subscription.objects.filter(patient=patient))
+    return standing_from(current_subscription(subscriptions), on=on or today())

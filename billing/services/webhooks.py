@@ -1,0 +1,159 @@
+"""Stripe webhooks: store each signed event once, then apply it after commit in a Celery task.
+
+Recording (the view): the signature is checked on the raw body (HMAC-SHA256 over "{t}.{body}",
+STRIPE_WEBHOOK_TOLERANCE_SECONDS); a bad or stale signature stores nothing. An event id already
+stored is acknowledged again without a second row (Stripe redelivers).
+
+Applying (the task): the event is claimed with a compare-and-swap (pending -> processing), so
+duplicates and concurrent workers apply it once. Subscription state is never taken from the
+event: the subscription is re-read from Stripe, and the mirror refuses a snapshot older than the
+one it holds, so events delivered late or out of order end in Stripe's current state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import stripe
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from billing.errors import InvalidSignature
+from billing.gateway import StripeGateway
+from billing.models import InvoiceStatus, StripeCustomer, WebhookEvent, WebhookEventStatus
+from billing.services import dunning
+from billing.services.mirror import (
+    invoice_apply_snapshot,
+    invoice_subscription_id,
+    stripe_id,
+    subscription_apply_snapshot,
+    ts,
+)
+
+logger = logging.getLogger(__name__)
+
+# A claim older than this belongs to a worker that died: another may take the event over.
+STALE_CLAIM = timedelta(minutes=10)
+
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
+HANDLED_EVENTS = {"checkout.session.completed"} | SUBSCRIPTION_EVENTS | INVOICE_EVENTS
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: WebhookEvent
+    created: bool
+
+
+def webhook_event_record(*, payload: bytes, signature_header: str | None) -> Recorded:
+    """Verify and store one delivery. Raises InvalidSignature (400, nothing stored)."""
+    try:
+        StripeGateway.verify_webhook(payload, signature_header)
+        body = json.loads(payload)
+        event_id, event_type, created = body["id"], body["type"], int(body["created"])
+        if not isinstance(event_id, str) or not isinstance(event_type, str):
+            raise ValueError("id and type must be strings")
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+        raise InvalidSignature() from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        # Signed by Stripe yet not an event: refuse it the same way, store nothing.
+        raise InvalidSignature("The webhook body is not a Stripe event.", code="invalid_payload") from exc
+    status = WebhookEventStatus.PENDING if event_type in HANDLED_EVENTS else WebhookEventStatus.IGNORED
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                stripe_event_id=event_id,
+                type=event_type,
+                stripe_created_at=ts(created),
+                livemode=bool(body.get("livemode")),
+                payload=body,
+                status=status,
+                processed_at=timezone.now() if status == WebhookEventStatus.IGNORED else None,
+            )
+        logger.info("stripe event stored id=%s type=%s", event_id, event_type)
+        return Recorded(event=event, created=True)
+    except IntegrityError:
+        return Recorded(event=WebhookEvent.objects.get(stripe_event_id=event_id), created=False)
+
+
+def webhook_event_claim(*, event_id: int) -> WebhookEvent | None:
+    """Compare-and-swap pending -> processing (or take over a stale claim). None: not ours to run."""
+    now = timezone.now()
+    claimable = Q(status=WebhookEventStatus.PENDING) | Q(
+        status=WebhookEventStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM
+    )
+    claimed = WebhookEvent.objects.filter(claimable, pk=event_id).update(
+        status=WebhookEventStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return WebhookEvent.objects.get(pk=event_id)
+
+
+def webhook_event_finish(*, event: WebhookEvent, status: str, error_code: str = "") -> None:
+    WebhookEvent.objects.filter(pk=event.pk, status=WebhookEventStatus.PROCESSING).update(
+        status=status, error_code=error_code[:64], processed_at=timezone.now() if status != "pending" else None
+    )
+
+
+def webhook_event_apply(*, event: WebhookEvent, gateway: StripeGateway) -> str:
+    """Apply one claimed event; returns the final status (processed or ignored)."""
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    if event.type == "checkout.session.completed":
+        return _checkout_completed(obj, gateway)
+    if event.type in SUBSCRIPTION_EVENTS:
+        return _refresh_subscription(obj.get("id"), gateway)
+    if event.type in INVOICE_EVENTS:
+        return _invoice_event(event, obj, gateway)
+    return WebhookEventStatus.IGNORED
+
+
+def _refresh_subscription(subscription_id: str | None, gateway: StripeGateway) -> str:
+    if not subscription_id:
+        return WebhookEventStatus.IGNORED
+    # The fresh read is the snapshot; its time orders it against every other snapshot.
+    read_at = timezone.now()
+    data = gateway.subscription_retrieve(subscription_id)
+    mirrored = subscription_apply_snapshot(data=data, snapshot_at=read_at)
+    return WebhookEventStatus.PROCESSED if mirrored is not None else WebhookEventStatus.IGNORED
+
+
+def _checkout_completed(session: dict, gateway: StripeGateway) -> str:
+    if session.get("mode") != "subscription":
+        return WebhookEventStatus.IGNORED
+    customer_id = stripe_id(session.get("customer"))
+    # The session is used up: the next Checkout gets a new idempotency key.
+    StripeCustomer.objects.filter(stripe_customer_id=customer_id, checkout_session_id=session.get("id")).update(
+        checkout_session_id="",
+        checkout_session_url="",
+        checkout_session_expires_at=None,
+        checkout_attempt=F("checkout_attempt") + 1,
+    )
+    return _refresh_subscription(stripe_id(session.get("subscription")), gateway)
+
+
+def _invoice_event(event: WebhookEvent, data: dict, gateway: StripeGateway) -> str:
+    subscription_id = invoice_subscription_id(data)
+    if subscription_id:
+        _refresh_subscription(subscription_id, gateway)  # first, so the invoice can link to it
+    # An invoice payload is Stripe's snapshot as of the event's creation.
+    invoice = invoice_apply_snapshot(data=data, snapshot_at=event.stripe_created_at)
+    if invoice is None:
+        return WebhookEventStatus.IGNORED
+    if invoice.status != InvoiceStatus.OPEN:
+        # Delivered late: the invoice was paid (or voided) since. Nothing to tell the patient.
+        return WebhookEventStatus.PROCESSED
+    if event.type == "invoice.payment_failed":
+        dunning.dunning_notify(invoice=invoice, kind=dunning.PAYMENT_FAILED)
+    elif event.type == "invoice.payment_action_required":
+        dunning.dunning_notify(invoice=invoice, kind=dunning.ACTION_REQUIRED)
+    return WebhookEventStatus.PROCESSED
