@@ -1,1 +1,38 @@
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import apis
+
+urlpatterns = [
+    path("availability/", apis.AvailabilityApi.as_view(), name="availability"),
+    path("appointments/", apis.AppointmentListApi.as_view(), name="appointments"),
+    path("appointments/<uuid:public_id>/", apis.AppointmentDetailApi.as_view(), name="appointment-detail"),
+    path(
+        "appointments/<uuid:public_id>/reschedule/",
+        apis.AppointmentRescheduleApi.as_view(),
+        name="appointment-reschedule",
+    ),
+    path("appointments/<uuid:public_id>/cancel/", apis.AppointmentCancelApi.as_view(), name="appointment-cancel"),
+    path("appointments/<uuid:public_id>/start/", apis.AppointmentStartApi.as_view(), name="appointment-start"),
+    path("appointments/<uuid:public_id>/complete/", apis.AppointmentCompleteApi.as_view(), name="appointment-complete"),
+    path("appointments/<uuid:public_id>/no-show/", apis.AppointmentNoShowApi.as_view(), name="appointment-no-show"),
+    path("appointments/<uuid:public_id>/join/", apis.AppointmentJoinApi.as_view(), name="appointment-join"),
+    path("appointments/<uuid:public_id>/calendar.ics", apis.AppointmentIcsApi.as_view(), name="appointment-ics"),
+    path("physician/calendar.ics", apis.PhysicianCalendarApi.as_view(), name="physician-calendar"),
+    path("physician/caseload/", apis.PhysicianCaseloadApi.as_view(), name="physician-caseload"),
+    path("physician/availability/weekly/", apis.WeeklyAvailabilityListApi.as_view(), name="weekly-availability"),
+    path(
+        "physician/availability/weekly/<uuid:public_id>/",
+        apis.WeeklyAvailabilityDetailApi.as_view(),
+        name="weekly-availability-detail",
+    ),
+    path(
+        "physician/availability/exceptions/",
+        apis.AvailabilityExceptionListApi.as_view(),
+        name="availability-exceptions",
+    ),
+    path(
+        "physician/availability/exceptions/<uuid:public_id>/",
+        apis.AvailabilityExceptionDetailApi.as_view(),
+        name="availability-exception-detail",
+    ),
+]

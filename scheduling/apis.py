@@ -1,0 +1,422 @@
+"""Scheduling endpoints: thin views over scheduling.services and scheduling.selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction
+from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician
+from api.pagination import PagePagination
+from api.schema import errors
+from scheduling import calendar, contracts, selectors
+from scheduling.errors import LocationNotServed, LocationRequired
+from scheduling.serializers import (
+    AppointmentDetailOutput,
+    AppointmentOutput,
+    AvailabilityExceptionInput,
+    AvailabilityExceptionOutput,
+    AvailabilityExceptionPatch,
+    AvailabilityOutput,
+    AvailabilityQuery,
+    BookInput,
+    CaseloadRowOutput,
+    CompleteInput,
+    JoinOutput,
+    RescheduleInput,
+    WeeklyAvailabilityInput,
+    WeeklyAvailabilityOutput,
+    WeeklyAvailabilityPatch,
+)
+from scheduling.services import availability as availability_services
+from scheduling.services import booking, visits
+
+TAGS = ["scheduling"]
+
+# --- availability search -----------------------------------------------------------------
+
+
+def _iso(instant, tz) -> str:
+    return instant.astimezone(tz).isoformat()
+
+
+def _search_location(request, query: dict):
+    """(state, time zone): from a signed-in patient's profile, else from ?zip= (+ ?county=)."""
+    user = request.user
+    if "zip" not in query and user.is_authenticated and user.is_patient:
+        location = contracts.patient_location(patient=user)
+        if location is None or not location.state:
+            raise LocationRequired()
+        return location.state, contracts.zone(location.time_zone)
+    if "zip" not in query:
+        raise LocationRequired()
+    from practice.service_area import resolve_location
+
+    result = resolve_location(query["zip"], query.get("county"))
+    if not result.served:
+        raise LocationNotServed(
+            code="county_required" if result.reason == "county_required" else None,
+            extra={
+                "reason": result.reason,
+                "county_choices": [{"fips": f, "name": n} for f, n in (result.county_choices or [])],
+            },
+        )
+    return result.state, contracts.zone(result.time_zone)
+
+
+class AvailabilityApi(APIView):
+    """Open slots: for a signed-in patient (their state and zone) or a prospective patient from
+    the assessment (?zip=, and ?county= when the ZIP spans counties). Throttled."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "availability"
+
+    @extend_schema(
+        parameters=[AvailabilityQuery],
+        responses={200: AvailabilityOutput, **errors(400)},
+        tags=TAGS,
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def get(self, request):
+        query = AvailabilityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        selectors.check_window(start=data["start"], end=data["end"])
+        state, tz = _search_location(request, data)
+        patient = request.user if request.user.is_authenticated and request.user.is_patient else None
+        found = selectors.availability_search(
+            start=data["start"],
+            end=data["end"],
+            appointment_type_code=data["appointment_type"],
+            state=state,
+            viewer_tz=tz,
+            patient=patient,
+            physician_public_id=data.get("physician"),
+        )
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(found, request, view=self) or []
+        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
+        body = {
+            "state": state,
+            "time_zone": tz.key,
+            "start": data["start"],
+            "end": data["end"],
+            "appointment_type": appointment_type.code,
+            "duration_minutes": appointment_type.duration_minutes,
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "results": [
+                {
+                    "physician": item.physician,
+                    "physician_time_zone": item.time_zone,
+                    "slots": [
+                        {
+                            "starts_at": _iso(s.starts_at, tz),
+                            "ends_at": _iso(s.ends_at, tz),
+                            "starts_at_utc": s.starts_at.isoformat().replace("+00:00", "Z"),
+                            "ends_at_utc": s.ends_at.isoformat().replace("+00:00", "Z"),
+                        }
+                        for s in item.slots
+                    ],
+                }
+                for item in page
+            ],
+        }
+        return Response(AvailabilityOutput(body).data)
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+class AppointmentListApi(APIView):
+    def get_permissions(self):
+        return [IsPatient()] if self.request.method == "POST" else [IsCareTeamOrPatient()]
+
+    @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.appointment_list(fetched_by=request.user), request, view=self)
+        audit_log(request, AuditAction.READ, *page)
+        return paginator.get_paginated_response(AppointmentOutput(page, many=True).data)
+
+    @extend_schema(
+        request=BookInput,
+        responses={
+            201: AppointmentOutput,
+            200: OpenApiResponse(AppointmentOutput, description="A retry with the same idempotency key."),
+            **errors(400, 409, 422),
+        },
+        tags=TAGS,
+        description=(
+            "Book a slot. Errors: 409 `slot_unavailable` (just taken), `idempotency_key_reused`; 400 "
+            "`not_on_grid`, `in_the_past`, `too_soon`, `location_required`; 422 `physician_not_licensed`, "
+            "`subscription_required`, `free_consultation_used`, `too_many_bookings`, `physician_not_accepting`."
+        ),
+    )
+    def post(self, request):
+        data = BookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = booking.appointment_book(
+            actor=request.user,
+            physician_public_id=v["physician"],
+            appointment_type_code=v["appointment_type"],
+            starts_at=v["starts_at"],
+            idempotency_key=v["idempotency_key"],
+            request=request,
+        )
+        return Response(
+            AppointmentOutput(result.appointment).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class AppointmentDetailApi(APIView):
+    permission_classes = [IsCareTeamOrPatient]
+
+    @extend_schema(responses={200: AppointmentDetailOutput}, tags=TAGS)
+    def get(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        audit_log(request, AuditAction.READ, appointment)
+        return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
+
+
+class AppointmentRescheduleApi(APIView):
+    permission_classes = [IsCareTeamOrPatient]
+
+    @extend_schema(
+        request=RescheduleInput,
+        responses={200: AppointmentOutput, **errors(403, 409, 422)},
+        tags=TAGS,
+        description="Patients: at least the cutoff (default 24 h) before the visit (`cutoff_passed`); staff any time.",
+    )
+    def post(self, request, public_id):
+        data = RescheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = booking.appointment_reschedule(
+            actor=request.user, appointment=appointment, starts_at=data.validated_data["starts_at"], request=request
+        )
+        return Response(AppointmentOutput(appointment).data)
+
+
+class AppointmentCancelApi(APIView):
+    permission_classes = [IsCareTeamOrPatient]
+
+    @extend_schema(
+        request=None,
+        responses={200: AppointmentOutput, **errors(409)},
+        tags=TAGS,
+        description="Patients: at least the cutoff (default 24 h) before the visit; physicians and staff any time.",
+    )
+    def post(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = booking.appointment_cancel(actor=request.user, appointment=appointment, request=request)
+        return Response(AppointmentOutput(appointment).data)
+
+
+class AppointmentStartApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(request=None, responses={200: AppointmentOutput, **errors(409)}, tags=TAGS)
+    def post(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = visits.appointment_start(actor=request.user, appointment=appointment, request=request)
+        return Response(AppointmentOutput(appointment).data)
+
+
+class AppointmentCompleteApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(request=CompleteInput, responses={200: AppointmentDetailOutput, **errors(409)}, tags=TAGS)
+    def post(self, request, public_id):
+        data = CompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = visits.appointment_complete(
+            actor=request.user, appointment=appointment, request=request, **data.validated_data
+        )
+        return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
+
+
+class AppointmentNoShowApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(request=None, responses={200: AppointmentOutput, **errors(409)}, tags=TAGS)
+    def post(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = visits.appointment_mark_no_show(actor=request.user, appointment=appointment, request=request)
+        return Response(AppointmentOutput(appointment).data)
+
+
+class AppointmentJoinApi(APIView):
+    permission_classes = [IsCareTeamOrPatient]
+
+    @extend_schema(
+        responses={200: JoinOutput, **errors(409)},
+        tags=TAGS,
+        description="The caller's own video link (patient or physician of the visit); 409 `video_not_ready` "
+        "until it is created shortly before the visit.",
+    )
+    def get(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        url = visits.appointment_join_url(actor=request.user, appointment=appointment, request=request)
+        return Response({"url": url})
+
+
+_ICS_RESPONSE = {
+    (200, "text/calendar"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="iCalendar (RFC 5545). Events say 'Video visit' only: no patient names."
+    )
+}
+
+
+class AppointmentIcsApi(APIView):
+    permission_classes = [IsCareTeamOrPatient]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={**_ICS_RESPONSE, **errors(404)}, tags=TAGS)
+    def get(self, request, public_id):
+        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        if request.user.pk not in (appointment.patient_id, appointment.physician_id):
+            from api.errors import NotFound
+
+            raise NotFound()
+        return calendar.ics_response([appointment], filename=f"visit-{appointment.public_id}.ics")
+
+
+# --- physician ---------------------------------------------------------------------------
+
+
+class PhysicianCalendarApi(APIView):
+    permission_classes = [IsPhysician]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses=_ICS_RESPONSE, tags=TAGS, operation_id="physician_calendar_ics")
+    def get(self, request):
+        return calendar.ics_response(list(selectors.physician_calendar(physician=request.user)), filename="visits.ics")
+
+
+class PhysicianCaseloadApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(responses={200: CaseloadRowOutput(many=True)}, tags=TAGS)
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.caseload_queryset(physician=request.user), request, view=self)
+        rows = selectors.caseload_rows(profiles=page)
+        audit_log(request, AuditAction.READ, *[r.patient for r in rows], detail="caseload")
+        return paginator.get_paginated_response(CaseloadRowOutput([_caseload_row(r) for r in rows], many=True).data)
+
+
+def _score(score) -> dict | None:
+    if score is None:
+        return None
+    return {
+        "score": getattr(score, "total", getattr(score, "score", None)),
+        "band": getattr(score, "band", None),
+        "taken_at": getattr(score, "taken_at", None),
+    }
+
+
+def _caseload_row(row) -> dict:
+    standing = row.subscription
+    return {
+        "patient": row.patient,
+        "next_appointment_id": row.next_appointment_id,
+        "next_appointment_at": row.next_appointment_at,
+        "last_visit_at": row.last_visit_at,
+        "phq9": _score(row.scores.get("phq9")),
+        "gad7": _score(row.scores.get("gad7")),
+        "open_safety_flags": row.open_flags,
+        "subscription": {"ok": standing.ok, "status": standing.status} if standing is not None else None,
+        "prescription_status": row.prescription_status,
+    }
+
+
+_ID = OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class WeeklyAvailabilityListApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(responses={200: WeeklyAvailabilityOutput(many=True)}, tags=TAGS)
+    def get(self, request):
+        weekly, _ = selectors.own_availability(physician=request.user)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(weekly, request, view=self)
+        return paginator.get_paginated_response(WeeklyAvailabilityOutput(page, many=True).data)
+
+    @extend_schema(request=WeeklyAvailabilityInput, responses={201: WeeklyAvailabilityOutput}, tags=TAGS)
+    def post(self, request):
+        data = WeeklyAvailabilityInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = availability_services.weekly_availability_create(actor=request.user, **data.validated_data)
+        return Response(WeeklyAvailabilityOutput(row).data, status=status.HTTP_201_CREATED)
+
+
+class WeeklyAvailabilityDetailApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(
+        request=WeeklyAvailabilityPatch, responses={200: WeeklyAvailabilityOutput}, parameters=[_ID], tags=TAGS
+    )
+    def patch(self, request, public_id):
+        data = WeeklyAvailabilityPatch(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        row = availability_services.weekly_availability_update(
+            actor=request.user, public_id=public_id, **data.validated_data
+        )
+        return Response(WeeklyAvailabilityOutput(row).data)
+
+    @extend_schema(responses={204: None}, parameters=[_ID], tags=TAGS)
+    def delete(self, request, public_id):
+        availability_services.weekly_availability_delete(actor=request.user, public_id=public_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvailabilityExceptionListApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(responses={200: AvailabilityExceptionOutput(many=True)}, tags=TAGS)
+    def get(self, request):
+        _, exceptions = selectors.own_availability(physician=request.user)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(exceptions, request, view=self)
+        return paginator.get_paginated_response(AvailabilityExceptionOutput(page, many=True).data)
+
+    @extend_schema(request=AvailabilityExceptionInput, responses={201: AvailabilityExceptionOutput}, tags=TAGS)
+    def post(self, request):
+        data = AvailabilityExceptionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = availability_services.availability_exception_create(actor=request.user, **data.validated_data)
+        return Response(AvailabilityExceptionOutput(row).data, status=status.HTTP_201_CREATED)
+
+
+class AvailabilityExceptionDetailApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(
+        request=AvailabilityExceptionPatch, responses={200: AvailabilityExceptionOutput}, parameters=[_ID], tags=TAGS
+    )
+    def patch(self, request, public_id):
+        data = AvailabilityExceptionPatch(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        row = availability_services.availability_exception_update(
+            actor=request.user, public_id=public_id, **data.validated_data
+        )
+        return Response(AvailabilityExceptionOutput(row).data)
+
+    @extend_schema(responses={204: None}, parameters=[_ID], tags=TAGS)
+    def delete(self, request, public_id):
+        availability_services.availability_exception_delete(actor=request.user, public_id=public_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,144 @@
+"""The other apps' rules this app relies on, reached only through their published contracts
+(README "Scheduling"): licensing and consult windows (practice), location, caseload and scores
+(patients), good standing (billing). Kept in one module so the dependency surface is visible
+and every read here is one query (or the contract's own constant number) whatever the size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+
+DEFAULT_TIME_ZONE = "America/New_York"
+
+
+@dataclass(frozen=True)
+class PhysicianInfo:
+    user_id: int
+    time_zone: ZoneInfo
+    accepting_new_patients: bool
+    new_patient_cap: int | None
+    static_video_url: str
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or getattr(settings, "PRACTICE_TIME_ZONE", DEFAULT_TIME_ZONE))
+    except (KeyError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def physician_infos(physician_ids: list[int]) -> dict[int, PhysicianInfo]:
+    """One query. A physician without a profile gets the practice zone and no new patients."""
+    from practice.models import PhysicianProfile
+
+    rows = PhysicianProfile.objects.filter(user_id__in=physician_ids).values(
+        "user_id", "time_zone", "accepting_new_patients", "new_patient_cap", "static_video_url"
+    )
+    infos = {
+        r["user_id"]: PhysicianInfo(
+            user_id=r["user_id"],
+            time_zone=zone(r["time_zone"]),
+            accepting_new_patients=r["accepting_new_patients"],
+            new_patient_cap=r["new_patient_cap"],
+            static_video_url=r["static_video_url"] or "",
+        )
+        for r in rows
+    }
+    for pid in physician_ids:
+        infos.setdefault(pid, PhysicianInfo(pid, zone(None), False, 0, ""))
+    return infos
+
+
+def consult_windows(*, state: str, start: date, end: date, physician_ids: list[int]) -> dict[int, list]:
+    from practice.selectors import consult_windows as windows
+
+    return windows(state=state, start=start, end=end, physician_ids=physician_ids)
+
+
+def physician_authorization(*, physician, state: str, on: date):
+    from practice.services.licensing import physician_authorization as authorize
+
+    return authorize(physician=physician, state=state, on=on, action="consult")
+
+
+def patient_location(*, patient):
+    from patients.selectors import patient_location as locate
+
+    return locate(patient=patient)
+
+
+def patient_good_standing(*, patient):
+    from billing.services.standing import patient_good_standing as standing
+
+    return standing(patient=patient)
+
+
+def good_standing_by_patient(*, patient_ids: list[int]) -> dict:
+    from billing.selectors import good_standing_by_patient as standing
+
+    return standing(patient_ids=patient_ids)
+
+
+def assigned_counts(physician_ids: list[int]) -> dict[int, int]:
+    """Patients on each physician's caseload (PatientProfile.assigned_physician); one query."""
+    from patients.models import PatientProfile
+
+    rows = (
+        PatientProfile.objects.filter(assigned_physician_id__in=physician_ids)
+        .values("assigned_physician_id")
+        .annotate(n=Count("pk"))
+    )
+    return {r["assigned_physician_id"]: r["n"] for r in rows}
+
+
+def assigned_physician_id(patient) -> int | None:
+    from patients.models import PatientProfile
+
+    return PatientProfile.objects.filter(user=patient).values_list("assigned_physician_id", flat=True).first()
+
+
+def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
+    """(email, phone or "", time zone) for reminders."""
+    from patients.models import PatientProfile
+
+    row = PatientProfile.objects.filter(user=patient).values("phone", "time_zone").first() or {}
+    return patient.email, str(row.get("phone") or ""), zone(row.get("time_zone"))
+
+
+def assign_physician(*, actor, patient, physician, request=None) -> None:
+    from patients.services.caseload import patient_assign_physician
+
+    patient_assign_physician(actor=actor, patient=patient, physician=physician, request=request)
+
+
+def caseload_profiles(physician):
+    from patients.models import PatientProfile
+
+    return PatientProfile.objects.filter(assigned_physician=physician)
+
+
+def latest_scores_by_patient(*, patient_ids: list[int]) -> dict:
+    from patients.selectors import latest_scores_by_patient as scores
+
+    return scores(patient_ids=patient_ids)
+
+
+def open_flag_counts(*, patient_ids: list[int]) -> dict[int, int]:
+    from patients.selectors import open_flag_counts as counts
+
+    return counts(patient_ids=patient_ids)
+
+
+def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str] | None:
+    """None when the prescriptions app does not provide it (yet). Imported lazily: prescriptions
+    sits above scheduling."""
+    try:
+        from prescriptions.selectors import prescription_status_by_patient as status
+    except ImportError:
+        return None
+    return status(patient_ids=patient_ids)

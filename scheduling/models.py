@@ -1,0 +1,281 @@
+"""Scheduling data: availability, appointment types, appointments, reminders, agenda digests.
+
+Patient and physician are foreign keys to `accounts.User` (not to the profiles) so this app's
+tables do not depend on how the profiles are stored.
+
+Two appointments of one physician can never overlap: on PostgreSQL an exclusion constraint
+(`scheduling_appointment_no_overlap`, GiST over `(physician_id WITH =, tstzrange(starts_at,
+ends_at) WITH &&)` for active statuses) holds it in the database. It is added by migration
+0003 through vendor-guarded SQL rather than `Meta.constraints`, because Django's
+`ExclusionConstraint` is PostgreSQL-only and this project also runs on SQLite, where the
+booking service refuses overlaps itself (SQLite's IMMEDIATE transactions serialise writers).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from encrypted_fields.fields import EncryptedTextField
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WeeklyAvailability(models.Model):
+    """A recurring block of working hours, as wall-clock times in the physician's own time zone
+    (PhysicianProfile.time_zone), so 9:00-17:00 stays 9:00-17:00 across DST changes."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="weekly_availability"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["physician_id", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="weekly_end_after_start"),
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="weekly_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"weekly #{self.pk} physician #{self.physician_id}"
+
+
+class ExceptionKind(models.TextChoices):
+    TIME_OFF = "time_off", "Time off"
+    EXTRA_HOURS = "extra_hours", "Extra hours"
+
+
+class AvailabilityException(models.Model):
+    """A date-specific change: time off (the whole day when no times are given) or extra hours."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability_exceptions"
+    )
+    date = models.DateField()
+    kind = models.CharField(max_length=16, choices=ExceptionKind.choices)
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["physician_id", "date", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(start_time__isnull=True) & Q(end_time__isnull=True))
+                | (Q(start_time__isnull=False) & Q(end_time__gt=models.F("start_time"))),
+                name="exception_times_both_or_none_and_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="extra_hours") | Q(start_time__isnull=False),
+                name="exception_extra_hours_need_times",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["time_off", "extra_hours"]), name="exception_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date} physician #{self.physician_id}"
+
+
+class AppointmentTypeCode(models.TextChoices):
+    FREE_CONSULTATION = "free_consultation", "Free consultation"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    MEDICATION_REVIEW = "medication_review", "Medication review"
+
+
+class AppointmentType(models.Model):
+    """A kind of visit with its duration and the buffer kept free after it. Rows are created by
+    a data migration; staff change durations in the admin (no deploy needed)."""
+
+    code = models.CharField(max_length=32, unique=True, choices=AppointmentTypeCode.choices)
+    name = models.CharField(max_length=64)
+    duration_minutes = models.PositiveSmallIntegerField()
+    buffer_minutes = models.PositiveSmallIntegerField(default=10, help_text="Kept free after the visit.")
+    requires_subscription = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=240), name="type_duration_range"
+            ),
+            models.CheckConstraint(condition=Q(buffer_minutes__lte=120), name="type_buffer_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class FreeConsultationGrant(models.Model):
+    """Staff allow a patient one more free consultation (each patient has one by default)."""
+
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=200, blank=True, help_text="No health information.")
+
+    def __str__(self) -> str:
+        return f"free consultation grant #{self.pk} patient #{self.patient_id}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Statuses that hold the physician's time (the exclusion constraint's WHERE clause).
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED)
+
+
+class Modality(models.TextChoices):
+    # Only audio-video counts as a telehealth evaluation for prescribing (DOMAIN.md 4.1).
+    AUDIO_VIDEO = "audio_video", "Audio and video"
+
+
+class VideoStatus(models.TextChoices):
+    NONE = "none", "Not created"
+    CREATING = "creating", "Being created"
+    READY = "ready", "Ready"
+
+
+class Appointment(models.Model):
+    """One visit between a patient and a physician, stored in UTC."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="physician_appointments"
+    )
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    buffer_minutes = models.PositiveSmallIntegerField(default=0, help_text="Copied from the type at booking.")
+    status = models.CharField(
+        max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED, db_index=True
+    )
+    idempotency_key = models.CharField(max_length=64)
+    # The patient's state when booked (the licence check's state) and when seen (the record's).
+    patient_state = models.CharField(max_length=2, blank=True)
+    patient_state_at_visit = models.CharField(max_length=2, blank=True)
+    modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.AUDIO_VIDEO)
+    visit_note = EncryptedTextField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    video_status = models.CharField(max_length=16, choices=VideoStatus.choices, default=VideoStatus.NONE)
+    video_room = models.CharField(max_length=128, blank=True)
+    patient_video_url = models.URLField(max_length=1000, blank=True)
+    physician_video_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "idempotency_key"], name="appointment_idempotency_unique"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in AppointmentStatus]), name="appointment_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(modality__in=[m.value for m in Modality]), name="appointment_modality"),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="appointment_completed_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["physician", "starts_at"]),
+            models.Index(fields=["patient", "starts_at"]),
+            models.Index(fields=["status", "starts_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class Reminder(models.Model):
+    """One reminder to send (appointment x channel x kind), scanned by beat when due.
+
+    `kind` names the offset ("24h", "1h"). Sending claims the row with a compare-and-swap
+    (pending -> sending), so a double scan or a re-delivered task sends once."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
+    kind = models.CharField(max_length=8)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=128, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "channel", "kind"], name="reminder_unique_per_kind"),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder #{self.pk} {self.channel} {self.kind}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.appointment.patient_id
+
+
+class AgendaDigest(models.Model):
+    """One row per physician per local date: the daily agenda email is sent once."""
+
+    physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    visit_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["physician", "date"], name="agenda_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"agenda {self.date} physician #{self.physician_id}"

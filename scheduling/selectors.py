@@ -1,0 +1,328 @@
+"""Reads, scoped to the caller: availability, appointments, caseload, calendar feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import Role, User
+from api.errors import NotFound
+from scheduling import contracts
+from scheduling.errors import InvalidWindow, WindowTooLong
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    AppointmentTypeCode,
+    AvailabilityException,
+    WeeklyAvailability,
+)
+from scheduling.slots import DateException, Interval, Slot, WeeklyBlock, date_ranges_predicate, generate_slots
+
+
+@dataclass
+class PhysicianAvailability:
+    physician: User
+    time_zone: str
+    slots: list[Slot] = field(default_factory=list)
+
+
+def appointment_type_get(*, code: str) -> AppointmentType:
+    from django.core.exceptions import ValidationError
+
+    appointment_type = AppointmentType.objects.filter(code=code, is_active=True).first()
+    if appointment_type is None:
+        raise ValidationError({"appointment_type": ValidationError("Unknown appointment type.", code="invalid_choice")})
+    return appointment_type
+
+
+def check_window(*, start: date, end: date) -> None:
+    if end < start:
+        raise InvalidWindow()
+    if (end - start).days + 1 > settings.SCHEDULING_MAX_WINDOW_DAYS:
+        raise WindowTooLong(f"Ask for at most {settings.SCHEDULING_MAX_WINDOW_DAYS} days at a time.")
+
+
+def physicians_offering(*, physician_public_id=None) -> QuerySet[User]:
+    qs = User.objects.filter(role=Role.PHYSICIAN, is_active=True).order_by("last_name", "first_name", "id")
+    if physician_public_id is not None:
+        qs = qs.filter(public_id=physician_public_id)
+    return qs
+
+
+def capped_physician_ids(*, physician_ids: list[int], infos: dict, now: datetime) -> set[int]:
+    """Physicians not taking new patients: not accepting, or caseload + upcoming free
+    consultations at or above their new-patient cap (two queries)."""
+    capped = {pid for pid in physician_ids if not infos[pid].accepting_new_patients}
+    with_cap = [pid for pid in physician_ids if pid not in capped and infos[pid].new_patient_cap is not None]
+    if with_cap:
+        assigned = contracts.assigned_counts(with_cap)
+        upcoming = dict(
+            Appointment.objects.filter(
+                physician_id__in=with_cap,
+                status=AppointmentStatus.BOOKED,
+                appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION,
+                starts_at__gte=now,
+            )
+            .values("physician_id")
+            .annotate(n=Count("pk"))
+            .values_list("physician_id", "n")
+        )
+        for pid in with_cap:
+            if assigned.get(pid, 0) + upcoming.get(pid, 0) >= infos[pid].new_patient_cap:
+                capped.add(pid)
+    return capped
+
+
+def slots_for_physicians(
+    *,
+    physician_ids: list[int],
+    infos: dict,
+    appointment_type: AppointmentType,
+    state: str,
+    viewer_tz: ZoneInfo,
+    start: date,
+    end: date,
+    now: datetime,
+    include_busy: bool = True,
+    exclude_appointment_id: int | None = None,
+) -> dict[int, list[Slot]]:
+    """Free slots per physician for a patient in `state`, in a constant number of queries
+    (weekly hours, exceptions, appointments, consult windows)."""
+    if not physician_ids:
+        return {}
+    windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=physician_ids)
+    physician_ids = [pid for pid in physician_ids if windows.get(pid)]
+    if not physician_ids:
+        return {}
+    weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
+    for row in WeeklyAvailability.objects.filter(physician_id__in=physician_ids).values(
+        "physician_id", "weekday", "start_time", "end_time"
+    ):
+        weekly[row["physician_id"]].append(WeeklyBlock(row["weekday"], row["start_time"], row["end_time"]))
+    exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
+    for row in AvailabilityException.objects.filter(
+        physician_id__in=physician_ids, date__gte=start - timedelta(days=2), date__lte=end + timedelta(days=2)
+    ).values("physician_id", "date", "kind", "start_time", "end_time"):
+        exceptions[row["physician_id"]].append(
+            DateException(row["date"], row["kind"], row["start_time"], row["end_time"])
+        )
+    busy: dict[int, list[Interval]] = {pid: [] for pid in physician_ids}
+    if include_busy:
+        lo = datetime.combine(start - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+        hi = datetime.combine(end + timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+        booked = Appointment.objects.filter(
+            physician_id__in=physician_ids, status__in=ACTIVE_STATUSES, starts_at__lt=hi, ends_at__gt=lo
+        )
+        if exclude_appointment_id is not None:
+            booked = booked.exclude(pk=exclude_appointment_id)
+        for row in booked.values("physician_id", "starts_at", "ends_at", "buffer_minutes"):
+            busy[row["physician_id"]].append(
+                Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"]))
+            )
+    not_before = now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES)
+    result = {}
+    for pid in physician_ids:
+        result[pid] = generate_slots(
+            tz=infos[pid].time_zone,
+            weekly=weekly[pid],
+            exceptions=exceptions[pid],
+            start=start,
+            end=end,
+            duration=timedelta(minutes=appointment_type.duration_minutes),
+            buffer=timedelta(minutes=appointment_type.buffer_minutes),
+            grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES,
+            busy=busy[pid],
+            not_before=not_before,
+            allowed_dates=date_ranges_predicate(windows[pid]),
+            viewer_tz=viewer_tz,
+        )
+    return result
+
+
+def availability_search(
+    *,
+    start: date,
+    end: date,
+    appointment_type_code: str,
+    state: str,
+    viewer_tz: ZoneInfo,
+    patient: User | None = None,
+    physician_public_id=None,
+    now: datetime | None = None,
+) -> list[PhysicianAvailability]:
+    """Slots per physician for a patient (or a prospective patient when `patient` is None) in
+    `state`. Physicians not taking new patients are left out of free consultations, except the
+    patient's own physician."""
+    check_window(start=start, end=end)
+    now = now or timezone.now()
+    appointment_type = appointment_type_get(code=appointment_type_code)
+    physicians = list(physicians_offering(physician_public_id=physician_public_id))
+    ids = [p.pk for p in physicians]
+    infos = contracts.physician_infos(ids) if ids else {}
+    if ids and appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
+        own = contracts.assigned_physician_id(patient) if patient is not None else None
+        capped = capped_physician_ids(physician_ids=ids, infos=infos, now=now) - {own}
+        ids = [pid for pid in ids if pid not in capped]
+    slots = slots_for_physicians(
+        physician_ids=ids,
+        infos=infos,
+        appointment_type=appointment_type,
+        state=state,
+        viewer_tz=viewer_tz,
+        start=start,
+        end=end,
+        now=now,
+    )
+    return [
+        PhysicianAvailability(physician=p, time_zone=infos[p.pk].time_zone.key, slots=slots[p.pk])
+        for p in physicians
+        if slots.get(p.pk)
+    ]
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+def appointment_list(*, fetched_by: User) -> QuerySet[Appointment]:
+    """Patient: own; physician: own; staff: all."""
+    qs = Appointment.objects.select_related("appointment_type", "patient", "physician").order_by("-starts_at", "-id")
+    if fetched_by.is_practice_staff:
+        return qs
+    if fetched_by.is_physician:
+        return qs.filter(physician=fetched_by)
+    if fetched_by.is_patient:
+        return qs.filter(patient=fetched_by)
+    return qs.none()
+
+
+def appointment_get(*, fetched_by: User, public_id) -> Appointment:
+    appointment = appointment_list(fetched_by=fetched_by).filter(public_id=public_id).first()
+    if appointment is None:
+        raise NotFound()
+    return appointment
+
+
+def latest_completed_evaluation(*, patient: User, physician: User, since: datetime) -> Appointment | None:
+    """The latest completed audio-video visit of this patient with this physician since `since`
+    (the prescriptions app's evaluation check, DOMAIN.md 4.1)."""
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            physician=physician,
+            status=AppointmentStatus.COMPLETED,
+            modality="audio_video",
+            completed_at__gte=since,
+        )
+        .order_by("-completed_at", "-id")
+        .first()
+    )
+
+
+def physician_calendar(*, physician: User, now: datetime | None = None) -> QuerySet[Appointment]:
+    """The physician's booked and in-progress visits from 30 days back (for the .ics feed)."""
+    now = now or timezone.now()
+    return Appointment.objects.filter(
+        physician=physician,
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
+        starts_at__gte=now - timedelta(days=30),
+    ).order_by("starts_at")
+
+
+def appointments_for_day(*, physician_ids: list[int], lo: datetime, hi: datetime) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(
+        physician_id__in=physician_ids, status=AppointmentStatus.BOOKED, starts_at__gte=lo, starts_at__lt=hi
+    ).order_by("starts_at")
+
+
+# --- caseload ----------------------------------------------------------------------------
+
+
+@dataclass
+class CaseloadRow:
+    patient: User
+    next_appointment_at: datetime | None
+    next_appointment_id: object | None
+    last_visit_at: datetime | None
+    scores: dict
+    open_flags: int
+    subscription: object | None
+    prescription_status: str | None
+
+
+def caseload_queryset(*, physician: User, now: datetime | None = None):
+    """The physician's patients (PatientProfile.assigned_physician) with their next booked visit
+    and last completed visit annotated in the same query."""
+    now = now or timezone.now()
+    upcoming = Appointment.objects.filter(
+        patient_id=OuterRef("user_id"), physician=physician, status=AppointmentStatus.BOOKED, starts_at__gte=now
+    ).order_by("starts_at")
+    last = Appointment.objects.filter(
+        patient_id=OuterRef("user_id"), physician=physician, status=AppointmentStatus.COMPLETED
+    ).order_by("-completed_at")
+    return (
+        contracts.caseload_profiles(physician)
+        .select_related("user")
+        .annotate(
+            next_appointment_at=Subquery(upcoming.values("starts_at")[:1]),
+            next_appointment_id=Subquery(upcoming.values("public_id")[:1]),
+            last_visit_at=Subquery(last.values("completed_at")[:1]),
+        )
+        .order_by("user__last_name", "user__first_name", "user_id")
+    )
+
+
+def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
+    """Enrich one page of caseload profiles: scores, flags, standing, prescriptions, each one
+    batched contract call."""
+    ids = [p.user_id for p in profiles]
+    scores = contracts.latest_scores_by_patient(patient_ids=ids) if ids else {}
+    flags = contracts.open_flag_counts(patient_ids=ids) if ids else {}
+    standing = contracts.good_standing_by_patient(patient_ids=ids) if ids else {}
+    prescriptions = contracts.prescription_status_by_patient(patient_ids=ids) if ids else {}
+    return [
+        CaseloadRow(
+            patient=p.user,
+            next_appointment_at=p.next_appointment_at,
+            next_appointment_id=p.next_appointment_id,
+            last_visit_at=p.last_visit_at,
+            scores=scores.get(p.user_id, {}),
+            open_flags=flags.get(p.user_id, 0),
+            subscription=standing.get(p.user_id),
+            prescription_status=(prescriptions or {}).get(p.user_id) if prescriptions is not None else None,
+        )
+        for p in profiles
+    ]
+
+
+def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], QuerySet[AvailabilityException]]:
+    return (
+        WeeklyAvailability.objects.filter(physician=physician),
+        AvailabilityException.objects.filter(physician=physician, date__gte=timezone.now().date() - timedelta(days=1)),
+    )
+
+
+def future_active_count(*, patient: User, now: datetime) -> int:
+    return Appointment.objects.filter(
+        patient=patient, status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS], starts_at__gte=now
+    ).count()
+
+
+def free_consultations_allowed(*, patient: User) -> tuple[int, int]:
+    """(used, allowed): every free consultation not cancelled counts as used (a no-show too);
+    each patient has one plus any staff grants."""
+    from scheduling.models import FreeConsultationGrant
+
+    used = (
+        Appointment.objects.filter(patient=patient, appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .count()
+    )
+    allowed = 1 + FreeConsultationGrant.objects.filter(patient=patient).count()
+    return used, allowed

@@ -1,0 +1,232 @@
+"""Input serializers check shape only (no queries); output serializers use public ids."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from scheduling.models import (
+    Appointment,
+    AppointmentTypeCode,
+    AvailabilityException,
+    ExceptionKind,
+    Modality,
+    Weekday,
+    WeeklyAvailability,
+)
+
+# --- availability search -----------------------------------------------------------------
+
+
+class AvailabilityQuery(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    appointment_type = serializers.ChoiceField(
+        choices=AppointmentTypeCode.choices, default=AppointmentTypeCode.FREE_CONSULTATION
+    )
+    physician = serializers.UUIDField(required=False, help_text="A physician's public id: only their slots.")
+    zip = serializers.RegexField(
+        r"^\d{5}(-?\d{4})?$",
+        required=False,
+        help_text="Prospective patients (not signed in): the ZIP code from the assessment.",
+    )
+    county = serializers.RegexField(r"^\d{5}$", required=False, help_text="County FIPS when the ZIP spans counties.")
+
+
+class PersonOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+
+
+class SlotOutput(serializers.Serializer):
+    starts_at = serializers.CharField(help_text="ISO 8601 in the patient's time zone, with offset.")
+    ends_at = serializers.CharField(help_text="ISO 8601 in the patient's time zone, with offset.")
+    starts_at_utc = serializers.CharField(help_text="ISO 8601 in UTC (send this back to book).")
+    ends_at_utc = serializers.CharField()
+
+
+class PhysicianSlotsOutput(serializers.Serializer):
+    physician = PersonOutput()
+    physician_time_zone = serializers.CharField()
+    slots = SlotOutput(many=True)
+
+
+class AvailabilityOutput(serializers.Serializer):
+    state = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The patient's zone; slot times are shown in it.")
+    start = serializers.DateField()
+    end = serializers.DateField()
+    appointment_type = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Physicians with at least one slot.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PhysicianSlotsOutput(many=True)
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+class BookInput(serializers.Serializer):
+    physician = serializers.UUIDField()
+    appointment_type = serializers.ChoiceField(choices=AppointmentTypeCode.choices)
+    starts_at = serializers.DateTimeField(help_text="A slot's start (ISO 8601 with offset or Z).")
+    idempotency_key = serializers.CharField(min_length=8, max_length=64)
+
+
+class RescheduleInput(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+
+
+class CompleteInput(serializers.Serializer):
+    visit_note = serializers.CharField(max_length=20000)
+    modality = serializers.ChoiceField(choices=Modality.choices, default=Modality.AUDIO_VIDEO)
+    patient_state_at_visit = serializers.ChoiceField(
+        choices=["FL", "NJ"],
+        required=False,
+        help_text="Where the patient was during the visit; defaults to their profile's state.",
+    )
+    assign_to_me = serializers.BooleanField(
+        default=True, help_text="After a free consultation, put the patient on my caseload."
+    )
+
+
+class AppointmentOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    patient = PersonOutput(read_only=True)
+    physician = PersonOutput(read_only=True)
+    appointment_type = serializers.CharField(source="appointment_type.code", read_only=True)
+    video_ready = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "patient",
+            "physician",
+            "appointment_type",
+            "starts_at",
+            "ends_at",
+            "status",
+            "modality",
+            "patient_state",
+            "patient_state_at_visit",
+            "started_at",
+            "completed_at",
+            "cancelled_at",
+            "reschedule_count",
+            "video_ready",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_video_ready(self, obj) -> bool:
+        return obj.video_status == "ready"
+
+
+class AppointmentDetailOutput(AppointmentOutput):
+    visit_note = serializers.SerializerMethodField()
+
+    class Meta(AppointmentOutput.Meta):
+        fields = [*AppointmentOutput.Meta.fields, "visit_note"]
+        read_only_fields = fields
+
+    def get_visit_note(self, obj) -> str | None:
+        """The physician's note: shown to the care team only (null for the patient)."""
+        viewer = self.context.get("viewer")
+        if viewer is not None and (viewer.is_physician or viewer.is_practice_staff):
+            return obj.visit_note
+        return None
+
+
+class JoinOutput(serializers.Serializer):
+    url = serializers.URLField()
+
+
+# --- physician availability --------------------------------------------------------------
+
+
+class WeeklyAvailabilityInput(serializers.Serializer):
+    weekday = serializers.ChoiceField(choices=Weekday.choices)
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+
+    def validate(self, attrs):
+        start, end = attrs.get("start_time"), attrs.get("end_time")
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end_time": "Must be after the start time."}, code="end_before_start")
+        return attrs
+
+
+class WeeklyAvailabilityPatch(WeeklyAvailabilityInput):
+    weekday = serializers.ChoiceField(choices=Weekday.choices, required=False)
+    start_time = serializers.TimeField(required=False)
+    end_time = serializers.TimeField(required=False)
+
+
+class WeeklyAvailabilityOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = WeeklyAvailability
+        fields = ["id", "weekday", "start_time", "end_time"]
+        read_only_fields = fields
+
+
+class AvailabilityExceptionInput(serializers.Serializer):
+    date = serializers.DateField()
+    kind = serializers.ChoiceField(choices=ExceptionKind.choices)
+    start_time = serializers.TimeField(required=False, allow_null=True)
+    end_time = serializers.TimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        start, end = attrs.get("start_time"), attrs.get("end_time")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError({"end_time": "Give both times or neither."}, code="times_incomplete")
+        if start is not None and end <= start:
+            raise serializers.ValidationError({"end_time": "Must be after the start time."}, code="end_before_start")
+        if attrs.get("kind") == ExceptionKind.EXTRA_HOURS and start is None:
+            raise serializers.ValidationError({"start_time": "Extra hours need times."}, code="required")
+        return attrs
+
+
+class AvailabilityExceptionPatch(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False)
+    start_time = serializers.TimeField(required=False, allow_null=True)
+    end_time = serializers.TimeField(required=False, allow_null=True)
+
+
+class AvailabilityExceptionOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = AvailabilityException
+        fields = ["id", "date", "kind", "start_time", "end_time"]
+        read_only_fields = fields
+
+
+# --- caseload ----------------------------------------------------------------------------
+
+
+class ScoreOutput(serializers.Serializer):
+    score = serializers.IntegerField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    taken_at = serializers.DateTimeField(allow_null=True)
+
+
+class SubscriptionOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
+    status = serializers.CharField()
+
+
+class CaseloadRowOutput(serializers.Serializer):
+    patient = PersonOutput()
+    next_appointment_id = serializers.UUIDField(allow_null=True)
+    next_appointment_at = serializers.DateTimeField(allow_null=True)
+    last_visit_at = serializers.DateTimeField(allow_null=True)
+    phq9 = ScoreOutput(allow_null=True)
+    gad7 = ScoreOutput(allow_null=True)
+    open_safety_flags = serializers.IntegerField()
+    subscription = SubscriptionOutput(allow_null=True)
+    prescription_status = serializers.CharField(allow_null=True, help_text="From the prescriptions app.")

@@ -1,0 +1,1 @@
+"""Scheduling writes: availability, booking (book, reschedule, cancel), visits, reminders, video links."""

@@ -1,0 +1,295 @@
+"""Booking, rescheduling and cancelling appointments.
+
+A slot must never be sold twice. Three lines of defence:
+1. the slot is recomputed from the physician's hours and booked visits inside the transaction;
+2. the physician's user row is locked (`select_for_update`) so two bookings for one physician
+   serialise on PostgreSQL (SQLite's IMMEDIATE transactions already serialise every writer);
+3. on PostgreSQL the exclusion constraint `scheduling_appointment_no_overlap` refuses an
+   overlapping row whatever the code does; its IntegrityError becomes 409 `slot_unavailable`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction, User
+from api.errors import Forbidden
+from scheduling import contracts, selectors
+from scheduling.errors import (
+    CutoffPassed,
+    FreeConsultationUsed,
+    IdempotencyKeyReused,
+    InThePast,
+    InvalidTransition,
+    LocationRequired,
+    NotOnGrid,
+    PhysicianNotAccepting,
+    PhysicianNotLicensed,
+    SlotUnavailable,
+    SubscriptionRequired,
+    TooManyBookings,
+    TooSoon,
+)
+from scheduling.models import Appointment, AppointmentStatus, AppointmentType, AppointmentTypeCode
+from scheduling.services.reminders import reminders_cancel, reminders_plan
+from scheduling.slots import Interval, is_on_grid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    appointment: Appointment
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Checked:
+    physician: User
+    appointment_type: AppointmentType
+    state: str
+    ends_at: datetime
+
+
+def _physician(public_id) -> User:
+    physician = selectors.physicians_offering(physician_public_id=public_id).first()
+    if physician is None:
+        raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
+    return physician
+
+
+def _check_slot(
+    *,
+    patient: User,
+    physician: User,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    now: datetime,
+    exclude_appointment_id: int | None = None,
+) -> _Checked:
+    """Every rule about the time itself, cheapest first. Runs inside the booking transaction."""
+    if starts_at <= now:
+        raise InThePast()
+    info = contracts.physician_infos([physician.pk])[physician.pk]
+    if not is_on_grid(starts_at, tz=info.time_zone, grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES):
+        raise NotOnGrid()
+    location = contracts.patient_location(patient=patient)
+    if location is None or not location.state:
+        raise LocationRequired()
+    viewer_tz = contracts.zone(location.time_zone)
+    visit_date = starts_at.astimezone(viewer_tz).date()
+    authorization = contracts.physician_authorization(physician=physician, state=location.state, on=visit_date)
+    if not authorization.allowed:
+        raise PhysicianNotLicensed(reasons=[{"code": r.code, "message": r.message} for r in authorization.reasons])
+    if starts_at < now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES):
+        raise TooSoon()
+    offered = selectors.slots_for_physicians(
+        physician_ids=[physician.pk],
+        infos={physician.pk: info},
+        appointment_type=appointment_type,
+        state=location.state,
+        viewer_tz=viewer_tz,
+        start=visit_date,
+        end=visit_date,
+        now=now,
+        include_busy=False,
+    ).get(physician.pk, [])
+    slot = next((s for s in offered if s.starts_at == starts_at), None)
+    if slot is None:
+        raise NotOnGrid()
+    held = Interval(slot.starts_at, slot.ends_at + timedelta(minutes=appointment_type.buffer_minutes))
+    taken = Appointment.objects.filter(
+        physician=physician,
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
+        starts_at__lt=held.end,
+        ends_at__gt=slot.starts_at - timedelta(minutes=120),
+    )
+    if exclude_appointment_id is not None:
+        taken = taken.exclude(pk=exclude_appointment_id)
+    for row in taken.values("starts_at", "ends_at", "buffer_minutes"):
+        if Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"])).overlaps(held):
+            raise SlotUnavailable()
+    return _Checked(physician=physician, appointment_type=appointment_type, state=location.state, ends_at=slot.ends_at)
+
+
+def _check_patient_rules(*, patient: User, physician: User, appointment_type: AppointmentType, now: datetime) -> None:
+    if appointment_type.requires_subscription:
+        standing = contracts.patient_good_standing(patient=patient)
+        if not standing.ok:
+            raise SubscriptionRequired(reasons=[{"code": standing.reason or "subscription_inactive", "message": ""}])
+    if appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
+        used, allowed = selectors.free_consultations_allowed(patient=patient)
+        if used >= allowed:
+            raise FreeConsultationUsed()
+        if contracts.assigned_physician_id(patient) != physician.pk:
+            infos = contracts.physician_infos([physician.pk])
+            if selectors.capped_physician_ids(physician_ids=[physician.pk], infos=infos, now=now):
+                raise PhysicianNotAccepting()
+    if selectors.future_active_count(patient=patient, now=now) >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
+        raise TooManyBookings(
+            f"You can hold at most {settings.SCHEDULING_MAX_FUTURE_BOOKINGS} upcoming visits. "
+            "Cancel one to book another."
+        )
+
+
+def _replay(existing: Appointment, *, physician_public_id, appointment_type_code: str, starts_at) -> BookingResult:
+    same = (
+        str(existing.physician.public_id) == str(physician_public_id)
+        and existing.appointment_type.code == appointment_type_code
+        and existing.starts_at == starts_at
+    )
+    if not same:
+        raise IdempotencyKeyReused()
+    return BookingResult(existing, created=False)
+
+
+def _lock_physician(physician: User) -> None:
+    # Serialises bookings of one physician on PostgreSQL (a no-op on SQLite, where IMMEDIATE
+    # transactions already hold the write lock from BEGIN).
+    User.objects.select_for_update().filter(pk=physician.pk).values_list("pk", flat=True).first()
+
+
+def appointment_book(
+    *,
+    actor: User,
+    physician_public_id,
+    appointment_type_code: str,
+    starts_at: datetime,
+    idempotency_key: str,
+    request=None,
+    now: datetime | None = None,
+) -> BookingResult:
+    """Book a slot for the patient `actor`. A retry with the same idempotency key returns the
+    first booking (created=False) instead of booking again."""
+    if not actor.is_patient:
+        raise Forbidden()
+    existing = (
+        Appointment.objects.select_related("physician", "appointment_type")
+        .filter(patient=actor, idempotency_key=idempotency_key)
+        .first()
+    )
+    if existing is not None:
+        return _replay(
+            existing,
+            physician_public_id=physician_public_id,
+            appointment_type_code=appointment_type_code,
+            starts_at=starts_at,
+        )
+    now = now or timezone.now()
+    appointment_type = selectors.appointment_type_get(code=appointment_type_code)
+    physician = _physician(physician_public_id)
+    try:
+        with transaction.atomic():
+            _lock_physician(physician)
+            checked = _check_slot(
+                patient=actor, physician=physician, appointment_type=appointment_type, starts_at=starts_at, now=now
+            )
+            _check_patient_rules(patient=actor, physician=physician, appointment_type=appointment_type, now=now)
+            appointment = Appointment(
+                patient=actor,
+                physician=physician,
+                appointment_type=appointment_type,
+                starts_at=starts_at,
+                ends_at=checked.ends_at,
+                buffer_minutes=appointment_type.buffer_minutes,
+                idempotency_key=idempotency_key,
+                patient_state=checked.state,
+            )
+            appointment.full_clean(validate_unique=False, validate_constraints=False)
+            appointment.save()
+            reminders_plan(appointment=appointment, now=now)
+            audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
+    except IntegrityError as exc:
+        # Either the same idempotency key committed a moment ago (a concurrent retry), or the
+        # exclusion constraint refused an overlap.
+        existing = (
+            Appointment.objects.select_related("physician", "appointment_type")
+            .filter(patient=actor, idempotency_key=idempotency_key)
+            .first()
+        )
+        if existing is not None:
+            return _replay(
+                existing,
+                physician_public_id=physician_public_id,
+                appointment_type_code=appointment_type_code,
+                starts_at=starts_at,
+            )
+        logger.info("booking refused by the database physician=%s", physician.pk)
+        raise SlotUnavailable() from exc
+    logger.info("appointment booked id=%s physician=%s", appointment.pk, physician.pk)
+    return BookingResult(appointment, created=True)
+
+
+def _check_patient_cutoff(*, actor: User, appointment: Appointment, now: datetime) -> None:
+    if actor.is_patient:
+        cutoff = timedelta(hours=settings.SCHEDULING_PATIENT_CANCEL_CUTOFF_HOURS)
+        if appointment.starts_at - now < cutoff:
+            raise CutoffPassed()
+
+
+def appointment_reschedule(
+    *, actor: User, appointment: Appointment, starts_at: datetime, request=None, now: datetime | None = None
+) -> Appointment:
+    """Move a booked visit to another free slot of the same physician. Patients must do it at
+    least the cutoff (default 24 h) before the visit; staff at any time."""
+    now = now or timezone.now()
+    if not (actor.is_practice_staff or actor.pk == appointment.patient_id):
+        raise Forbidden()
+    try:
+        with transaction.atomic():
+            _lock_physician(appointment.physician)
+            appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+            if appointment.status != AppointmentStatus.BOOKED:
+                raise InvalidTransition()
+            _check_patient_cutoff(actor=actor, appointment=appointment, now=now)
+            checked = _check_slot(
+                patient=appointment.patient,
+                physician=appointment.physician,
+                appointment_type=appointment.appointment_type,
+                starts_at=starts_at,
+                now=now,
+                exclude_appointment_id=appointment.pk,
+            )
+            appointment.starts_at = starts_at
+            appointment.ends_at = checked.ends_at
+            appointment.patient_state = checked.state
+            appointment.reschedule_count += 1
+            appointment.video_status = "none"
+            appointment.video_room = ""
+            appointment.patient_video_url = ""
+            appointment.physician_video_url = ""
+            appointment.full_clean(validate_unique=False, validate_constraints=False)
+            appointment.save()
+            reminders_plan(appointment=appointment, now=now)
+            audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="rescheduled starts_at")
+    except IntegrityError as exc:
+        raise SlotUnavailable() from exc
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, actor: User, appointment: Appointment, request=None, now: datetime | None = None):
+    """Cancel a booked visit. Patients: up to the cutoff before it; physicians and staff: any time."""
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if not (actor.is_practice_staff or actor.pk in (appointment.patient_id, appointment.physician_id)):
+        raise Forbidden()
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition()
+    _check_patient_cutoff(actor=actor, appointment=appointment, now=now)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancelled_by = actor
+    appointment.full_clean(validate_unique=False, validate_constraints=False)
+    appointment.save()
+    reminders_cancel(appointment=appointment)
+    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="cancelled status")
+    return appointment

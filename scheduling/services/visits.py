@@ -1,0 +1,174 @@
+"""The visit itself: video links, start, complete (the consultation record), no-show."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction, User
+from api.errors import DomainError, Forbidden, NotFound
+from scheduling import contracts
+from scheduling.errors import InvalidTransition, InvalidVisitState, TooEarly, VideoNotReady
+from scheduling.models import Appointment, AppointmentStatus, AppointmentTypeCode, Modality, VideoStatus
+from scheduling.video import video_provider
+
+logger = logging.getLogger(__name__)
+
+SERVED_STATES = ("FL", "NJ")
+
+
+def _own_visit(*, actor: User, appointment: Appointment) -> Appointment:
+    if actor.pk != appointment.physician_id:
+        raise Forbidden()
+    return Appointment.objects.select_for_update().select_related("appointment_type", "patient").get(pk=appointment.pk)
+
+
+@transaction.atomic
+def appointment_start(*, actor: User, appointment: Appointment, request=None, now: datetime | None = None):
+    now = now or timezone.now()
+    appointment = _own_visit(actor=actor, appointment=appointment)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition()
+    if now < appointment.starts_at - timedelta(minutes=settings.SCHEDULING_START_EARLY_MINUTES):
+        raise TooEarly("The visit can be started shortly before its time.")
+    appointment.status = AppointmentStatus.IN_PROGRESS
+    appointment.started_at = now
+    appointment.save(update_fields=["status", "started_at", "updated_at"])
+    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="started status")
+    return appointment
+
+
+@transaction.atomic
+def appointment_complete(
+    *,
+    actor: User,
+    appointment: Appointment,
+    visit_note: str,
+    modality: str = Modality.AUDIO_VIDEO,
+    patient_state_at_visit: str | None = None,
+    assign_to_me: bool = True,
+    request=None,
+    now: datetime | None = None,
+):
+    """Record the consultation: note, modality (audio-video, DOMAIN.md 4.1) and where the
+    patient was (the state whose licence rules applied). Completing a free consultation puts
+    the patient on this physician's caseload unless `assign_to_me` is false."""
+    now = now or timezone.now()
+    appointment = _own_visit(actor=actor, appointment=appointment)
+    if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
+        raise InvalidTransition()
+    if now < appointment.starts_at - timedelta(minutes=settings.SCHEDULING_START_EARLY_MINUTES):
+        raise TooEarly("A visit cannot be completed before it starts.")
+    if patient_state_at_visit is None:
+        location = contracts.patient_location(patient=appointment.patient)
+        patient_state_at_visit = (location.state if location else "") or appointment.patient_state
+    if patient_state_at_visit not in SERVED_STATES:
+        message = InvalidVisitState.default_message
+        raise InvalidVisitState(fields={"patient_state_at_visit": [{"code": "invalid_choice", "message": message}]})
+    appointment.status = AppointmentStatus.COMPLETED
+    appointment.visit_note = visit_note
+    appointment.modality = modality
+    appointment.patient_state_at_visit = patient_state_at_visit
+    appointment.started_at = appointment.started_at or now
+    appointment.completed_at = now
+    appointment.full_clean(validate_unique=False, validate_constraints=False)
+    appointment.save()
+    from scheduling.services.reminders import reminders_cancel
+
+    reminders_cancel(appointment=appointment)
+    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="completed status,visit_note")
+    if assign_to_me and appointment.appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
+        _assign_after_consultation(appointment=appointment, physician=actor, request=request)
+    return appointment
+
+
+def _assign_after_consultation(*, appointment: Appointment, physician: User, request) -> None:
+    """Put the patient on the physician's caseload (the patients app's rules decide; the system
+    is the actor). A refusal (caseload full, ...) must not undo the visit record: staff assign
+    by hand then."""
+    if contracts.assigned_physician_id(appointment.patient) is not None:
+        return
+    try:
+        with transaction.atomic():
+            contracts.assign_physician(actor=None, patient=appointment.patient, physician=physician, request=request)
+    except DomainError as exc:
+        logger.info("caseload assignment refused appointment=%s code=%s", appointment.pk, exc.code)
+
+
+@transaction.atomic
+def appointment_mark_no_show(*, actor: User, appointment: Appointment, request=None, now: datetime | None = None):
+    now = now or timezone.now()
+    appointment = _own_visit(actor=actor, appointment=appointment)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition()
+    if now < appointment.starts_at:
+        raise TooEarly("A no-show can be marked only after the visit's start time.")
+    appointment.status = AppointmentStatus.NO_SHOW
+    appointment.save(update_fields=["status", "updated_at"])
+    from scheduling.services.reminders import reminders_cancel
+
+    reminders_cancel(appointment=appointment)
+    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="no_show status")
+    return appointment
+
+
+def appointment_join_url(*, actor: User, appointment: Appointment, request=None) -> str:
+    """The caller's own link: only the patient and the physician of the visit."""
+    if actor.pk == appointment.patient_id:
+        url = appointment.patient_video_url
+    elif actor.pk == appointment.physician_id:
+        url = appointment.physician_video_url
+    else:
+        raise NotFound()
+    if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
+        raise InvalidTransition()
+    if appointment.video_status != VideoStatus.READY or not url:
+        raise VideoNotReady()
+    audit_log(request, AuditAction.READ, appointment, actor=actor, detail="join")
+    return url
+
+
+def video_links_create(*, appointment_id: int) -> bool:
+    """Create the visit's links once: claim with a compare-and-swap (none -> creating), call the
+    provider outside any transaction, store the links. Safe to run twice."""
+    claimed = Appointment.objects.filter(
+        pk=appointment_id, status=AppointmentStatus.BOOKED, video_status=VideoStatus.NONE
+    ).update(video_status=VideoStatus.CREATING)
+    if claimed != 1:
+        return False
+    appointment = Appointment.objects.get(pk=appointment_id)
+    static_url = contracts.physician_infos([appointment.physician_id])[appointment.physician_id].static_video_url
+    try:
+        links = video_provider().create_links(
+            starts_at=appointment.starts_at, ends_at=appointment.ends_at, static_url=static_url
+        )
+    except Exception:
+        Appointment.objects.filter(pk=appointment_id, video_status=VideoStatus.CREATING).update(
+            video_status=VideoStatus.NONE
+        )
+        logger.warning("video links failed appointment=%s", appointment_id, exc_info=True)
+        return False
+    Appointment.objects.filter(pk=appointment_id, video_status=VideoStatus.CREATING).update(
+        video_status=VideoStatus.READY,
+        video_room=links.room,
+        patient_video_url=links.patient_url,
+        physician_video_url=links.physician_url,
+    )
+    return True
+
+
+def due_video_appointment_ids(*, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Appointment.objects.filter(
+            status=AppointmentStatus.BOOKED,
+            video_status=VideoStatus.NONE,
+            starts_at__lte=now + timedelta(minutes=settings.VIDEO_LINK_LEAD_MINUTES),
+            ends_at__gt=now,
+        ).values_list("id", flat=True)[:500]
+    )

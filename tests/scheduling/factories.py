@@ -1,0 +1,19 @@
+from datetime import timedelta
+
+import factory
+
+from scheduling.models import Appointment, AppointmentType
+from tests.factories import PatientUserFactory, PhysicianUserFactory
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    patient = factory.SubFactory(PatientUserFactory)
+    physician = factory.SubFactory(PhysicianUserFactory)
+    appointment_type = factory.LazyFunction(lambda: AppointmentType.objects.get(code="free_consultation"))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=o.appointment_type.duration_minutes))
+    buffer_minutes = factory.LazyAttribute(lambda o: o.appointment_type.buffer_minutes)
+    idempotency_key = factory.Sequence(lambda n: f"factory-key-{n:06d}")
+    patient_state = "FL"
