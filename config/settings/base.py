@@ -300,5 +300,47 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 # --- patients ---
 
 # --- scheduling ---
+# Slots start on a wall-clock grid in the physician's zone (every N minutes past midnight).
+SCHEDULING_SLOT_GRID_MINUTES = env.int("SCHEDULING_SLOT_GRID_MINUTES", default=15)
+SCHEDULING_MIN_LEAD_MINUTES = env.int("SCHEDULING_MIN_LEAD_MINUTES", default=120)  # earliest bookable slot
+SCHEDULING_MAX_WINDOW_DAYS = env.int("SCHEDULING_MAX_WINDOW_DAYS", default=14)  # per availability request
+SCHEDULING_MAX_FUTURE_BOOKINGS = env.int("SCHEDULING_MAX_FUTURE_BOOKINGS", default=3)
+SCHEDULING_PATIENT_CANCEL_CUTOFF_HOURS = env.int("SCHEDULING_PATIENT_CANCEL_CUTOFF_HOURS", default=24)
+SCHEDULING_START_EARLY_MINUTES = env.int("SCHEDULING_START_EARLY_MINUTES", default=15)
+SCHEDULING_REMINDER_OFFSETS_HOURS = env.list("SCHEDULING_REMINDER_OFFSETS_HOURS", cast=int, default=[24, 1])
+SCHEDULING_REMINDER_MAX_ATTEMPTS = env.int("SCHEDULING_REMINDER_MAX_ATTEMPTS", default=5)
+SCHEDULING_AGENDA_LOCAL_HOUR = env.int("SCHEDULING_AGENDA_LOCAL_HOUR", default=6)  # physician's zone
+SCHEDULING_APP_URL = env.str("SCHEDULING_APP_URL", default="https://app.practice.example")
+# Video: "fake" (development: https://video.invalid/... links), "static" (PhysicianProfile.static_video_url)
+# or "daily" (Daily REST API: private rooms + expiring meeting tokens; needs DAILY_API_KEY).
+VIDEO_PROVIDER = env.str("VIDEO_PROVIDER", default="fake")
+VIDEO_LINK_LEAD_MINUTES = env.int("VIDEO_LINK_LEAD_MINUTES", default=30)  # links made this long before
+VIDEO_LINK_VALID_MINUTES = env.int("VIDEO_LINK_VALID_MINUTES", default=120)  # after the visit's start
+DAILY_API_URL = env.str("DAILY_API_URL", default="https://api.daily.co/v1")
+DAILY_API_KEY = env.str("DAILY_API_KEY", default="")
+if "SALT_KEY" not in globals():  # visit notes are encrypted; the patients block normally sets this already
+    SALT_KEY = env.list("FIELD_ENCRYPTION_SALT_KEY", default=["practice-field-encryption-v1"])
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "AppointmentStatusEnum": "scheduling.models.AppointmentStatus",
+        "AppointmentTypeCodeEnum": "scheduling.models.AppointmentTypeCode",
+        "AvailabilityExceptionKindEnum": "scheduling.models.ExceptionKind",
+        "VisitModalityEnum": "scheduling.models.Modality",
+        "WeekdayEnum": "scheduling.models.Weekday",
+    }
+)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["availability"] = env.str("THROTTLE_AVAILABILITY", default="30/min")
+CELERY_BEAT_SCHEDULE["scheduling-send-due-reminders"] = {
+    "task": "scheduling.tasks.send_due_reminders",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["scheduling-create-video-links"] = {
+    "task": "scheduling.tasks.create_due_video_links",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["scheduling-physician-agendas"] = {
+    "task": "scheduling.tasks.send_physician_agendas",
+    "schedule": 15 * 60.0,
+}
 
 # --- prescriptions ---
