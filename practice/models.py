@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from practice.identifiers import validate_dea_format, validate_npi
 
@@ -327,7 +328,9 @@ class CredentialExpiryNotice(models.Model):
     credential_type = models.CharField(max_length=32)
     credential_id = models.BigIntegerField()
     expires_on = models.DateField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Claimed (compare-and-swap) just before the email goes out; reset if sending fails, so the next run retries.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from practice.models import CredentialStatus, DEASchedule, LicenceKind, ServiceState
-from practice.service_area import parse_zip
+from practice.service_area import REASONS, parse_zip
 
 
 class ServiceAreaCheckInput(serializers.Serializer):
@@ -33,7 +33,7 @@ class CountyChoiceOutput(serializers.Serializer):
 class ServiceAreaCheckOutput(serializers.Serializer):
     served = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["invalid_zip", "unknown_zip", "state_not_served", "county_required", "county_not_in_state"],
+        choices=REASONS,
         allow_null=True,
         help_text="Why not served (null when served).",
     )

@@ -51,6 +51,7 @@ UNKNOWN_ZIP = "unknown_zip"
 STATE_NOT_SERVED = "state_not_served"
 COUNTY_REQUIRED = "county_required"
 COUNTY_NOT_IN_STATE = "county_not_in_state"
+REASONS = (INVALID_ZIP, UNKNOWN_ZIP, STATE_NOT_SERVED, COUNTY_REQUIRED, COUNTY_NOT_IN_STATE)
 
 
 @dataclass(frozen=True)

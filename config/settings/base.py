@@ -248,6 +248,24 @@ LOGGING = {
 # =========================================================================================
 
 # --- practice (service area, credentials) ---
+# Staff are warned this many days before a licence, DEA or CDS registration expires (DOMAIN.md 3).
+CREDENTIAL_EXPIRY_WARNING_DAYS = env.int("CREDENTIAL_EXPIRY_WARNING_DAYS", default=60)
+# Daily: mark expired credentials, then warn about those expiring within the window (once each).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["practice-credential-expiry-watch"] = {
+    "task": "practice.tasks.credential_expiry_watch",
+    "schedule": crontab(hour=5, minute=7),  # UTC: after midnight in Florida and New Jersey
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "CredentialStatusEnum": "practice.models.CredentialStatus",
+        "LicenceKindEnum": "practice.models.LicenceKind",
+        "DEAScheduleEnum": "practice.models.DEASchedule",
+        "ServiceStateEnum": "practice.models.ServiceState",
+        "ServiceAreaReasonEnum": "practice.service_area.REASONS",
+    }
+)
 
 # --- billing ---
 # Stripe membership ($250/month, one price). BILLING_ENABLED switches the integration on; when on,
