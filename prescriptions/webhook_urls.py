@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from prescriptions.webhooks import easypost_webhook
+
+urlpatterns = [
+    path("easypost/", easypost_webhook, name="easypost-webhook"),
+]

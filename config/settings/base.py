@@ -362,3 +362,51 @@ CELERY_BEAT_SCHEDULE["scheduling-physician-agendas"] = {
 }
 
 # --- prescriptions ---
+# Clinical prescribing policy (evaluation window, PDMP ages, supply/refill limits, the federal
+# telemedicine end date) is effective-dated in the database: prescriptions.PrescribingPolicy.
+# Pharmacy hand-off: "email" (the order goes to the pharmacy's email; it is a prescription
+# transmission, so it carries the Rx by necessity and is never logged).
+PHARMACY_GATEWAY = env.str("PHARMACY_GATEWAY", default="email")
+# Carrier tracking: "fake" (dev/tests, no network) or "easypost" (needs EASYPOST_API_KEY and
+# EASYPOST_WEBHOOK_SECRET; the webhook refuses every request without a secret).
+CARRIER_TRACKER = env.str("CARRIER_TRACKER", default="fake")
+EASYPOST_API_KEY = env.str("EASYPOST_API_KEY", default="")
+EASYPOST_WEBHOOK_SECRET = env.str("EASYPOST_WEBHOOK_SECRET", default="")
+EASYPOST_TIMEOUT_SECONDS = env.int("EASYPOST_TIMEOUT_SECONDS", default=20)
+# Poll a shipment's tracker when the carrier has been silent this long (webhook fallback).
+SHIPMENT_POLL_AFTER_HOURS = env.int("SHIPMENT_POLL_AFTER_HOURS", default=4)
+# Alert staff (once per shipment) when the carrier has been silent this long.
+SHIPMENT_SILENT_ALERT_HOURS = env.int("SHIPMENT_SILENT_ALERT_HOURS", default=72)
+# The staff board's "overdue" filter: hours an order may sit in a status before it is stuck.
+DELIVERY_STUCK_AFTER_HOURS = env.dict(
+    "DELIVERY_STUCK_AFTER_HOURS",
+    cast={"value": int},
+    default={
+        "created": 24,
+        "sent_to_pharmacy": 48,
+        "compounding": 72,
+        "shipped": 72,
+        "in_transit": 120,
+        "out_for_delivery": 24,
+        "exception": 24,
+    },
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "OrderStatusEnum": "prescriptions.models.OrderStatus",
+        "PrescriptionStatusEnum": "prescriptions.models.PrescriptionStatus",
+        "RefillStatusEnum": "prescriptions.models.RefillStatus",
+        "PrescriptionStateEnum": "prescriptions.models.STATES",
+    }
+)
+# Several models now have a "status" field: one un-named set left would get a hashed name.
+if "practice.models.CredentialStatus" not in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].values():
+    SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialStatusEnum"] = "practice.models.CredentialStatus"
+CELERY_BEAT_SCHEDULE["prescriptions-poll-stale-shipments"] = {
+    "task": "prescriptions.tasks.poll_stale_shipments",
+    "schedule": 30 * 60,
+}
+CELERY_BEAT_SCHEDULE["prescriptions-alert-silent-shipments"] = {
+    "task": "prescriptions.tasks.alert_silent_shipments",
+    "schedule": 60 * 60,
+}

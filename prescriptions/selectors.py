@@ -1,0 +1,241 @@
+"""Reads of prescriptions, pharmacies and delivery orders, always scoped to the caller.
+
+A record outside the caller's scope is simply not found (404): a patient sees their own signed
+prescriptions and orders, a physician the patients on their caseload, staff everything.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from api.errors import NotFound
+from prescriptions.models import (
+    DeliveryOrder,
+    MedicationProduct,
+    OrderStatus,
+    PDMPCheck,
+    Pharmacy,
+    Prescription,
+    PrescriptionStatus,
+    RefillRequest,
+    RefillStatus,
+)
+from prescriptions.state_machine import IN_CARRIER_HANDS
+
+
+# --- Catalogue and pharmacies -----------------------------------------------------------------
+def product_list(*, include_retired: bool = False) -> QuerySet[MedicationProduct]:
+    qs = MedicationProduct.objects.all()
+    return qs if include_retired else qs.filter(active=True)
+
+
+def product_get(*, public_id: UUID) -> MedicationProduct:
+    product = MedicationProduct.objects.filter(public_id=public_id).first()
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def pharmacies_allowed_for_state(*, state: str, on: date) -> QuerySet[Pharmacy]:
+    """Pharmacies holding an active, unexpired licence or registration for `state` on `on`."""
+    return Pharmacy.objects.filter(
+        active=True,
+        state_licences__state=state,
+        state_licences__active=True,
+        state_licences__expires_on__gte=on,
+    ).distinct()
+
+
+def pharmacy_allowed_for_state(*, pharmacy: Pharmacy, state: str, on: date) -> bool:
+    return pharmacies_allowed_for_state(state=state, on=on).filter(pk=pharmacy.pk).exists()
+
+
+# --- Caseload ---------------------------------------------------------------------------------
+def caseload_patient(*, physician: User, patient_public_id: UUID) -> User:
+    """A patient on this physician's caseload (PatientProfile.assigned_physician), else 404."""
+    patient = User.objects.filter(
+        public_id=patient_public_id, role=Role.PATIENT, patient_profile__assigned_physician=physician
+    ).first()
+    if patient is None:
+        raise NotFound()
+    return patient
+
+
+def patient_for_care_team(*, user: User, patient_public_id: UUID) -> User:
+    """Staff see every patient; a physician only their caseload."""
+    if user.is_practice_staff:
+        patient = User.objects.filter(public_id=patient_public_id, role=Role.PATIENT).first()
+        if patient is None:
+            raise NotFound()
+        return patient
+    if user.is_physician:
+        return caseload_patient(physician=user, patient_public_id=patient_public_id)
+    raise NotFound()
+
+
+def pdmp_checks_for_patient(*, patient: User) -> QuerySet[PDMPCheck]:
+    return PDMPCheck.objects.filter(patient=patient).select_related("checked_by", "patient")
+
+
+# --- Prescriptions ----------------------------------------------------------------------------
+_RX_RELATED = ("patient", "physician", "product", "pharmacy", "supersedes")
+
+
+def prescription_list_for_physician(*, physician: User, status: str | None = None) -> QuerySet[Prescription]:
+    """Prescriptions for the patients on this physician's caseload (written by anyone)."""
+    qs = Prescription.objects.filter(patient__patient_profile__assigned_physician=physician).select_related(
+        *_RX_RELATED
+    )
+    return qs.filter(status=status) if status else qs
+
+
+def prescription_get_for_physician(*, physician: User, public_id: UUID) -> Prescription:
+    rx = prescription_list_for_physician(physician=physician).filter(public_id=public_id).first()
+    if rx is None:
+        raise NotFound()
+    return rx
+
+
+def prescription_list_for_patient(*, patient: User) -> QuerySet[Prescription]:
+    """A patient sees their signed (and superseded) prescriptions, never drafts."""
+    return (
+        Prescription.objects.filter(patient=patient, signed_at__isnull=False)
+        .select_related(*_RX_RELATED)
+        .prefetch_related("orders")
+    )
+
+
+def prescription_get_for_patient(*, patient: User, public_id: UUID) -> Prescription:
+    rx = prescription_list_for_patient(patient=patient).filter(public_id=public_id).first()
+    if rx is None:
+        raise NotFound()
+    return rx
+
+
+def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:
+    """For the caseload: each patient's prescription status in one query.
+
+    "active" (a signed, unexpired, not superseded prescription) > "draft" > "expired" (only
+    expired or superseded ones) > "none".
+    """
+    today = timezone.localdate()
+    result = {pid: "none" for pid in patient_ids}
+    rank = {"none": 0, "expired": 1, "draft": 2, "active": 3}
+    rows = Prescription.objects.filter(patient_id__in=patient_ids).exclude(status=PrescriptionStatus.DISCARDED)
+    for pid, status, expires_on in rows.values_list("patient_id", "status", "expires_on"):
+        if status == PrescriptionStatus.DRAFT:
+            label = "draft"
+        elif status == PrescriptionStatus.SIGNED and expires_on and expires_on >= today:
+            label = "active"
+        else:
+            label = "expired"
+        if rank[label] > rank[result[pid]]:
+            result[pid] = label
+    return result
+
+
+def fills_used(*, prescription: Prescription) -> int:
+    """Fills that count against the prescription (cancelled orders were never dispensed)."""
+    return prescription.orders.exclude(status=OrderStatus.CANCELLED).count()
+
+
+# --- Delivery orders --------------------------------------------------------------------------
+_ORDER_RELATED = ("patient", "pharmacy", "prescription", "prescription__product")
+
+
+def overdue_q(*, now: datetime | None = None) -> Q:
+    """Orders stuck in a status longer than its threshold (DELIVERY_STUCK_AFTER_HOURS), or in
+    the carrier's hands with no carrier update for SHIPMENT_SILENT_ALERT_HOURS."""
+    now = now or timezone.now()
+    q = Q(pk__in=[])
+    for status, hours in settings.DELIVERY_STUCK_AFTER_HOURS.items():
+        q |= Q(status=status, status_changed_at__lt=now - timedelta(hours=int(hours)))
+    silent_cut = now - timedelta(hours=settings.SHIPMENT_SILENT_ALERT_HOURS)
+    q |= Q(status__in=IN_CARRIER_HANDS) & (
+        Q(last_carrier_update__lt=silent_cut) | Q(last_carrier_update__isnull=True, shipped_at__lt=silent_cut)
+    )
+    return q
+
+
+def delivery_order_list_for_staff(
+    *,
+    status: str | None = None,
+    state: str | None = None,
+    pharmacy: UUID | None = None,
+    carrier: str | None = None,
+    overdue: bool | None = None,
+) -> QuerySet[DeliveryOrder]:
+    qs = DeliveryOrder.objects.select_related(*_ORDER_RELATED)
+    if status:
+        qs = qs.filter(status=status)
+    if state:
+        qs = qs.filter(ship_to_state=state)
+    if pharmacy:
+        qs = qs.filter(pharmacy__public_id=pharmacy)
+    if carrier:
+        qs = qs.filter(carrier__iexact=carrier)
+    if overdue is True:
+        qs = qs.filter(overdue_q())
+    elif overdue is False:
+        qs = qs.exclude(overdue_q())
+    return qs.order_by("-created_at", "-id")
+
+
+def delivery_order_get_for_staff(*, public_id: UUID) -> DeliveryOrder:
+    order = (
+        DeliveryOrder.objects.select_related(*_ORDER_RELATED)
+        .prefetch_related("events__actor")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def delivery_order_list_for_patient(*, patient: User) -> QuerySet[DeliveryOrder]:
+    return (
+        DeliveryOrder.objects.filter(patient=patient)
+        .select_related(*_ORDER_RELATED)
+        .prefetch_related("events")
+        .order_by("-created_at", "-id")
+    )
+
+
+def delivery_order_get_for_patient(*, patient: User, public_id: UUID) -> DeliveryOrder:
+    order = delivery_order_list_for_patient(patient=patient).filter(public_id=public_id).first()
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def delivery_order_list_for_physician(*, physician: User) -> QuerySet[DeliveryOrder]:
+    return (
+        DeliveryOrder.objects.filter(patient__patient_profile__assigned_physician=physician)
+        .select_related(*_ORDER_RELATED)
+        .prefetch_related("events")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- Refills ----------------------------------------------------------------------------------
+def refill_queue_for_physician(*, physician: User, status: str | None = RefillStatus.OPEN) -> QuerySet[RefillRequest]:
+    qs = RefillRequest.objects.filter(patient__patient_profile__assigned_physician=physician).select_related(
+        "patient", "prescription", "prescription__product", "order"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("requested_at", "id")
+
+
+def refill_request_get_for_physician(*, physician: User, public_id: UUID) -> RefillRequest:
+    refill = refill_queue_for_physician(physician=physician, status=None).filter(public_id=public_id).first()
+    if refill is None:
+        raise NotFound()
+    return refill

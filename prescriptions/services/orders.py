@@ -1,0 +1,214 @@
+"""Delivery orders: creation from a signed prescription, the state machine, the pharmacy hand-off.
+
+Every status change goes through `delivery_order_transition` (or the hand-off's compare-and-swap)
+and writes an OrderEvent: from, to, who or what, when.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction, User
+from prescriptions.errors import (
+    AddressNotVerified,
+    IllegalTransition,
+    PrescriptionNotSigned,
+    SubscriptionPastDue,
+    TrackingRequired,
+)
+from prescriptions.models import (
+    DeliveryOrder,
+    EventSource,
+    NoticeKind,
+    OrderEvent,
+    OrderStatus,
+    Prescription,
+    PrescriptionStatus,
+)
+from prescriptions.services.patient_facts import standing, verified_ship_to
+from prescriptions.state_machine import can_transition
+
+logger = logging.getLogger(__name__)
+
+# Which notice each arrival status triggers (sent by a task after commit, once per order and kind).
+NOTICE_ON_STATUS = {
+    OrderStatus.SHIPPED: NoticeKind.PATIENT_SHIPPED,
+    OrderStatus.OUT_FOR_DELIVERY: NoticeKind.PATIENT_OUT_FOR_DELIVERY,
+    OrderStatus.DELIVERED: NoticeKind.PATIENT_DELIVERED,
+    OrderStatus.EXCEPTION: NoticeKind.STAFF_EXCEPTION,
+    OrderStatus.RETURNED: NoticeKind.STAFF_RETURNED,
+}
+
+
+def delivery_order_create(
+    *, actor: User | None, prescription: Prescription, quantity: int, request=None, note: str = ""
+) -> DeliveryOrder:
+    """Create the next fill of a signed prescription (called inside the signing or refill
+    approval transaction, with the prescription row locked).
+
+    Refused when the patient's verified service-area address is missing (`address_not_verified`)
+    or shipments are paused for an unpaid membership (`subscription_past_due`).
+    """
+    if prescription.status != PrescriptionStatus.SIGNED or prescription.signed_at is None:
+        raise PrescriptionNotSigned()
+    ship_to = verified_ship_to(prescription.patient)
+    if ship_to is None:
+        raise AddressNotVerified(
+            reasons=[{"code": "address_not_verified", "message": AddressNotVerified.default_message}]
+        )
+    if standing(prescription.patient).shipments_paused:
+        raise SubscriptionPastDue(
+            reasons=[{"code": "subscription_past_due", "message": SubscriptionPastDue.default_message}]
+        )
+    sequence = (prescription.orders.aggregate(m=Max("sequence"))["m"] or 0) + 1
+    now = timezone.now()
+    order = DeliveryOrder(
+        prescription=prescription,
+        patient=prescription.patient,
+        pharmacy=prescription.pharmacy,
+        sequence=sequence,
+        quantity=quantity,
+        status=OrderStatus.CREATED,
+        status_changed_at=now,
+        ship_to_name=ship_to.name,
+        ship_to_line1=ship_to.line1,
+        ship_to_line2=ship_to.line2,
+        ship_to_city=ship_to.city,
+        ship_to_state=ship_to.state,
+        ship_to_zip=ship_to.zip_code,
+        ship_to_county_fips=ship_to.county_fips,
+        created_at=now,
+    )
+    order.full_clean(exclude=["prescription", "patient", "pharmacy"])
+    order.save()
+    OrderEvent.objects.create(
+        order=order,
+        from_status="",
+        to_status=OrderStatus.CREATED,
+        actor=actor,
+        source=EventSource.USER if actor else EventSource.SYSTEM,
+        occurred_at=now,
+        note=note[:255],
+    )
+    audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {sequence}")
+
+    from prescriptions.tasks import hand_off_order
+
+    hand_off_order.delay_on_commit(order.pk)
+    return order
+
+
+def _apply_transition(
+    order: DeliveryOrder,
+    *,
+    to_status: str,
+    actor: User | None,
+    source: str,
+    note: str = "",
+    occurred_at: datetime | None = None,
+) -> OrderEvent:
+    """Move a locked order one step (the caller checked the table) and record the event."""
+    now = timezone.now()
+    from_status = order.status
+    order.status = to_status
+    order.status_changed_at = now
+    if to_status == OrderStatus.SHIPPED and order.shipped_at is None:
+        order.shipped_at = now
+    if to_status == OrderStatus.DELIVERED:
+        order.delivered_at = occurred_at or now
+    order.save()
+    event = OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        source=source,
+        occurred_at=occurred_at or now,
+        note=note[:255],
+    )
+    kind = NOTICE_ON_STATUS.get(to_status)
+    if kind is not None:
+        from prescriptions.tasks import send_order_notice
+
+        send_order_notice.delay_on_commit(order.pk, kind)
+    return event
+
+
+@transaction.atomic
+def delivery_order_transition(
+    *,
+    actor: User | None,
+    order_id: UUID,
+    to_status: str,
+    note: str = "",
+    carrier: str = "",
+    tracking_number: str = "",
+    source: str = EventSource.USER,
+    request=None,
+) -> DeliveryOrder:
+    """Move an order along the state machine (`state_machine.TRANSITIONS`), else 409
+    `illegal_transition`. Marking it shipped needs the carrier and tracking number, and starts
+    carrier tracking after commit."""
+    order = DeliveryOrder.objects.select_for_update().filter(public_id=order_id).first()
+    if order is None:
+        from api.errors import NotFound
+
+        raise NotFound()
+    if not can_transition(order.status, to_status):
+        raise IllegalTransition(f"An order cannot go from {order.status} to {to_status}.")
+    if to_status == OrderStatus.SHIPPED:
+        carrier = (carrier or order.carrier).strip()
+        tracking_number = (tracking_number or order.tracking_number).strip()
+        if not (carrier and tracking_number):
+            raise TrackingRequired()
+        order.carrier, order.tracking_number = carrier, tracking_number
+    _apply_transition(order, to_status=to_status, actor=actor, source=source, note=note)
+    audit_log(request, AuditAction.UPDATE, order, actor=actor, detail=f"status {to_status}")
+    if to_status == OrderStatus.SHIPPED and not order.tracker_id:
+        from prescriptions.tasks import start_tracking
+
+        start_tracking.delay_on_commit(order.pk)
+    return order
+
+
+def delivery_order_hand_off(*, order_id: int) -> bool:
+    """Send a created order to its pharmacy, once. Returns True if this call sent it.
+
+    The compare-and-swap `created -> sent_to_pharmacy` claims the order; the transmission runs in
+    the same transaction, so a failed send rolls the claim back and the task retries, and a second
+    run finds nothing to claim. Orders of a patient whose shipments are paused wait in `created`.
+    """
+    from prescriptions.pharmacy_gateway import pharmacy_gateway
+
+    order = DeliveryOrder.objects.select_related("patient").filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.CREATED:
+        return False
+    if standing(order.patient).shipments_paused:
+        logger.info("hand-off held: shipments paused order_id=%s", order_id)
+        return False
+    with transaction.atomic():
+        now = timezone.now()
+        claimed = DeliveryOrder.objects.filter(pk=order_id, status=OrderStatus.CREATED).update(
+            status=OrderStatus.SENT_TO_PHARMACY, status_changed_at=now
+        )
+        if not claimed:
+            return False
+        order = DeliveryOrder.objects.select_related("prescription__product", "pharmacy").get(pk=order_id)
+        reference = pharmacy_gateway().send_order(order)
+        OrderEvent.objects.create(
+            order=order,
+            from_status=OrderStatus.CREATED,
+            to_status=OrderStatus.SENT_TO_PHARMACY,
+            source=EventSource.PHARMACY_GATEWAY,
+            occurred_at=now,
+            note=f"handed off ({reference.split(':')[0]})",
+        )
+        audit_log(None, AuditAction.EXPORT, order, actor=None, detail="pharmacy hand-off")
+    return True

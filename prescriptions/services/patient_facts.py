@@ -1,0 +1,81 @@
+"""What prescribing needs to know about a patient, read through the other apps' contracts
+(patients, billing): location and address, time zone. Kept in one place so the gates and the
+orders read the same facts the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import User
+
+SERVICE_STATES = ("FL", "NJ")
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    name: str
+    line1: str
+    line2: str
+    city: str
+    state: str
+    zip_code: str
+    county_fips: str
+
+
+def profile_of(patient: User):
+    from patients.models import PatientProfile
+
+    return PatientProfile.objects.filter(user=patient).select_related("county").first()
+
+
+def patient_state(patient: User) -> str | None:
+    profile = profile_of(patient)
+    return profile.state if profile is not None and profile.state else None
+
+
+def patient_zone(patient: User) -> ZoneInfo:
+    profile = profile_of(patient)
+    name = getattr(profile, "time_zone", "") or settings.PRACTICE_TIME_ZONE
+    return ZoneInfo(name)
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    return timezone.localtime(instant, zone).date()
+
+
+def legal_name(patient: User, profile=None) -> str:
+    profile = profile or profile_of(patient)
+    if profile is not None and (profile.legal_first_name or profile.legal_last_name):
+        return f"{profile.legal_first_name} {profile.legal_last_name}".strip()
+    return patient.full_name
+
+
+def verified_ship_to(patient: User) -> ShipTo | None:
+    """The patient's verified address inside the service area, or None (never ship elsewhere)."""
+    profile = profile_of(patient)
+    if profile is None or profile.address_verified_at is None or profile.state not in SERVICE_STATES:
+        return None
+    county_fips = getattr(profile, "county_id", "") or ""
+    # The county must belong to the address's state (FL FIPS 12xxx, NJ 34xxx).
+    if county_fips and not county_fips.startswith({"FL": "12", "NJ": "34"}[profile.state]):
+        return None
+    return ShipTo(
+        name=legal_name(patient, profile),
+        line1=profile.address_line1,
+        line2=profile.address_line2 or "",
+        city=profile.city,
+        state=profile.state,
+        zip_code=profile.zip_code,
+        county_fips=county_fips,
+    )
+
+
+def standing(patient: User, on: date | None = None):
+    from billing.services.standing import patient_good_standing
+
+    return patient_good_standing(patient=patient, on=on)
