@@ -1,0 +1,95 @@
+"""PHI-safe admin: every view of a record is audited; signatures and flags change only through services."""
+
+from django.contrib import admin
+
+from accounts.audit import AuditedAdminMixin
+from patients.models import (
+    AlertDelivery,
+    Assessment,
+    ConsentDocument,
+    ConsentSignature,
+    PatientProfile,
+    PreSessionCheck,
+    QuestionnaireResponse,
+    SafetyFlag,
+    VitalReading,
+)
+
+
+class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PatientProfile)
+class PatientProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "user", "state", "county", "assigned_physician", "address_verified_at"]
+    list_filter = ["state"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "assigned_physician"]
+    readonly_fields = ["time_zone", "address_verified_at", "county", "state", "zip_code", "physician_assigned_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # medical records are never hard-deleted (DOMAIN.md 8)
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "created_at", "outcome", "state", "consent_to_contact", "reviewed_at"]
+    list_filter = ["outcome", "state", "consent_to_contact"]
+    exclude = ["claim_token_hash"]
+
+
+@admin.register(ConsentDocument)
+class ConsentDocumentAdmin(admin.ModelAdmin):
+    """New versions are added here; a version someone signed is never edited (add a new one)."""
+
+    list_display = ["kind", "version", "title", "effective_at"]
+    list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or not obj.signatures.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentSignature)
+class ConsentSignatureAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "document_kind", "document_version", "signed_at"]
+    list_filter = ["document_kind"]
+
+
+@admin.register(QuestionnaireResponse)
+class QuestionnaireResponseAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "instrument", "total", "band", "taken_at", "is_baseline"]
+    list_filter = ["instrument"]
+
+
+@admin.register(SafetyFlag)
+class SafetyFlagAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "kind", "status", "opened_at", "trigger_count", "resolved_at"]
+    list_filter = ["kind", "status"]
+    exclude = ["resolution_note"]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(_ReadOnlyAdmin):
+    list_display = ["flag", "channel", "recipient", "sent_at", "attempts"]
+
+
+@admin.register(PreSessionCheck)
+class PreSessionCheckAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "checked_at", "outcome", "judged_systolic", "judged_diastolic"]
+    list_filter = ["outcome"]
+
+
+@admin.register(VitalReading)
+class VitalReadingAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "measured_at", "systolic", "diastolic"]

@@ -1,0 +1,238 @@
+"""Reads of the patients app, always scoped to the caller: out of scope is simply not found (404).
+
+Scope: a patient sees their own records; a physician sees the patients on their caseload
+(PatientProfile.assigned_physician); staff and administrators see every patient (the care
+team's back office). Contract functions for other apps are marked "Contract".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from accounts.models import Role, User
+from api.errors import NotFound
+from patients import policy
+from patients.models import (
+    Assessment,
+    AssessmentOutcome,
+    PatientProfile,
+    QuestionnaireResponse,
+    SafetyFlag,
+    SafetyFlagKind,
+    SafetyFlagStatus,
+    VitalReading,
+)
+
+
+@dataclass(frozen=True)
+class Location:
+    state: str
+    county_fips: str
+    time_zone: str
+    zip_code: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Score:
+    instrument: str
+    total: int
+    band: str
+    taken_at: datetime
+
+
+def patient_profile(*, patient: User) -> PatientProfile | None:
+    return PatientProfile.objects.select_related("county", "assigned_physician").filter(user=patient).first()
+
+
+def patient_location(*, patient: User) -> Location | None:
+    """Contract: where the patient lives, from the verified profile address (None: no profile yet)."""
+    row = (
+        PatientProfile.objects.filter(user=patient)
+        .values("state", "county_id", "time_zone", "zip_code", "address_verified_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return Location(
+        state=row["state"],
+        county_fips=row["county_id"],
+        time_zone=row["time_zone"],
+        zip_code=row["zip_code"],
+        verified=row["address_verified_at"] is not None,
+    )
+
+
+def open_safety_flags(*, patient: User) -> QuerySet[SafetyFlag]:
+    """Contract: the patient's open safety flags (any of them holds dosing)."""
+    return SafetyFlag.objects.filter(patient=patient, status=SafetyFlagStatus.OPEN).order_by("opened_at", "id")
+
+
+def open_flag_counts(*, patient_ids: list[int]) -> dict[int, int]:
+    """Contract: patient id -> number of open flags (patients without any are absent). One query."""
+    rows = (
+        SafetyFlag.objects.filter(patient_id__in=patient_ids, status=SafetyFlagStatus.OPEN)
+        .values("patient_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["patient_id"]: r["n"] for r in rows}
+
+
+def unresolved_contraindications(*, patient: User) -> list[str]:
+    """Contract: screening answers needing a physician's review that no physician has cleared yet.
+
+    Codes come from the patient's claimed assessments (e.g. "heart_disease",
+    "medication_benzodiazepines") while their `screening_review` flag is open; resolving the
+    flag is the physician clearing them. Two queries at most.
+    """
+    flag = (
+        SafetyFlag.objects.filter(patient=patient, kind=SafetyFlagKind.SCREENING_REVIEW, status=SafetyFlagStatus.OPEN)
+        .only("id", "opened_at")
+        .first()
+    )
+    if flag is None:
+        return []
+    assessments = Assessment.objects.filter(patient=patient, outcome=AssessmentOutcome.NEEDS_REVIEW).filter(
+        Q(opened_flag=flag) | Q(claimed_at__gte=flag.opened_at)
+    )
+    codes: list[str] = []
+    for assessment in assessments.order_by("created_at"):
+        for code in assessment.review_codes:
+            if code != "phq9_item9" and code not in codes:
+                codes.append(code)
+    return codes
+
+
+def latest_scores_by_patient(*, patient_ids: list[int]) -> dict[int, dict[str, Score]]:
+    """Contract: patient id -> instrument -> latest Score. One query (a window function)."""
+    latest = (
+        QuestionnaireResponse.objects.filter(patient_id__in=patient_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("patient_id"), F("instrument")],
+                order_by=[F("taken_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values("patient_id", "instrument", "total", "band", "taken_at")
+    )
+    result: dict[int, dict[str, Score]] = {}
+    for row in latest:
+        result.setdefault(row["patient_id"], {})[row["instrument"]] = Score(
+            instrument=row["instrument"], total=row["total"], band=row["band"], taken_at=row["taken_at"]
+        )
+    return result
+
+
+# --- scoped patient lookups -----------------------------------------------------------------
+
+
+def patient_visible_to(*, viewer: User, patient_public_id) -> User:
+    """The patient with this public id, if the viewer may see their records; else NotFound."""
+    patients = User.objects.filter(public_id=patient_public_id, role=Role.PATIENT)
+    if viewer.is_physician:
+        patients = patients.filter(patient_profile__assigned_physician=viewer)
+    elif not viewer.is_practice_staff:
+        patients = patients.filter(pk=viewer.pk)
+    patient = patients.first()
+    if patient is None:
+        raise NotFound()
+    return patient
+
+
+def questionnaire_history(*, patient: User, instrument: str | None = None) -> QuerySet[QuestionnaireResponse]:
+    responses = QuestionnaireResponse.objects.filter(patient=patient)
+    if instrument:
+        responses = responses.filter(instrument=instrument)
+    return responses.order_by("-taken_at", "-id")
+
+
+def baselines(*, patient: User) -> dict[str, QuestionnaireResponse]:
+    """instrument -> the patient's baseline response. One query."""
+    return {r.instrument: r for r in QuestionnaireResponse.objects.filter(patient=patient, is_baseline=True)}
+
+
+@dataclass(frozen=True)
+class Progress:
+    change_from_baseline: int | None
+    response: bool
+    remission: bool
+
+
+def progress(response: QuestionnaireResponse, baseline: QuestionnaireResponse | None) -> Progress:
+    """Change from baseline; response = a drop of at least PATIENTS_RESPONSE_DROP_FRACTION of the
+    baseline total; remission = under the instrument's remission threshold (PHQ-9: 5)."""
+    threshold = policy.remission_below(response.instrument)
+    remission = threshold is not None and response.total < threshold
+    if baseline is None or baseline.pk == response.pk:
+        return Progress(change_from_baseline=0 if baseline else None, response=False, remission=remission)
+    change = response.total - baseline.total
+    responded = baseline.total > 0 and -change >= policy.response_drop_fraction() * baseline.total
+    return Progress(change_from_baseline=change, response=responded, remission=remission)
+
+
+def vitals_history(*, patient: User) -> QuerySet[VitalReading]:
+    return VitalReading.objects.filter(patient=patient).order_by("-measured_at", "-id")
+
+
+# --- care-team lists ------------------------------------------------------------------------
+
+
+def safety_flag_list(*, viewer: User) -> QuerySet[SafetyFlag]:
+    """Open flags: a physician's caseload, or every open flag for staff."""
+    flags = SafetyFlag.objects.filter(status=SafetyFlagStatus.OPEN).select_related(
+        "patient", "patient__patient_profile"
+    )
+    if viewer.is_physician:
+        flags = flags.filter(patient__patient_profile__assigned_physician=viewer)
+    elif not viewer.is_practice_staff:
+        return flags.none()
+    return flags.order_by("opened_at", "id")
+
+
+def safety_flag_for_physician(*, physician: User, flag_public_id) -> SafetyFlag:
+    """A flag of a patient on this physician's caseload (any status), else NotFound."""
+    flag = (
+        SafetyFlag.objects.filter(public_id=flag_public_id, patient__patient_profile__assigned_physician=physician)
+        .select_related("patient")
+        .first()
+    )
+    if flag is None or not physician.is_physician:
+        raise NotFound()
+    return flag
+
+
+def review_queue_assessments(*, viewer: User) -> QuerySet[Assessment]:
+    """New assessments a physician should look at (needs_review), not yet reviewed by staff."""
+    if not viewer.is_practice_staff:
+        return Assessment.objects.none()
+    return (
+        Assessment.objects.filter(outcome=AssessmentOutcome.NEEDS_REVIEW, reviewed_at__isnull=True)
+        .select_related("county", "patient")
+        .order_by("created_at", "id")
+    )
+
+
+def review_queue_registrations(*, viewer: User) -> QuerySet[PatientProfile]:
+    """Registered patients with a profile and no physician yet."""
+    if not viewer.is_practice_staff:
+        return PatientProfile.objects.none()
+    return (
+        PatientProfile.objects.filter(assigned_physician__isnull=True, user__is_active=True)
+        .select_related("user", "county")
+        .order_by("created_at", "id")
+    )
+
+
+def assessment_for_staff(*, viewer: User, public_id) -> Assessment:
+    if not viewer.is_practice_staff:
+        raise NotFound()
+    assessment = Assessment.objects.filter(public_id=public_id).first()
+    if assessment is None:
+        raise NotFound()
+    return assessment

@@ -1,0 +1,159 @@
+"""The free eligibility assessment: evaluate, keep the lead, claim it into a registration."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction, User
+from api.errors import DomainError
+from patients import eligibility, policy
+from patients.errors import AssessmentClaimInvalid
+from patients.models import Assessment, AssessmentOutcome, SafetyFlagKind
+from patients.scoring import GAD7, PHQ9, score
+from patients.services.location import resolve_or_raise
+from patients.services.safety import safety_flag_raise
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    assessment: Assessment
+    claim_token: str  # shown once; only its hash is stored
+    evaluation: eligibility.Evaluation
+    crisis: bool  # PHQ-9 item 9 above 0: show crisis resources
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def assessment_submit(
+    *,
+    zip_code: str,
+    county_fips: str | None,
+    date_of_birth: date,
+    conditions: list[str],
+    treatments_tried: list[str],
+    contraindications: list[str],
+    medications: list[str],
+    phq9: list[int] | None = None,
+    gad7: list[int] | None = None,
+    consent_to_contact: bool = False,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    request=None,
+) -> AssessmentResult:
+    """Answer "do I qualify?" and keep the lead.
+
+    The location is resolved first (a bad ZIP or an ambiguous county is a 400 the person can fix;
+    a state we do not serve is an answer: `not_eligible`). Age is counted on today's date in the
+    person's own time zone. Contact details are dropped unless the person consented to contact.
+    """
+    location = resolve_or_raise(zip_code=zip_code, county_fips=county_fips, allow_unserved=True)
+    today = eligibility.local_today(location.time_zone)
+    if date_of_birth > today:
+        raise DomainError(
+            "Some fields are invalid.",
+            code="validation_error",
+            fields={"date_of_birth": [{"code": "date_in_future", "message": "The date of birth is in the future."}]},
+        )
+    scores: dict[str, Any] = {}
+    for instrument, answers in ((PHQ9, phq9), (GAD7, gad7)):
+        if answers is not None:
+            scored = score(instrument, answers, field=instrument)
+            scores[instrument] = {"answers": list(scored.answers), "total": scored.total, "band": scored.band}
+    crisis = bool(phq9) and score(PHQ9, phq9).self_harm_positive
+
+    evaluation = eligibility.evaluate(
+        age=eligibility.age_on(date_of_birth, today),
+        minimum_age=policy.minimum_age(),
+        state_served=location.served,
+        contraindications=contraindications,
+        medications=medications,
+        phq9_self_harm=crisis,
+    )
+    token = secrets.token_urlsafe(24)
+    assessment = Assessment(
+        date_of_birth=date_of_birth,
+        zip_code=location.zip_code or "",
+        state=location.state or "",
+        county_id=location.county_fips,
+        time_zone=location.time_zone or "",
+        answers={
+            "conditions": sorted(set(conditions)),
+            "treatments_tried": sorted(set(treatments_tried)),
+            "contraindications": sorted(set(contraindications)),
+            "medications": sorted(set(medications)),
+            PHQ9: scores.get(PHQ9),
+            GAD7: scores.get(GAD7),
+        },
+        outcome=evaluation.outcome,
+        reasons=[r.as_dict() for r in evaluation.reasons],
+        consent_to_contact=consent_to_contact,
+        contact_name=contact_name if consent_to_contact else "",
+        contact_email=contact_email if consent_to_contact else "",
+        contact_phone=contact_phone if consent_to_contact else "",
+        claim_token_hash=_token_hash(token),
+    )
+    assessment.full_clean(exclude=["county"], validate_constraints=False)
+    assessment.save()
+    audit_log(request, AuditAction.CREATE, assessment, actor=None, detail=f"outcome {assessment.outcome}")
+    return AssessmentResult(assessment, token, evaluation, crisis)
+
+
+@transaction.atomic
+def assessment_claim(*, patient: User, public_id, token: str, request=None) -> Assessment:
+    """Link a free assessment to the patient who took it (they hold its claim token).
+
+    Screening answers that need a physician's review become a `screening_review` safety flag on
+    the patient (dosing waits until a physician clears them). Claiming again is a no-op.
+    """
+    assessment = Assessment.objects.select_for_update().filter(public_id=public_id).first()
+    if assessment is None or not hmac.compare_digest(assessment.claim_token_hash, _token_hash(token or "")):
+        raise AssessmentClaimInvalid()
+    if assessment.patient_id == patient.pk:
+        return assessment
+    expired = assessment.created_at < timezone.now() - timedelta(days=settings.PATIENTS_ASSESSMENT_CLAIM_DAYS)
+    if assessment.patient_id is not None or expired:
+        raise AssessmentClaimInvalid()
+    assessment.patient = patient
+    assessment.claimed_at = timezone.now()
+    assessment.save(update_fields=["patient", "claimed_at"])
+    audit_log(request, AuditAction.UPDATE, assessment, actor=patient, detail="claimed")
+    if assessment.outcome == AssessmentOutcome.NEEDS_REVIEW:
+        codes = assessment.review_codes
+        others = [c for c in codes if c != "phq9_item9"]
+        if "phq9_item9" in codes:
+            safety_flag_raise(
+                patient=patient,
+                kind=SafetyFlagKind.PHQ9_ITEM9,
+                source_assessment=None if others else assessment,
+                request=request,
+            )
+        if others:
+            safety_flag_raise(
+                patient=patient, kind=SafetyFlagKind.SCREENING_REVIEW, source_assessment=assessment, request=request
+            )
+    return assessment
+
+
+@transaction.atomic
+def assessment_mark_reviewed(*, actor: User, assessment: Assessment, request=None) -> Assessment:
+    """Staff took the lead out of the review queue (contacted, booked, or nothing to do)."""
+    if assessment.reviewed_at is None:
+        assessment.reviewed_at = timezone.now()
+        assessment.reviewed_by = actor
+        assessment.save(update_fields=["reviewed_at", "reviewed_by"])
+        audit_log(request, AuditAction.UPDATE, assessment, actor=actor, detail="reviewed")
+    return assessment

@@ -1,0 +1,121 @@
+"""The pre-session gate: two blood-pressure readings and the treatment monitor's attestation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log
+from accounts.models import AuditAction, User
+from patients import policy
+from patients.models import CheckOutcome, PatientProfile, PreSessionCheck, SafetyFlag, SafetyFlagKind, VitalReading
+from patients.services.safety import patient_has_open_safety_flag, safety_flag_raise
+
+
+@dataclass(frozen=True)
+class Reading:
+    systolic: int
+    diastolic: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: PreSessionCheck
+    readings: list[VitalReading]
+    flag: SafetyFlag | None
+
+
+def judge_blood_pressure(readings: list[Reading]) -> tuple[int, int, str | None]:
+    """DOMAIN.md 6: judged on the higher reading. We take the higher systolic and the higher
+    diastolic of the readings separately (so 150/80 and 130/95 is judged 150/95): the most
+    cautious reading of "higher" when the two readings disagree. Returns the judged values and
+    `bp_emergency`, `bp_above_threshold` or None."""
+    bp = policy.blood_pressure_policy()
+    systolic = max(r.systolic for r in readings)
+    diastolic = max(r.diastolic for r in readings)
+    if systolic >= bp.emergency_systolic_at or diastolic >= bp.emergency_diastolic_at:
+        return systolic, diastolic, "bp_emergency"
+    if systolic > bp.hold_systolic_above or diastolic > bp.hold_diastolic_above:
+        return systolic, diastolic, "bp_above_threshold"
+    return systolic, diastolic, None
+
+
+@transaction.atomic
+def pre_session_check_submit(
+    *,
+    patient: User,
+    readings: list[Reading],
+    rested_5_minutes: bool,
+    monitor_present: bool,
+    monitor_adult: bool,
+    monitor_sober: bool,
+    request=None,
+) -> CheckResult:
+    """Decide go / hold / emergency and keep the readings as vitals history.
+
+    hold: blood pressure above the hold thresholds (the physician is notified through a
+    `bp_hold` safety flag), the monitor not attested present, adult and sober, no treatment
+    monitor in the profile, not rested 5 minutes, or any open safety flag.
+    emergency: at or above the emergency thresholds (a `bp_emergency` flag alerts the
+    physician and the care team; the patient sees emergency instructions).
+    The gate's answer is a result, not an error: a hold is stored like a go.
+    """
+    had_open_flag = patient_has_open_safety_flag(patient=patient)
+    systolic, diastolic, bp_reason = judge_blood_pressure(readings)
+    reasons: list[str] = []
+    if bp_reason:
+        reasons.append(bp_reason)
+    if not (monitor_present and monitor_adult and monitor_sober):
+        reasons.append("monitor_not_attested")
+    profile = PatientProfile.objects.filter(user=patient).first()
+    if profile is None or not profile.has_treatment_monitor:
+        reasons.append("no_treatment_monitor")
+    if not rested_5_minutes:
+        reasons.append("not_rested")
+    if had_open_flag:
+        reasons.append("open_safety_flag")
+    if bp_reason == "bp_emergency":
+        outcome = CheckOutcome.EMERGENCY
+    elif reasons:
+        outcome = CheckOutcome.HOLD
+    else:
+        outcome = CheckOutcome.GO
+
+    now = timezone.now()
+    check = PreSessionCheck(
+        patient=patient,
+        checked_at=now,
+        rested_5_minutes=rested_5_minutes,
+        monitor_present=monitor_present,
+        monitor_adult=monitor_adult,
+        monitor_sober=monitor_sober,
+        judged_systolic=systolic,
+        judged_diastolic=diastolic,
+        outcome=outcome,
+        reasons=reasons,
+    )
+    check.full_clean(validate_constraints=False)
+    check.save()
+    rows = [
+        VitalReading(
+            patient=patient,
+            measured_at=now,
+            systolic=r.systolic,
+            diastolic=r.diastolic,
+            pre_session_check=check,
+            sequence=i,
+        )
+        for i, r in enumerate(readings, start=1)
+    ]
+    for row in rows:
+        row.full_clean(validate_constraints=False)
+    VitalReading.objects.bulk_create(rows)
+    audit_log(request, AuditAction.CREATE, check, *rows, actor=patient)
+
+    flag = None
+    if bp_reason:
+        kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD
+        flag = safety_flag_raise(patient=patient, kind=kind, source_check=check, request=request).flag
+    return CheckResult(check, rows, flag)
