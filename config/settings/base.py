@@ -316,8 +316,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 
 # --- patients ---
-
-# --- scheduling ---
 # Clinical policy defaults (DOMAIN.md 6); the medical director changes them from the environment.
 PATIENTS_MINIMUM_AGE = env.int("PATIENTS_MINIMUM_AGE", default=18)
 # Response: total dropped by at least this fraction of the baseline; remission: PHQ-9 total below this.
@@ -343,6 +341,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "AssessmentOutcomeEnum": "patients.models.assessments.AssessmentOutcome",
     }
 )
+
+# --- scheduling ---
 # Slots start on a wall-clock grid in the physician's zone (every N minutes past midnight).
 SCHEDULING_SLOT_GRID_MINUTES = env.int("SCHEDULING_SLOT_GRID_MINUTES", default=15)
 SCHEDULING_MIN_LEAD_MINUTES = env.int("SCHEDULING_MIN_LEAD_MINUTES", default=120)  # earliest bookable slot
