@@ -389,3 +389,15 @@ def test_admin_pages_render(client, admin_user):
 
 def test_physician_factory_helper_users_are_physicians():
     assert PhysicianUserFactory().role == "physician"
+
+
+def test_a_race_past_validation_is_a_conflict_not_a_500(api, staff, physician, monkeypatch):
+    # Two staff add the same state's DEA registration at once: both pass full_clean, the database
+    # constraint (one active per physician and state) refuses the second.
+    DEARegistrationFactory(physician=physician, state="FL")
+    monkeypatch.setattr(DEARegistration, "validate_constraints", lambda self, exclude=None: None)
+    response = api(staff).post(url(physician, "dea-registrations/"), dea_payload())
+    assert response.status_code == 409
+    assert response.json()["code"] == "credential_conflict"
+    assert DEARegistration.objects.count() == 1
+    assert CredentialChange.objects.count() == 0

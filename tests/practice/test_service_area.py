@@ -317,3 +317,17 @@ def test_county_list_rejects_unknown_state(anon_client):
     response = anon_client.get("/api/v1/service-area/counties/", {"state": "NY"})
     assert response.status_code == 400
     assert response.json()["fields"]["state"][0]["code"] == "invalid_choice"
+
+
+def test_split_gulf_county_takes_the_zone_from_the_zip():
+    assert (resolve_location("32465").county_fips, resolve_location("32465").time_zone) == ("12045", "America/Chicago")
+    assert (resolve_location("32456").county_fips, resolve_location("32456").time_zone) == ("12045", "America/New_York")
+
+
+def test_every_panhandle_central_county_resolves_to_central_time():
+    from practice.service_area import CENTRAL_TIME_COUNTIES
+
+    reachable = zips_by_county()
+    for fips in CENTRAL_TIME_COUNTIES:
+        zones = {resolve_location(z).time_zone for z in reachable[fips]}
+        assert zones == {"America/Chicago"}, fips
