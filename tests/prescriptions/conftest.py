@@ -14,6 +14,17 @@ from tests.prescriptions.factories import DeliveryOrderFactory, ProductFactory, 
 WEBHOOK_SECRET = "whsec-test-only-0123456789"
 
 
+NOW = "2026-11-20T15:00:00Z"  # a Friday, 10:00 in Florida and New Jersey, before 2026-12-31
+
+
+@pytest.fixture(autouse=True)
+def _frozen_now():
+    import time_machine
+
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _prescriptions_settings(settings):
     settings.EASYPOST_WEBHOOK_SECRET = WEBHOOK_SECRET
@@ -74,3 +85,80 @@ def post_webhook(client):
         return client.post("/webhooks/easypost/", data=body, content_type="application/json", **headers)
 
     return post
+
+
+# --- A patient ready for a prescription: every signing gate met ---------------------------------
+NJ_ADDRESS = {
+    "state": "NJ",
+    "county_id": "34013",
+    "city": "Newark",
+    "zip_code": "07102",
+    "address_line1": "1 Broad St",
+    "time_zone": "America/New_York",
+}
+
+
+def make_ready(patient, physician, *, state: str = "FL", pdmp: bool = True, evaluation: bool = True):
+    """Build, with the other apps' factories and services, everything signing checks."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patients.services.consents import consent_sign, current_documents
+    from practice.models import PhysicianProfile
+    from tests.billing.factories import StripeCustomerFactory, SubscriptionFactory
+    from tests.patients.factories import PatientProfileFactory
+    from tests.practice.factories import (
+        DEARegistrationFactory,
+        NJCDSRegistrationFactory,
+        PhysicianProfileFactory,
+        StateLicenseFactory,
+    )
+    from tests.prescriptions.factories import PDMPCheckFactory
+    from tests.scheduling.factories import AppointmentFactory
+
+    now = timezone.now()
+    if not PhysicianProfile.objects.filter(user=physician).exists():
+        PhysicianProfileFactory(
+            user=physician,
+            office_address_line1="100 Clinic Way",
+            office_city="Tampa",
+            office_state="FL",
+            office_zip_code="33602",
+        )
+    StateLicenseFactory(physician=physician, state=state)
+    DEARegistrationFactory(physician=physician, state=state, number="AP5836727" if state == "FL" else "BB1388568")
+    if state == "NJ":
+        NJCDSRegistrationFactory(physician=physician)
+    PatientProfileFactory(user=patient, assigned_physician=physician, **(NJ_ADDRESS if state == "NJ" else {}))
+    for document in current_documents():
+        consent_sign(patient=patient, document=document)
+    SubscriptionFactory(customer=StripeCustomerFactory(patient=patient), patient=patient)
+    if evaluation:
+        AppointmentFactory(
+            patient=patient,
+            physician=physician,
+            starts_at=now - timedelta(days=10),
+            status="completed",
+            completed_at=now - timedelta(days=10) + timedelta(minutes=30),
+            patient_state=state,
+            patient_state_at_visit=state,
+        )
+    if pdmp:
+        PDMPCheckFactory(patient=patient, checked_by=physician, state=state, checked_at=now)
+    return patient
+
+
+@pytest.fixture
+def ready(db, patient, physician):
+    """`patient` on `physician`'s caseload in Florida, every gate met (call ready(state="NJ") for NJ)."""
+    return make_ready(patient, physician)
+
+
+@pytest.fixture
+def draft(ready, physician, product, pharmacy):
+    from tests.prescriptions.factories import PrescriptionFactory
+
+    return PrescriptionFactory(
+        patient=ready, physician=physician, product=product, pharmacy=pharmacy, quantity=8, first_fill_quantity=4
+    )
