@@ -111,16 +111,16 @@ class AssessmentOut(serializers.Serializer):
 class ProfileIn(serializers.Serializer):
     """PUT sends every field (optional ones left out are cleared), PATCH only what changes."""
 
-    legal_first_name = serializers.CharField(max_length=150)
-    legal_last_name = serializers.CharField(max_length=150)
-    date_of_birth = serializers.DateField()
+    legal_first_name = serializers.CharField(max_length=150, required=False)
+    legal_last_name = serializers.CharField(max_length=150, required=False)
+    date_of_birth = serializers.DateField(required=False)
     phone = PhoneNumberField(region="US", required=False, allow_blank=True)
-    address_line1 = serializers.CharField(max_length=200)
+    address_line1 = serializers.CharField(max_length=200, required=False)
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(min_length=2, max_length=2)
+    city = serializers.CharField(max_length=100, required=False)
+    state = serializers.CharField(min_length=2, max_length=2, required=False)
     county_fips = serializers.RegexField(r"^[0-9]{5}$", required=False, allow_null=True)
-    zip_code = serializers.CharField(max_length=10)
+    zip_code = serializers.CharField(max_length=10, required=False)
     emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     emergency_contact_phone = PhoneNumberField(region="US", required=False, allow_blank=True)
     emergency_contact_relationship = serializers.CharField(max_length=60, required=False, allow_blank=True)

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ("zip_code", models.CharField(max_length=5)),
                 ("state", models.CharField(blank=True, max_length=2)),
                 ("time_zone", models.CharField(blank=True, max_length=64)),
-                ("answers", models.JSONField(default=dict)),
+                ("answers", models.JSONField(blank=True, default=dict)),
                 (
                     "outcome",
                     models.CharField(
@@ -41,7 +41,10 @@ class Migration(migrations.Migration):
                         max_length=20,
                     ),
                 ),
-                ("reasons", models.JSONField(default=list, help_text="[{code, message}] behind the outcome.")),
+                (
+                    "reasons",
+                    models.JSONField(blank=True, default=list, help_text="[{code, message}] behind the outcome."),
+                ),
                 ("consent_to_contact", models.BooleanField(default=False)),
                 ("contact_name", models.CharField(blank=True, max_length=150)),
                 ("contact_email", models.EmailField(blank=True, max_length=254)),
@@ -250,7 +253,10 @@ class Migration(migrations.Migration):
                         choices=[("go", "Go"), ("hold", "Hold"), ("emergency", "Emergency")], max_length=10
                     ),
                 ),
-                ("reasons", models.JSONField(default=list, help_text="Reason codes behind a hold or emergency.")),
+                (
+                    "reasons",
+                    models.JSONField(blank=True, default=list, help_text="Reason codes behind a hold or emergency."),
+                ),
                 (
                     "patient",
                     models.ForeignKey(

@@ -30,9 +30,9 @@ class Assessment(models.Model):
     time_zone = models.CharField(max_length=64, blank=True)
     # {"conditions": [...], "treatments_tried": [...], "contraindications": [...], "medications": [...],
     #  "phq9": {"answers", "total", "band"} | None, "gad7": {...} | None}
-    answers = models.JSONField(default=dict)
+    answers = models.JSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=20, choices=AssessmentOutcome.choices)
-    reasons = models.JSONField(default=list, help_text="[{code, message}] behind the outcome.")
+    reasons = models.JSONField(default=list, blank=True, help_text="[{code, message}] behind the outcome.")
 
     consent_to_contact = models.BooleanField(default=False)
     contact_name = models.CharField(max_length=150, blank=True)

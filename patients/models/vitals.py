@@ -32,7 +32,7 @@ class PreSessionCheck(models.Model):
     judged_systolic = models.PositiveSmallIntegerField()
     judged_diastolic = models.PositiveSmallIntegerField()
     outcome = models.CharField(max_length=10, choices=CheckOutcome.choices)
-    reasons = models.JSONField(default=list, help_text="Reason codes behind a hold or emergency.")
+    reasons = models.JSONField(default=list, blank=True, help_text="Reason codes behind a hold or emergency.")
 
     class Meta:
         ordering = ["-checked_at", "-id"]

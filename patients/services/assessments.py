@@ -40,8 +40,8 @@ def _token_hash(token: str) -> str:
 def assessment_submit(
     *,
     zip_code: str,
-    county_fips: str | None,
     date_of_birth: date,
+    county_fips: str | None = None,
     conditions: list[str],
     treatments_tried: list[str],
     contraindications: list[str],
