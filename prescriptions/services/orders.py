@@ -32,7 +32,7 @@ from prescriptions.models import (
     Prescription,
     PrescriptionStatus,
 )
-from prescriptions.services.patient_facts import standing, verified_ship_to
+from prescriptions.services.patient_facts import standing_refusal, verified_ship_to
 from prescriptions.state_machine import can_transition
 
 logger = logging.getLogger(__name__)
@@ -63,9 +63,10 @@ def delivery_order_create(
         raise AddressNotVerified(
             reasons=[{"code": "address_not_verified", "message": AddressNotVerified.default_message}]
         )
-    if standing(prescription.patient).shipments_paused:
+    refusal = standing_refusal(prescription.patient)
+    if refusal is not None:
         raise SubscriptionPastDue(
-            reasons=[{"code": "subscription_past_due", "message": SubscriptionPastDue.default_message}]
+            code=refusal, reasons=[{"code": refusal, "message": SubscriptionPastDue.default_message}]
         )
     sequence = (prescription.orders.aggregate(m=Max("sequence"))["m"] or 0) + 1
     now = timezone.now()
@@ -190,7 +191,7 @@ def delivery_order_hand_off(*, order_id: int) -> bool:
     order = DeliveryOrder.objects.select_related("patient").filter(pk=order_id).first()
     if order is None or order.status != OrderStatus.CREATED:
         return False
-    if standing(order.patient).shipments_paused:
+    if standing_refusal(order.patient) is not None:
         logger.info("hand-off held: shipments paused order_id=%s", order_id)
         return False
     with transaction.atomic():

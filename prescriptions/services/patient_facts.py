@@ -79,3 +79,12 @@ def standing(patient: User, on: date | None = None):
     from billing.services.standing import patient_good_standing
 
     return patient_good_standing(patient=patient, on=on)
+
+
+def standing_refusal(patient: User, on: date | None = None) -> str | None:
+    """Why nothing new may ship to this patient, or None: `subscription_past_due` when an unpaid
+    membership is past its grace period (shipments paused), `subscription_inactive` otherwise."""
+    good = standing(patient, on)
+    if good.ok and not good.shipments_paused:
+        return None
+    return "subscription_past_due" if good.reason == "payment_past_due" else "subscription_inactive"

@@ -18,7 +18,7 @@ from prescriptions import selectors
 from prescriptions.errors import InvalidPrescription, RefillAlreadyRequested, RefillNotOpen, RefillRefused
 from prescriptions.models import DeliveryOrder, Prescription, PrescriptionStatus, RefillRequest, RefillStatus
 from prescriptions.services.orders import delivery_order_create
-from prescriptions.services.patient_facts import standing
+from prescriptions.services.patient_facts import standing_refusal
 
 MESSAGES = {
     "prescription_expired": "The prescription has expired; a new one is needed.",
@@ -43,11 +43,9 @@ def _refill_codes(rx: Prescription, *, with_patient_checks: bool) -> list[str]:
 
         if patient_has_open_safety_flag(patient=rx.patient):
             codes.append("open_safety_flag")
-        good = standing(rx.patient)
-        if good.shipments_paused:
-            codes.append("subscription_past_due")
-        elif not good.ok:
-            codes.append("subscription_inactive")
+        refusal = standing_refusal(rx.patient)
+        if refusal is not None:
+            codes.append(refusal)
     return codes
 
 

@@ -162,3 +162,28 @@ def draft(ready, physician, product, pharmacy):
     return PrescriptionFactory(
         patient=ready, physician=physician, product=product, pharmacy=pharmacy, quantity=8, first_fill_quantity=4
     )
+
+
+@pytest.fixture
+def signed(draft, physician, django_capture_on_commit_callbacks):
+    """The draft, signed through the real service (first fill created and handed off)."""
+    from prescriptions.services.signing import prescription_sign
+    from tests.factories import PASSWORD
+
+    with django_capture_on_commit_callbacks(execute=True):
+        prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
+    draft.refresh_from_db()
+    return draft
+
+
+def pause_shipments(patient):
+    """A membership past due beyond the grace period (billing's rule)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import Subscription
+
+    Subscription.objects.filter(patient=patient).update(
+        status="past_due", past_due_since=timezone.now() - timedelta(days=30)
+    )
