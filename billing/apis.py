@@ -116,7 +116,7 @@ class PortalSessionApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: BillingPortalSessionOutput, **errors(404, 502, 503)},
+        responses={201: BillingPortalSessionOutput, **errors(404, 409, 502, 503)},
         tags=TAGS,
         summary="Open the Stripe customer portal (card, invoices, cancellation)",
     )

@@ -3,9 +3,12 @@
 from api.errors import Conflict, DomainError, NotFound, ServiceUnavailable
 
 
-class BillingUnavailable(ServiceUnavailable):
+class BillingUnavailable(Conflict):
+    """Billing is switched off (BILLING_ENABLED=False). A 409, not a 503: it is a deliberate state
+    of this deployment, not an outage, so clients should not retry in a loop."""
+
     code = "billing_unavailable"
-    default_message = "Payments are not available right now. Please try again later."
+    default_message = "Payments are not available right now."
 
 
 class StripeUnavailable(ServiceUnavailable):

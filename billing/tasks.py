@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from api.errors import ServiceUnavailable
+from billing.errors import BillingUnavailable
 from billing.gateway import get_gateway
 from billing.models import WebhookEventStatus
 from billing.services.reconcile import stuck_webhook_event_ids, subscriptions_reconcile
@@ -24,8 +25,8 @@ def process_webhook_event(self, event_id: int) -> str | None:
         return None
     try:
         status = webhook_event_apply(event=event, gateway=get_gateway())
-    except ServiceUnavailable as exc:
-        # Stripe (or billing) is unavailable: put the event back and retry with backoff.
+    except (ServiceUnavailable, BillingUnavailable) as exc:
+        # Stripe is unavailable (or billing switched off meanwhile): put the event back and retry with backoff.
         webhook_event_finish(event=event, status=WebhookEventStatus.PENDING, error_code=exc.code)
         if self.request.retries >= self.max_retries:
             logger.error("stripe event %s still pending after retries", event.stripe_event_id)

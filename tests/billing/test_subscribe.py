@@ -164,10 +164,11 @@ def test_a_malformed_body_is_a_validation_error(api, patient, fake_stripe):
     assert response.json()["code"] == "validation_error"
 
 
-def test_billing_switched_off_is_503_billing_unavailable(api, patient, fake_stripe, settings):
+@pytest.mark.parametrize("url", [CHECKOUT, SUBSCRIPTION, PORTAL])
+def test_billing_switched_off_is_409_billing_unavailable(api, patient, fake_stripe, settings, url):
     settings.BILLING_ENABLED = False
-    response = api(patient).post(CHECKOUT, {})
-    assert response.status_code == 503
+    response = api(patient).post(url, {})
+    assert response.status_code == 409
     assert response.json()["code"] == "billing_unavailable"
     assert fake_stripe.requests == []
 
