@@ -62,11 +62,7 @@ class MySubscriptionApi(APIView):
         if subscription is not None:
             audit_log(request, AuditAction.READ, subscription)
         standing = standing_from(subscription, on=today())
-        return Response(
-            BillingMySubscriptionOutput(
-                {"subscription": subscription, "standing": {**asdict(standing), "status": standing.status}}
-            ).data
-        )
+        return Response(BillingMySubscriptionOutput({"subscription": subscription, "standing": asdict(standing)}).data)
 
     @extend_schema(
         request=BillingSubscribeInput,

@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 # What Stripe shows on the subscription and its invoices: never a drug, a diagnosis or a visit.
 MEMBERSHIP_DESCRIPTION = "Membership - monthly"
+# DOMAIN 7: the one plan, $250 a month.
+MEMBERSHIP_AMOUNT_CENTS = 25000
+MEMBERSHIP_CURRENCY = "usd"
+MEMBERSHIP_LOOKUP_KEY = "membership_monthly"
 
 _http_client_override: stripe.HTTPClient | None = None
 _default_http_client: stripe.HTTPClient | None = None
@@ -93,6 +97,28 @@ class StripeGateway:
             options={"idempotency_key": f"customer-{patient_public_id}"},
         )
         return _to_dict(customer)
+
+    # --- the plan ------------------------------------------------------------------------
+    def plan_create(self) -> dict[str, Any]:
+        """The product "Membership - monthly" with its $250/month price (run once per account)."""
+        price = self._call(
+            "plan_create",
+            self.client.v1.prices.create,
+            params={
+                "currency": MEMBERSHIP_CURRENCY,
+                "unit_amount": MEMBERSHIP_AMOUNT_CENTS,
+                "recurring": {"interval": "month", "interval_count": 1},
+                "nickname": MEMBERSHIP_DESCRIPTION,
+                "lookup_key": MEMBERSHIP_LOOKUP_KEY,
+                "product_data": {"name": MEMBERSHIP_DESCRIPTION},
+            },
+            options={"idempotency_key": f"plan-{MEMBERSHIP_LOOKUP_KEY}-{MEMBERSHIP_AMOUNT_CENTS}"},
+        )
+        return _to_dict(price)
+
+    def price_retrieve(self, price_id: str) -> dict[str, Any]:
+        price = self._call("price_retrieve", self.client.v1.prices.retrieve, price_id, params={"expand": ["product"]})
+        return _to_dict(price)
 
     # --- subscribing ---------------------------------------------------------------------
     def checkout_session_create(

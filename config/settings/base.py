@@ -305,9 +305,9 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": crontab(hour=4, minute=17),  # nightly, UTC, away from renewals at midnight
 }
-# The Stripe webhook is a plain Django view; this hook documents it in the OpenAPI schema.
 # stripe-python logs request and response bodies (emails, names) at DEBUG: never let them through.
 LOGGING["loggers"]["stripe"] = {"level": "INFO"}
+# The Stripe webhook is a plain Django view; this hook documents it in the OpenAPI schema.
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("billing.schema.document_stripe_webhook")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {

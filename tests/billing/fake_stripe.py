@@ -42,6 +42,7 @@ class FakeStripe(stripe.HTTPClient):
     subscriptions: dict[str, dict] = field(default_factory=dict)
     invoices: dict[str, dict] = field(default_factory=dict)
     checkout_sessions: dict[str, dict] = field(default_factory=dict)
+    prices: dict[str, dict] = field(default_factory=dict)
     fail_with: tuple[int, dict] | None = None
     _replays: dict[str, tuple[str, int]] = field(default_factory=dict)
     _counter: int = 0
@@ -237,6 +238,25 @@ class FakeStripe(stripe.HTTPClient):
                 "has_more": len(items) > limit,
                 "data": [self._expand(s, inner) for s in page],
             }
+        if r.method == "post" and r.path == "/v1/prices":
+            price = {
+                "id": self._id("price"),
+                "object": "price",
+                "active": True,
+                "currency": r.form["currency"],
+                "unit_amount": int(r.form["unit_amount"]),
+                "recurring": {"interval": r.form["recurring[interval]"], "interval_count": 1},
+                "lookup_key": r.form.get("lookup_key"),
+                "product": self._id("prod"),
+            }
+            self.prices[price["id"]] = {
+                **price,
+                "product": {"id": price["product"], "object": "product", "name": r.form["product_data[name]"]},
+            }
+            return 200, price
+        match = re.fullmatch(r"/v1/prices/(price_\w+)", r.path)
+        if match and match.group(1) in self.prices:
+            return 200, self.prices[match.group(1)]
         if r.method == "post" and r.path == "/v1/customer_sessions":
             return 200, {
                 "object": "customer_session",
