@@ -423,7 +423,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "OrderStatusEnum": "prescriptions.models.OrderStatus",
         "PrescriptionStatusEnum": "prescriptions.models.PrescriptionStatus",
         "RefillStatusEnum": "prescriptions.models.RefillStatus",
-        "PrescriptionStateEnum": "prescriptions.models.STATES",
     }
 )
 # Several models now have a "status" field: one un-named set left would get a hashed name.

@@ -76,7 +76,9 @@ def _locked_open_refill(actor: User, refill_id: UUID) -> RefillRequest:
     found = selectors.refill_request_get_for_physician(physician=actor, public_id=refill_id)
     # Lock the prescription first, then the request: approvals of one prescription serialise.
     Prescription.objects.select_for_update().get(pk=found.prescription_id)
-    refill = RefillRequest.objects.select_for_update().select_related("prescription__patient").get(pk=found.pk)
+    refill = (
+        RefillRequest.objects.select_for_update(of=("self",)).select_related("prescription__patient").get(pk=found.pk)
+    )
     if refill.status != RefillStatus.OPEN:
         raise RefillNotOpen()
     return refill

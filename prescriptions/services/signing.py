@@ -247,7 +247,7 @@ def prescription_sign(
         found = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
         # Lock the row: two concurrent signatures serialise here and the second sees "signed".
         rx = (
-            Prescription.objects.select_for_update()
+            Prescription.objects.select_for_update(of=("self",))
             .select_related("patient", "physician", "product", "pharmacy", "supersedes")
             .get(pk=found.pk)
         )

@@ -135,12 +135,14 @@ def make_ready(patient, physician, *, state: str = "FL", pdmp: bool = True, eval
         consent_sign(patient=patient, document=document)
     SubscriptionFactory(customer=StripeCustomerFactory(patient=patient), patient=patient)
     if evaluation:
+        # One hour apart per patient: a physician's visits may not overlap (PostgreSQL exclusion).
+        starts_at = now - timedelta(days=10, hours=patient.pk % 200)
         AppointmentFactory(
             patient=patient,
             physician=physician,
-            starts_at=now - timedelta(days=10),
+            starts_at=starts_at,
             status="completed",
-            completed_at=now - timedelta(days=10) + timedelta(minutes=30),
+            completed_at=starts_at + timedelta(minutes=30),
             patient_state=state,
             patient_state_at_visit=state,
         )

@@ -398,7 +398,7 @@ def test_a_change_is_a_new_prescription_that_supersedes_the_old(api, physician, 
 
 
 # --- concurrency --------------------------------------------------------------------------------
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_signing_gives_one_signature(on_postgres, patient, physician, product, pharmacy):
     make_ready(patient, physician)
     rx = PrescriptionFactory(patient=patient, physician=physician, product=product, pharmacy=pharmacy)
