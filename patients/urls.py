@@ -3,7 +3,7 @@ from django.urls import path
 from patients import apis
 
 urlpatterns = [
-    path("assessments/", apis.AssessmentSubmitApi.as_view(), name="assessment-submit"),
+    path("assessments/", apis.AssessmentSubmitApi.as_view(), name="assessment-create"),
     path("patient/profile/", apis.ProfileApi.as_view(), name="patient-profile"),
     path("patient/consents/", apis.ConsentListApi.as_view(), name="patient-consents"),
     path("patient/consents/<uuid:document_id>/sign/", apis.ConsentSignApi.as_view(), name="patient-consent-sign"),
