@@ -42,10 +42,10 @@ def _renewal_fails(fake_stripe, member, *, attempt=1):
     return invoice
 
 
-def test_payment_failure_past_due_grace_pause_then_payment_resumes(
-    api, member, patient, staff, fake_stripe, deliver, monkeypatch
-):
-    monkeypatch.setattr("billing.services.dunning._patient_phone", lambda p: "+13055550100")
+def test_payment_failure_past_due_grace_pause_then_payment_resumes(api, member, patient, staff, fake_stripe, deliver):
+    from tests.patients.factories import PatientProfileFactory
+
+    PatientProfileFactory(user=patient, phone="+13055550100")  # the patients app holds the phone
     start = timezone.now()
     today = timezone.localdate()
 
