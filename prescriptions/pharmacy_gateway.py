@@ -41,7 +41,8 @@ def order_document(order: DeliveryOrder) -> str:
         f"Prescription: {rx.public_id}  signed {rx.signed_at:%Y-%m-%d %H:%M} UTC  expires {rx.expires_on}",
         f"Patient: {snap.get('patient_name', '')}  DOB {snap.get('patient_date_of_birth', '')}",
         f"Patient address: {snap.get('patient_address', '')}",
-        f"Drug: {snap.get('drug', '')}  strength {snap.get('strength', '')}  form {snap.get('dosage_form', '')}",
+        f"Drug: {snap.get('drug', '')} - {snap.get('product_name', '')}",
+        f"Strength: {snap.get('strength', '')}  dosage form: {snap.get('dosage_form', '')}",
         f"DEA schedule: {snap.get('dea_schedule', '')}",
         f"Quantity this fill: {order.quantity}  (prescribed per fill: {rx.quantity}, days' supply {rx.days_supply},"
         f" refills authorised {rx.refills})",
