@@ -400,6 +400,14 @@ CARRIER_TRACKER = env.str("CARRIER_TRACKER", default="fake")
 EASYPOST_API_KEY = env.str("EASYPOST_API_KEY", default="")
 EASYPOST_WEBHOOK_SECRET = env.str("EASYPOST_WEBHOOK_SECRET", default="")
 EASYPOST_TIMEOUT_SECONDS = env.int("EASYPOST_TIMEOUT_SECONDS", default=20)
+if PHARMACY_GATEWAY not in ("email",) or CARRIER_TRACKER not in ("fake", "easypost"):
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    raise ImproperlyConfigured("PHARMACY_GATEWAY must be email; CARRIER_TRACKER must be fake or easypost.")
+if CARRIER_TRACKER == "easypost" and not (EASYPOST_API_KEY and EASYPOST_WEBHOOK_SECRET):
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    raise ImproperlyConfigured("CARRIER_TRACKER=easypost needs EASYPOST_API_KEY and EASYPOST_WEBHOOK_SECRET.")
 # Poll a shipment's tracker when the carrier has been silent this long (webhook fallback).
 SHIPMENT_POLL_AFTER_HOURS = env.int("SHIPMENT_POLL_AFTER_HOURS", default=4)
 # Alert staff (once per shipment) when the carrier has been silent this long.
