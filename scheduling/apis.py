@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -137,16 +138,19 @@ class AvailabilityApi(APIView):
 # --- appointments ------------------------------------------------------------------------
 
 
-class AppointmentListApi(APIView):
+class AppointmentListApi(GenericAPIView):
+    pagination_class = PagePagination
+    filter_backends: list = []
+    serializer_class = AppointmentOutput
+
     def get_permissions(self):
         return [IsPatient()] if self.request.method == "POST" else [IsCareTeamOrPatient()]
 
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(selectors.appointment_list(fetched_by=request.user), request, view=self)
+        page = self.paginate_queryset(selectors.appointment_list(fetched_by=request.user))
         audit_log(request, AuditAction.READ, *page)
-        return paginator.get_paginated_response(AppointmentOutput(page, many=True).data)
+        return self.get_paginated_response(AppointmentOutput(page, many=True).data)
 
     @extend_schema(
         request=BookInput,
@@ -306,16 +310,18 @@ class PhysicianCalendarApi(APIView):
         return calendar.ics_response(list(selectors.physician_calendar(physician=request.user)), filename="visits.ics")
 
 
-class PhysicianCaseloadApi(APIView):
+class PhysicianCaseloadApi(GenericAPIView):
     permission_classes = [IsPhysician]
+    pagination_class = PagePagination
+    filter_backends: list = []
+    serializer_class = CaseloadRowOutput
 
     @extend_schema(responses={200: CaseloadRowOutput(many=True)}, tags=TAGS)
     def get(self, request):
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(selectors.caseload_queryset(physician=request.user), request, view=self)
+        page = self.paginate_queryset(selectors.caseload_queryset(physician=request.user))
         rows = selectors.caseload_rows(profiles=page)
         audit_log(request, AuditAction.READ, *[r.patient for r in rows], detail="caseload")
-        return paginator.get_paginated_response(CaseloadRowOutput([_caseload_row(r) for r in rows], many=True).data)
+        return self.get_paginated_response(CaseloadRowOutput([_caseload_row(r) for r in rows], many=True).data)
 
 
 def _score(score) -> dict | None:
@@ -346,15 +352,17 @@ def _caseload_row(row) -> dict:
 _ID = OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
-class WeeklyAvailabilityListApi(APIView):
+class WeeklyAvailabilityListApi(GenericAPIView):
     permission_classes = [IsPhysician]
+    pagination_class = PagePagination
+    filter_backends: list = []
+    serializer_class = WeeklyAvailabilityOutput
 
     @extend_schema(responses={200: WeeklyAvailabilityOutput(many=True)}, tags=TAGS)
     def get(self, request):
         weekly, _ = selectors.own_availability(physician=request.user)
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(weekly, request, view=self)
-        return paginator.get_paginated_response(WeeklyAvailabilityOutput(page, many=True).data)
+        page = self.paginate_queryset(weekly)
+        return self.get_paginated_response(WeeklyAvailabilityOutput(page, many=True).data)
 
     @extend_schema(request=WeeklyAvailabilityInput, responses={201: WeeklyAvailabilityOutput}, tags=TAGS)
     def post(self, request):
@@ -384,15 +392,17 @@ class WeeklyAvailabilityDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AvailabilityExceptionListApi(APIView):
+class AvailabilityExceptionListApi(GenericAPIView):
     permission_classes = [IsPhysician]
+    pagination_class = PagePagination
+    filter_backends: list = []
+    serializer_class = AvailabilityExceptionOutput
 
     @extend_schema(responses={200: AvailabilityExceptionOutput(many=True)}, tags=TAGS)
     def get(self, request):
         _, exceptions = selectors.own_availability(physician=request.user)
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(exceptions, request, view=self)
-        return paginator.get_paginated_response(AvailabilityExceptionOutput(page, many=True).data)
+        page = self.paginate_queryset(exceptions)
+        return self.get_paginated_response(AvailabilityExceptionOutput(page, many=True).data)
 
     @extend_schema(request=AvailabilityExceptionInput, responses={201: AvailabilityExceptionOutput}, tags=TAGS)
     def post(self, request):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from rest_framework import serializers
 
 from scheduling.models import (
@@ -15,6 +17,15 @@ from scheduling.models import (
 )
 
 # --- availability search -----------------------------------------------------------------
+
+# Dates outside this range are nonsense for a calendar (and would overflow date arithmetic).
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _in_range(value):
+    if not (_EARLIEST <= value.date() <= _LATEST):
+        raise serializers.ValidationError("Out of range.", code="out_of_range")
+    return value
 
 
 class AvailabilityQuery(serializers.Serializer):
@@ -30,6 +41,12 @@ class AvailabilityQuery(serializers.Serializer):
         help_text="Prospective patients (not signed in): the ZIP code from the assessment.",
     )
     county = serializers.RegexField(r"^\d{5}$", required=False, help_text="County FIPS when the ZIP spans counties.")
+
+    def validate(self, attrs):
+        for name in ("start", "end"):
+            if not (_EARLIEST <= attrs[name] <= _LATEST):
+                raise serializers.ValidationError({name: "Out of range."}, code="out_of_range")
+        return attrs
 
 
 class PersonOutput(serializers.Serializer):
@@ -70,12 +87,14 @@ class AvailabilityOutput(serializers.Serializer):
 class BookInput(serializers.Serializer):
     physician = serializers.UUIDField()
     appointment_type = serializers.ChoiceField(choices=AppointmentTypeCode.choices)
-    starts_at = serializers.DateTimeField(help_text="A slot's start (ISO 8601 with offset or Z).")
+    starts_at = serializers.DateTimeField(
+        help_text="A slot's start (ISO 8601 with offset or Z).", validators=[_in_range]
+    )
     idempotency_key = serializers.CharField(min_length=8, max_length=64)
 
 
 class RescheduleInput(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[_in_range])
 
 
 class CompleteInput(serializers.Serializer):
@@ -166,6 +185,10 @@ class WeeklyAvailabilityPatch(WeeklyAvailabilityInput):
 
 class WeeklyAvailabilityOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    # Wall-clock times without an offset (they are in the physician's zone), so plain strings:
+    # OpenAPI's "time" format demands an offset.
+    start_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone.")
+    end_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone.")
 
     class Meta:
         model = WeeklyAvailability
@@ -199,6 +222,8 @@ class AvailabilityExceptionPatch(serializers.Serializer):
 
 class AvailabilityExceptionOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    start_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")
+    end_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")
 
     class Meta:
         model = AvailabilityException
