@@ -249,3 +249,42 @@ def test_assigning_a_physician_without_a_licence_in_the_patients_state_is_refuse
     assert response.status_code == 422
     assert response.json()["code"] == "physician_unavailable"
     assert "no_licence" in [r["code"] for r in response.json()["reasons"]]
+
+
+def test_admin_views_of_patient_records_are_audited_and_read_only(admin_user, records):
+    from django.test import Client
+
+    profile, _ = records
+    response_row = profile.user.questionnaires.first()
+    client = Client()
+    client.force_login(admin_user)
+    assert client.get("/admin/patients/questionnaireresponse/").status_code == 200
+    page = client.get(f"/admin/patients/questionnaireresponse/{response_row.pk}/change/")
+    assert page.status_code == 200
+    assert AuditEvent.objects.filter(
+        actor=admin_user, action="read", object_id=str(response_row.pk), detail="admin"
+    ).exists()
+    posted = client.post(f"/admin/patients/questionnaireresponse/{response_row.pk}/delete/", {"post": "yes"})
+    assert posted.status_code == 403
+    assert client.get("/admin/patients/safetyflag/").status_code == 200
+
+
+def test_every_patients_admin_page_renders(admin_user, records, flags):
+    from django.test import Client
+
+    from patients.models import ConsentDocument
+
+    client = Client()
+    client.force_login(admin_user)
+    pages = {
+        "patientprofile": records[0].pk,
+        "questionnaireresponse": records[0].user.questionnaires.first().pk,
+        "vitalreading": VitalReading.objects.first().pk,
+        "safetyflag": flags[0].pk,
+        "consentdocument": ConsentDocument.objects.first().pk,
+    }
+    for model, pk in pages.items():
+        assert client.get(f"/admin/patients/{model}/").status_code == 200, model
+        assert client.get(f"/admin/patients/{model}/{pk}/change/").status_code == 200, model
+    for model in ("assessment", "consentsignature", "alertdelivery", "presessioncheck"):
+        assert client.get(f"/admin/patients/{model}/").status_code == 200, model
