@@ -152,6 +152,10 @@ def _invoice_event(event: WebhookEvent, data: dict, gateway: StripeGateway) -> s
     if invoice.status != InvoiceStatus.OPEN:
         # Delivered late: the invoice was paid (or voided) since. Nothing to tell the patient.
         return WebhookEventStatus.PROCESSED
+    if data.get("billing_reason") == "subscription_create":
+        # The first payment is made in the app or on Checkout, which show the decline themselves;
+        # dunning is for renewals.
+        return WebhookEventStatus.PROCESSED
     if event.type == "invoice.payment_failed":
         dunning.dunning_notify(invoice=invoice, kind=dunning.PAYMENT_FAILED)
     elif event.type == "invoice.payment_action_required":

@@ -165,3 +165,15 @@ def test_a_past_due_clock_starts_when_the_invoice_fell_due_not_when_we_heard(mem
     member.refresh_from_db()
     expected = datetime.fromtimestamp(three_days_ago + 3600, tz=UTC)  # the fake finalises an hour after
     assert member.past_due_since == expected
+
+
+def test_a_declined_first_payment_is_not_dunned(api, patient, fake_stripe, deliver):
+    """PaymentSheet and Checkout show the decline themselves; dunning is for renewals."""
+    started = api(patient).post("/api/v1/billing/subscription/", {}).json()
+    stripe_sub = fake_stripe.subscriptions[started["stripe_subscription_id"]]
+    invoice = fake_stripe.invoices[stripe_sub["latest_invoice"]]
+    deliver(event("invoice.payment_failed", {**invoice, "attempt_count": 1, "billing_reason": "subscription_create"}))
+    assert mail.outbox == []
+    renewal = {**invoice, "attempt_count": 1, "billing_reason": "subscription_cycle"}
+    deliver(event("invoice.payment_failed", renewal))
+    assert len(mail.outbox) == 1
