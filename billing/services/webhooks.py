@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -59,24 +60,29 @@ def webhook_event_record(*, payload: bytes, signature_header: str | None) -> Rec
     try:
         StripeGateway.verify_webhook(payload, signature_header)
         body = json.loads(payload)
-        event_id, event_type, created = body["id"], body["type"], int(body["created"])
+        event_id, event_type, created = body["id"], body["type"], ts(int(body["created"]))
         if not isinstance(event_id, str) or not isinstance(event_type, str):
             raise ValueError("id and type must be strings")
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         raise InvalidSignature() from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
         # Signed by Stripe yet not an event: refuse it the same way, store nothing.
         raise InvalidSignature("The webhook body is not a Stripe event.", code="invalid_payload") from exc
     status = WebhookEventStatus.PENDING if event_type in HANDLED_EVENTS else WebhookEventStatus.IGNORED
+    error_code = ""
+    if bool(body.get("livemode")) != settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")):
+        # A test-mode event at the live endpoint (or the reverse): never apply it to real records.
+        status, error_code = WebhookEventStatus.IGNORED, "livemode_mismatch"
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 stripe_event_id=event_id,
                 type=event_type,
-                stripe_created_at=ts(created),
+                stripe_created_at=created,
                 livemode=bool(body.get("livemode")),
                 payload=body,
                 status=status,
+                error_code=error_code,
                 processed_at=timezone.now() if status == WebhookEventStatus.IGNORED else None,
             )
         logger.info("stripe event stored id=%s type=%s", event_id, event_type)

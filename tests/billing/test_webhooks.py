@@ -242,3 +242,23 @@ def test_the_webhook_is_documented_in_the_openapi_schema():
     operation = schema["paths"]["/webhooks/stripe/"]["post"]
     assert {"200", "400"} <= set(operation["responses"])
     assert operation["parameters"][0]["name"] == "Stripe-Signature"
+
+
+def test_a_live_mode_event_at_a_test_mode_endpoint_is_stored_but_never_applied(
+    member, fake_stripe, post_event, django_capture_on_commit_callbacks
+):
+    fake_stripe.set_status(member.stripe_subscription_id, "canceled")
+    evt = {**_subscription_updated(fake_stripe, member), "livemode": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(evt).status_code == 200
+    stored = WebhookEvent.objects.get()
+    assert (stored.status, stored.error_code) == ("ignored", "livemode_mismatch")
+    member.refresh_from_db()
+    assert member.status == "active"
+
+
+@pytest.mark.parametrize("body", ['["a list"]', '"a string"', '{"id": "evt_1", "type": "x", "created": 1e300}'])
+def test_signed_bodies_of_the_wrong_shape_are_refused_not_crashed(client, body):
+    response = client.post("/webhooks/stripe/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
