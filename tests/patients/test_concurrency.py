@@ -11,7 +11,7 @@ from patients.services.questionnaires import questionnaire_submit
 from tests.patients.factories import PatientProfileFactory
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_item9_submissions_open_one_flag_and_one_baseline(on_postgres, settings):
     settings.CARE_TEAM_ALERT_EMAILS = ["oncall@practice.example"]
     profile = PatientProfileFactory()
