@@ -74,6 +74,31 @@ class World:
             WeeklyAvailability.objects.create(physician=user, weekday=d, start_time=start, end_time=end)
 
 
+@pytest.fixture(autouse=True)
+def _appointment_types(request):
+    """The types come from a data migration; a transactional test elsewhere flushes them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from scheduling.models import AppointmentType
+
+    for code, name, duration, buffer, subscription in [
+        ("free_consultation", "Free consultation", 20, 10, False),
+        ("follow_up", "Follow-up", 30, 10, True),
+        ("medication_review", "Medication review", 20, 10, True),
+    ]:
+        AppointmentType.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "duration_minutes": duration,
+                "buffer_minutes": buffer,
+                "requires_subscription": subscription,
+            },
+        )
+
+
 @pytest.fixture
 def world(monkeypatch):
     w = World()
