@@ -43,7 +43,7 @@ class FakeStripe(stripe.HTTPClient):
     invoices: dict[str, dict] = field(default_factory=dict)
     checkout_sessions: dict[str, dict] = field(default_factory=dict)
     prices: dict[str, dict] = field(default_factory=dict)
-    fail_with: tuple[int, dict] | None = None
+    fail_with: tuple[int, dict] | str | None = None  # (status, error body) or "connection"
     _replays: dict[str, tuple[str, int]] = field(default_factory=dict)
     _counter: int = 0
 
@@ -59,6 +59,8 @@ class FakeStripe(stripe.HTTPClient):
         sent = SentRequest(method=method, path=parts.path, headers=dict(headers), form=form)
         with self._lock:
             self.requests.append(sent)
+            if self.fail_with == "connection":
+                raise stripe.APIConnectionError("fake network down")
             if self.fail_with is not None:
                 status, error = self.fail_with
                 return json.dumps({"error": error}), status, {}

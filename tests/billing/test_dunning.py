@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts import notifications
+from accounts.models import AuditEvent
 from billing.services.standing import patient_good_standing
 from tests.billing.fake_stripe import event
 
@@ -138,6 +139,9 @@ def test_cancel_at_period_end_keeps_standing_until_the_period_ends(api, member, 
 
     member.refresh_from_db()
     assert member.cancel_at_period_end and member.status == "active"
+    assert AuditEvent.objects.filter(
+        actor=patient, action="update", object_id=str(member.pk), detail="cancel_at_period_end"
+    ).exists()
     period_end = member.current_period_end
     assert patient_good_standing(patient=patient).ok
     assert not patient_good_standing(patient=patient, on=timezone.localdate(period_end) + timedelta(days=1)).ok

@@ -173,8 +173,9 @@ def test_billing_switched_off_is_409_billing_unavailable(api, patient, fake_stri
     assert fake_stripe.requests == []
 
 
-def test_stripe_down_is_503_and_saves_nothing(api, patient, fake_stripe):
-    fake_stripe.fail_with = (500, {"type": "api_error", "message": "boom"})
+@pytest.mark.parametrize("failure", [(500, {"type": "api_error", "message": "boom"}), "connection"])
+def test_stripe_down_is_503_and_saves_nothing(api, patient, fake_stripe, failure):
+    fake_stripe.fail_with = failure
     response = api(patient).post(SUBSCRIPTION, {})
     assert response.status_code == 503
     assert response.json()["code"] == "payment_provider_unavailable"
