@@ -13,6 +13,7 @@ from accounts.audit import AuditedAdminMixin
 from api.errors import DomainError
 from prescriptions.models import (
     DeliveryOrder,
+    InPersonEvaluation,
     MedicationProduct,
     OrderEvent,
     OrderStatus,
@@ -102,6 +103,17 @@ class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InPersonEvaluation)
+class InPersonEvaluationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Staff document an in-person evaluation (needed once the federal flexibilities end)."""
+
+    list_display = ["patient", "physician", "evaluated_on", "documented_by"]
+    raw_id_fields = ["patient", "physician", "documented_by"]
 
     def has_delete_permission(self, request, obj=None):
         return False

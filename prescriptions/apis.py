@@ -93,16 +93,20 @@ class PhysicianPrescriptionListApi(_Paged):
     queryset = Prescription.objects.none()  # schema introspection only
     permission_classes = [IsPhysician]
 
-    @extend_schema(responses={200: s.PrescriptionOutput(many=True)}, tags=["prescriptions"])
+    @extend_schema(
+        parameters=[s.PrescriptionQueryInput], responses={200: s.PrescriptionOutput(many=True)}, tags=["prescriptions"]
+    )
     def get(self, request):
+        query = s.PrescriptionQueryInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
         qs = selectors.prescription_list_for_physician(
-            physician=request.user, status=request.query_params.get("status")
+            physician=request.user, status=query.validated_data.get("status")
         )
         return self.paginate(request, qs, s.PrescriptionOutput)
 
     @extend_schema(
         request=s.PrescriptionCreateInput,
-        responses={201: s.PrescriptionDetailOutput, **errors(400)},
+        responses={201: s.PrescriptionDetailOutput, **errors(400, 404)},
         tags=["prescriptions"],
     )
     def post(self, request):

@@ -13,6 +13,7 @@ from prescriptions.models import (
     PDMPCheck,
     Pharmacy,
     Prescription,
+    PrescriptionStatus,
     RefillRequest,
     SigningAttempt,
 )
@@ -75,6 +76,10 @@ class PharmacyQueryInput(serializers.Serializer):
 
 
 # --- Prescriptions ----------------------------------------------------------------------------
+class PrescriptionQueryInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PrescriptionStatus.choices, required=False)
+
+
 class PrescriptionCreateInput(serializers.Serializer):
     patient = serializers.UUIDField(help_text="The patient's public id (on your caseload).")
     product = serializers.UUIDField()

@@ -116,3 +116,9 @@ def test_an_expired_pharmacy_licence_removes_the_state(pharmacy):
     licence = pharmacy.state_licences.get(state="NJ")
     assert pharmacies_allowed_for_state(state="NJ", on=licence.expires_on).filter(pk=pharmacy.pk).exists()
     assert not pharmacies_allowed_for_state(state="NJ", on=date.fromordinal(licence.expires_on.toordinal() + 1))
+
+
+def test_physician_list_filters_by_status_and_refuses_unknown_ones(api, physician, draft):
+    assert api(physician).get(f"{URL}?status=draft").json()["count"] == 1
+    assert api(physician).get(f"{URL}?status=signed").json()["count"] == 0
+    assert api(physician).get(f"{URL}?status=bogus").status_code == 400
