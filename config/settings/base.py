@@ -363,6 +363,10 @@ VIDEO_LINK_LEAD_MINUTES = env.int("VIDEO_LINK_LEAD_MINUTES", default=30)  # link
 VIDEO_LINK_VALID_MINUTES = env.int("VIDEO_LINK_VALID_MINUTES", default=120)  # after the visit's start
 DAILY_API_URL = env.str("DAILY_API_URL", default="https://api.daily.co/v1")
 DAILY_API_KEY = env.str("DAILY_API_KEY", default="")
+if VIDEO_PROVIDER not in ("fake", "static", "daily") or (VIDEO_PROVIDER == "daily" and not DAILY_API_KEY):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("VIDEO_PROVIDER must be fake, static or daily; daily needs DAILY_API_KEY.")
 if "SALT_KEY" not in globals():  # visit notes are encrypted; the patients block normally sets this already
     SALT_KEY = env.list("FIELD_ENCRYPTION_SALT_KEY", default=["practice-field-encryption-v1"])
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
