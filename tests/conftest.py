@@ -138,6 +138,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         lines.append(
             f"permission matrix: {stats['routes']} routes x {stats['roles']} roles x methods = {stats['checks']} checks"
         )
+    crash = sys.modules.get("tests.security.test_worker_crash")
+    if crash is not None and crash.CRASH_STATS["crashes"]:
+        stats = crash.CRASH_STATS
+        lines.append(
+            f"worker crashes: {stats['crashes']} SIGKILLs mid-batch, {stats['messages']} messages, none lost or doubled"
+        )
     if lines:
         terminalreporter.write_sep("=", "security figures")
         for line in lines:

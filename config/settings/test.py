@@ -6,7 +6,7 @@ from .base import REST_FRAMEWORK, env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-SMS_BACKEND = "locmem"
+SMS_BACKEND = env.str("SMS_BACKEND", default="locmem")
 # Tasks run in-process unless a test starts a real worker; on_commit hooks still apply.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,179 @@
+"""Kill a real Celery worker (real Redis broker, PostgreSQL) in the middle of a reminder batch and
+in the middle of shipment notices; after a restart nothing is lost and nothing is sent twice.
+
+The kill lands while a message is in flight (the provider has started but not finished), the
+worst moment a crash can pick short of the provider's own commit. acks_late +
+reject_on_worker_lost put the task back on the queue; the rows' compare-and-swap claims and
+unique notice rows make the re-run send only what was not sent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+VISIBILITY = 3  # seconds before a dead worker's task is handed out again (production: 1 hour)
+CRASH_STATS = {"crashes": 0, "messages": 0}
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def broker(on_postgres, tmp_path, settings):
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs a real Redis broker (REDIS_URL), run by .ci/run")
+    previous = (app.conf.task_always_eager, dict(app.conf.broker_transport_options or {}))
+    app.conf.task_always_eager = False
+    app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY}
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    log = tmp_path / "sms.log"
+    log.touch()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+        "SMS_BACKEND": "tests.security.crash_sms.SlowFileSMSBackend",
+        "CRASH_SMS_LOG": str(log),
+    }
+    workers: list[subprocess.Popen] = []
+
+    def start():
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(log.with_suffix(".worker"), "a"),
+            stderr=subprocess.STDOUT,
+        )
+        workers.append(worker)
+        return worker
+
+    yield start, log
+    for worker in workers:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    app.conf.task_always_eager, app.conf.broker_transport_options = previous
+
+
+def lines(log: Path, prefix: str) -> list[str]:
+    return [line.split(" ", 1)[1] for line in log.read_text().splitlines() if line.startswith(prefix + " ")]
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_mid_message(worker, log: Path, after: int):
+    """SIGKILL the worker while message number `after` is in flight (started, not done)."""
+    wait_until(
+        lambda: len(lines(log, "start")) >= after and len(lines(log, "start")) == len(lines(log, "done")) + 1,
+        60,
+        f"message {after} in flight",
+    )
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    CRASH_STATS["crashes"] += 1
+
+
+def patients_with_phones(n: int):
+    from tests.patients.factories import PatientProfileFactory
+
+    return [PatientProfileFactory(phone=f"+1305555{1000 + i:04d}").user for i in range(n)]
+
+
+def test_reminder_batch_survives_a_worker_crash(broker):
+    from scheduling.models import Reminder, ReminderStatus
+    from scheduling.tasks import send_due_reminders
+    from tests.scheduling.factories import AppointmentFactory
+
+    start, log = broker
+    n = 10
+    now = timezone.now()
+    for i, patient in enumerate(patients_with_phones(n)):
+        appt = AppointmentFactory(
+            patient=patient, starts_at=(now + timedelta(hours=3, minutes=30 * i)).replace(second=0, microsecond=0)
+        )
+        Reminder.objects.filter(appointment=appt).delete()
+        Reminder.objects.create(appointment=appt, channel="sms", kind="1h", due_at=now - timedelta(minutes=1))
+    CRASH_STATS["messages"] += n
+
+    worker = start()
+    send_due_reminders.delay()
+    kill_mid_message(worker, log, after=4)
+    in_flight = Reminder.objects.filter(status=ReminderStatus.SENDING)
+    assert in_flight.count() == 1, "the message in flight at the crash is still claimed"
+
+    # Restart: the unacknowledged batch task is handed out again and finishes the rest.
+    start()
+    sent = Reminder.objects.filter(status=ReminderStatus.SENT)
+    wait_until(lambda: sent.count() == n - 1, 60, "the rest of the batch")
+    # The claim of the message that died with the worker goes stale and is scanned again (beat).
+    Reminder.objects.filter(status=ReminderStatus.SENDING).update(claimed_at=timezone.now() - timedelta(minutes=11))
+    send_due_reminders.delay()
+    wait_until(lambda: Reminder.objects.filter(status=ReminderStatus.SENT).count() == n, 60, "every reminder sent")
+
+    delivered = lines(log, "done")
+    assert len(delivered) == n, f"{len(delivered)} deliveries for {n} reminders"
+    assert len(set(delivered)) == n, "a reminder was delivered twice"
+
+
+def test_shipment_notices_survive_a_worker_crash(broker):
+    from prescriptions.models import NoticeKind, OrderNotice, OrderStatus
+    from prescriptions.tasks import send_order_notice
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+
+    start, log = broker
+    n = 8
+    orders = [
+        DeliveryOrderFactory(prescription=SignedPrescriptionFactory(patient=patient), status=OrderStatus.SHIPPED)
+        for patient in patients_with_phones(n)
+    ]
+    CRASH_STATS["messages"] += n
+    worker = start()
+    for order in orders:
+        send_order_notice.delay(order.pk, NoticeKind.PATIENT_SHIPPED)
+    kill_mid_message(worker, log, after=3)
+
+    start()
+    wait_until(lambda: OrderNotice.objects.count() == n, 60, "every notice recorded")
+    wait_until(lambda: len(lines(log, "done")) >= n, 30, "every notice delivered")
+    time.sleep(VISIBILITY + 1)  # a late redelivery would show up as a second delivery now
+    delivered = lines(log, "done")
+    assert sorted(delivered) == sorted(set(delivered)), "a notice was delivered twice"
+    assert len(delivered) == n
