@@ -15,7 +15,7 @@ from accounts.models import AuditAction
 from accounts.permissions import IsPatient, IsPracticeStaff
 from api.schema import errors
 from billing import selectors
-from billing.models import Invoice, Subscription, SubscriptionStatus
+from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from billing.serializers import (
     BillingCancelInput,
     BillingCheckoutSessionOutput,
@@ -24,6 +24,8 @@ from billing.serializers import (
     BillingMySubscriptionOutput,
     BillingPastDueOutput,
     BillingPortalSessionOutput,
+    BillingStaffInvoiceFilterInput,
+    BillingStaffInvoiceOutput,
     BillingStaffSubscriptionFilterInput,
     BillingStaffSubscriptionOutput,
     BillingSubscribeInput,
@@ -174,3 +176,30 @@ class StaffPastDueApi(GenericAPIView):
         page = self.paginate_queryset(selectors.past_due_list(fetched_by=request.user))
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(BillingPastDueOutput(page, many=True, context={"on": today()}).data)
+
+
+class StaffInvoiceListApi(GenericAPIView):
+    queryset = Invoice.objects.none()  # for the schema generator only; reads go through selectors
+    permission_classes = [IsPracticeStaff]
+    serializer_class = BillingStaffInvoiceOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=InvoiceStatus.values),
+            OpenApiParameter("patient", str, description="A patient's public id."),
+        ],
+        responses={200: BillingStaffInvoiceOutput(many=True)},
+        tags=TAGS,
+        summary="Staff: every patient's invoices",
+    )
+    def get(self, request):
+        filters = BillingStaffInvoiceFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.invoice_list(
+            fetched_by=request.user,
+            status=filters.validated_data.get("status"),
+            patient_public_id=filters.validated_data.get("patient"),
+        )
+        page = self.paginate_queryset(qs)
+        audit_log(request, AuditAction.READ, *page)
+        return self.get_paginated_response(BillingStaffInvoiceOutput(page, many=True).data)

@@ -28,11 +28,15 @@ def subscription_for_patient(*, patient: User, public_id=None) -> Subscription:
     return subscription
 
 
-def invoice_list(*, fetched_by: User) -> QuerySet[Invoice]:
-    """The caller's own invoices, newest first (staff see every patient's)."""
-    qs = Invoice.objects.select_related("subscription", "patient")
+def invoice_list(*, fetched_by: User, status: str | None = None, patient_public_id=None) -> QuerySet[Invoice]:
+    """The caller's own invoices, newest first (staff see every patient's, filterable)."""
+    qs = Invoice.objects.select_related("patient")
     if not fetched_by.is_practice_staff:
         qs = qs.filter(patient=fetched_by)
+    if status:
+        qs = qs.filter(status=status)
+    if patient_public_id:
+        qs = qs.filter(patient__public_id=patient_public_id)
     return qs.order_by("-stripe_created_at", "-id")
 
 

@@ -80,6 +80,11 @@ class BillingInvoiceOutput(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
 
 
+class BillingStaffInvoiceFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices, required=False)
+    patient = serializers.UUIDField(required=False, help_text="A patient's public id.")
+
+
 class BillingPatientRefOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     email = serializers.EmailField()
@@ -88,6 +93,10 @@ class BillingPatientRefOutput(serializers.Serializer):
 
 
 class BillingStaffSubscriptionOutput(BillingSubscriptionOutput):
+    patient = BillingPatientRefOutput()
+
+
+class BillingStaffInvoiceOutput(BillingInvoiceOutput):
     patient = BillingPatientRefOutput()
 
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("portal-session/", apis.PortalSessionApi.as_view(), name="portal-session"),
     path("invoices/", apis.MyInvoicesApi.as_view(), name="invoices"),
     path("staff/subscriptions/", apis.StaffSubscriptionListApi.as_view(), name="staff-subscriptions"),
+    path("staff/invoices/", apis.StaffInvoiceListApi.as_view(), name="staff-invoices"),
     path("staff/past-due/", apis.StaffPastDueApi.as_view(), name="staff-past-due"),
 ]

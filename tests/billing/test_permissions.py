@@ -18,6 +18,7 @@ PATIENT_ENDPOINTS = [
 STAFF_ENDPOINTS = [
     ("get", "/api/v1/billing/staff/subscriptions/"),
     ("get", "/api/v1/billing/staff/past-due/"),
+    ("get", "/api/v1/billing/staff/invoices/"),
 ]
 
 
@@ -130,3 +131,21 @@ def test_staff_filter_with_an_unknown_status_is_a_validation_error(api, staff):
     response = api(staff).get("/api/v1/billing/staff/subscriptions/?status=bogus")
     assert response.status_code == 400
     assert response.json()["fields"]["status"][0]["code"] == "invalid_choice"
+
+
+def test_staff_see_every_patients_invoices_filtered_in_constant_queries(
+    api, staff, patient, other_patient, django_assert_max_num_queries
+):
+    InvoiceFactory(subscription__customer__patient=patient, status="paid")
+    InvoiceFactory(subscription__customer__patient=other_patient, status="open", amount_paid=0)
+    for _ in range(4):
+        InvoiceFactory()
+    client = api(staff)
+    with django_assert_max_num_queries(8):
+        everyone = client.get("/api/v1/billing/staff/invoices/").json()
+    assert everyone["count"] == 6
+    open_ones = client.get("/api/v1/billing/staff/invoices/?status=open").json()["results"]
+    assert [r["patient"]["id"] for r in open_ones] == [str(other_patient.public_id)]
+    mine = client.get(f"/api/v1/billing/staff/invoices/?patient={patient.public_id}").json()
+    assert mine["count"] == 1
+    assert AuditEvent.objects.filter(actor=staff, patient=other_patient).exists()
