@@ -1,8 +1,8 @@
 """Nightly reconciliation: compare the mirror with Stripe and fix drift.
 
 Webhooks can be lost (an outage longer than Stripe's three days of retries, a misconfigured
-endpoint). Every night the task lists every subscription from Stripe and applies each as a fresh
-snapshot; the mirror's ordering rule makes this safe to run twice or beside live webhooks.
+endpoint). Every night the task lists every subscription from Stripe (with its latest invoice)
+and applies each as a fresh snapshot; the mirror's ordering rule makes this safe to run twice or beside live webhooks.
 Stored events left pending (a lost task message) are enqueued again.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from billing.gateway import StripeGateway
 from billing.models import Subscription, SubscriptionStatus, WebhookEvent, WebhookEventStatus
-from billing.services.mirror import subscription_apply_snapshot
+from billing.services.mirror import invoice_apply_snapshot, subscription_apply_snapshot
 from billing.services.webhooks import STALE_CLAIM
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,11 @@ def subscriptions_reconcile(*, gateway: StripeGateway) -> ReconcileResult:
     for data in gateway.subscriptions_list():
         result.checked += 1
         seen.add(data["id"])
-        mirrored = subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
+        read_at = timezone.now()
+        mirrored = subscription_apply_snapshot(data=data, snapshot_at=read_at)
+        if mirrored is not None and isinstance(data.get("latest_invoice"), dict):
+            # The latest invoice came expanded with the listing: a missed invoice.paid is fixed too.
+            invoice_apply_snapshot(data=data["latest_invoice"], snapshot_at=read_at)
         if mirrored is None:
             result.unknown_customer += 1
         elif data["id"] not in before:

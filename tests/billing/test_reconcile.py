@@ -76,3 +76,24 @@ def test_reconciliation_is_skipped_while_billing_is_off(settings, fake_stripe):
 def test_the_nightly_reconciliation_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"]
     assert entry["task"] == reconcile_subscriptions.name
+
+
+def test_reconciliation_fixes_a_missed_invoice_paid(
+    member, fake_stripe, post_event, django_capture_on_commit_callbacks
+):
+    from billing.models import Invoice
+
+    stripe_sub = fake_stripe.subscriptions[member.stripe_subscription_id]
+    invoice = fake_stripe.add_invoice(stripe_sub, status="open", attempt_count=1)
+    fake_stripe.set_status(member.stripe_subscription_id, "past_due")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(event("invoice.payment_failed", invoice))
+    assert Invoice.objects.get(stripe_invoice_id=invoice["id"]).status == "open"
+    # The card update succeeded but the invoice.paid webhook never arrived.
+    invoice.update(status="paid", amount_paid=25000)
+    fake_stripe.set_status(member.stripe_subscription_id, "active")
+    reconcile_subscriptions.apply().get()
+    mirrored = Invoice.objects.get(stripe_invoice_id=invoice["id"])
+    assert (mirrored.status, mirrored.amount_paid) == ("paid", 25000)
+    member.refresh_from_db()
+    assert (member.status, member.past_due_since) == ("active", None)
