@@ -203,3 +203,30 @@ def test_stuck_orders_show_up_after_their_status_threshold(api, staff, settings)
     with time_machine.travel(timezone.now() + timedelta(hours=73)):
         body = api(staff).get("/api/v1/staff/delivery-orders/?overdue=true").json()
         assert [r["id"] for r in body["results"]] == [str(order.public_id)]
+
+
+def test_patient_gets_shipping_texts_without_the_drug_name(
+    api, staff, patient, signed, post_webhook, django_capture_on_commit_callbacks
+):
+    from accounts.notifications import sms_outbox
+    from tests.prescriptions.conftest import tracker_event
+
+    order = DeliveryOrder.objects.get(prescription=signed)
+    client = api(staff)
+    url = f"/api/v1/staff/delivery-orders/{order.public_id}/transition/"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"to": "compounding"}, format="json")
+        client.post(url, {"to": "shipped", "carrier": "USPS", "tracking_number": "EZ2000000002"}, format="json")
+    order.refresh_from_db()
+    later = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with django_capture_on_commit_callbacks(execute=True):
+        body = tracker_event(
+            event_id="evt_ofd", tracker_id=order.tracker_id, status="out_for_delivery", updated_at=later
+        )
+        assert post_webhook(body).json()["outcome"] == "applied"
+    texts = [m.body for m in sms_outbox if m.to == "+13055550100"]
+    assert texts == [
+        "Your order has shipped. Open the app to track it.",
+        "Your order is out for delivery today. An adult must sign for it. Open the app to track it.",
+    ]
+    assert all("troche" not in t.lower() and "ketamine" not in t.lower() for t in texts)

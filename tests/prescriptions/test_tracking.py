@@ -291,3 +291,16 @@ def test_poll_and_webhook_racing_leave_one_consistent_state(on_postgres, order_f
     assert statuses in (["delivered"], ["in_transit", "delivered"])
     assert results["webhook"] == "applied"
     assert results["poll"] in ("applied", "stale")
+
+
+@responses.activate
+def test_poll_through_easypost_applies_the_retrieved_status(shipped_order, settings):
+    settings.CARRIER_TRACKER = "easypost"
+    settings.EASYPOST_API_KEY = "EZTK_test_key"
+    responses.get(
+        "https://api.easypost.com/v2/trackers/trk_test_1",
+        json={"id": "trk_test_1", "object": "Tracker", "status": "in_transit", "updated_at": iso(T0)},
+    )
+    assert tracking.shipment_poll(order_id=shipped_order.pk) == "applied"
+    shipped_order.refresh_from_db()
+    assert (shipped_order.status, shipped_order.carrier_status) == ("in_transit", "in_transit")
