@@ -245,3 +245,29 @@ def test_the_constraint_alone_turns_a_race_into_409(on_postgres, monkeypatch):
         response = book(client_for(second), physician, key="second-key-01")
     assert response.status_code == 409 and response.json()["code"] == "slot_unavailable"
     assert Appointment.objects.filter(physician=physician).count() == 1
+
+
+def test_availability_with_real_licences_costs_the_same_for_5_and_50_physicians(api, patient, frozen):
+    make_patient(patient)
+    client = api(patient)
+    params = {"start": "2026-06-02", "end": "2026-06-15", "appointment_type": "free_consultation", "page_size": 100}
+    for _ in range(5):
+        make_physician(new_patient_cap=10)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/api/v1/availability/", params).json()["count"] == 5
+    for _ in range(45):
+        make_physician(new_patient_cap=10)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get("/api/v1/availability/", params).json()["count"] == 50
+    assert len(large) == len(small) <= 15
+
+
+def test_availability_is_throttled(anon_client, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"availability": "2/min"})
+    params = {"start": "2026-06-02", "end": "2026-06-03", "zip": "32501"}
+    codes = [anon_client.get("/api/v1/availability/", params).status_code for _ in range(3)]
+    assert codes[:2] == [200, 200] and codes[2] == 429
