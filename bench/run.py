@@ -1,0 +1,702 @@
+"""The benchmark: `make bench` (or `.venv/bin/python -m bench.run`).
+
+Needs PostgreSQL and Redis on 127.0.0.1 (5432 and 6379); says so and exits 2 when they are not
+there. In one run it:
+1. makes sure the bench database exists, is migrated and holds the generated practice
+   (`manage.py generate_practice --if-missing`: skipped when already generated);
+2. starts the API under gunicorn (bench.settings: production settings with dummy secrets and
+   the framework-floor route) on 127.0.0.1:<free port>, pinned to core 0, and pins itself (the
+   load generator) to core 1;
+3. runs each endpoint for a fixed time with N closed-loop users and prints requests/s,
+   p50/p95/p99 and errors, with each endpoint's throughput as a ratio to the floor;
+4. the batch figures: 10,000 due reminders dispatched by a real Celery worker through Redis,
+   and 10,000 shipment updates applied by the tracking service;
+5. writes everything to bench-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/practice_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
+
+# Issue 9, item 5.
+GOALS = {
+    "read_ratio": 0.30,
+    "booking_ratio": 0.15,
+    "availability_p95_ms": 100.0,
+    "any_p95_ms": 250.0,
+    "reminders_seconds": 20.0,
+}
+READ_ENDPOINTS = ("availability", "caseload", "patient_home", "delivery_board")
+
+
+def say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"bench: {message}\n")
+    sys.exit(code)
+
+
+# --- preflight -------------------------------------------------------------------------------
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def preflight(database_url: str, redis_url: str) -> None:
+    db, redis = urlparse(database_url), urlparse(redis_url)
+    if db.scheme not in ("postgres", "postgresql", "pgsql"):
+        fail(f"the benchmark needs PostgreSQL: DATABASE_URL is {db.scheme}://...")
+    missing = []
+    if not _reachable(db.hostname or "127.0.0.1", db.port or 5432):
+        missing.append(f"PostgreSQL on {db.hostname}:{db.port or 5432}")
+    if not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
+        missing.append(f"Redis on {redis.hostname}:{redis.port or 6379}")
+    if missing:
+        fail(
+            "needs PostgreSQL and Redis running on 127.0.0.1 (DATABASE_URL, REDIS_URL); not reachable: "
+            + ", ".join(missing)
+            + ". Start them (e.g. `docker compose up -d db redis` or your system services) and run again."
+        )
+    if shutil.which("gunicorn", path=str(VENV_BIN)) is None:
+        fail(f"gunicorn not found in {VENV_BIN}: run from the project's virtualenv (make bench does).")
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg
+
+    url = urlparse(database_url)
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            say(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(*args: str, env: dict) -> None:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    if args[0] == "migrate":
+        say(f"migrate: {time.monotonic() - started:.1f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pin(pid: int, core: int) -> str:
+    """Pin a process to one core when the machine has more than one; returns a description."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or not hasattr(os, "sched_setaffinity"):
+        return "not pinned (one core or no affinity support)"
+    os.sched_setaffinity(pid, {core})
+    return f"core {core}"
+
+
+# --- the data the requests need ----------------------------------------------------------------
+class Plan:
+    """Users, tokens and pre-computed request inputs, read from the bench database in-process."""
+
+    def __init__(self, users: int):
+        from django.db.models import Count, Q
+        from django.utils import timezone
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        from accounts.models import User
+        from prescriptions.models import DeliveryOrder
+
+        self.users = users
+        now = timezone.now()
+
+        def token(user) -> dict:
+            return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+        gen = "@gen.practice.example"
+        patients = list(
+            User.objects.filter(
+                role="patient",
+                email__endswith=gen,
+                is_active=True,
+                patient_profile__state="FL",
+                subscriptions__status="active",
+            )
+            .annotate(upcoming=Count("appointments", filter=Q(appointments__starts_at__gte=now)))
+            .order_by("id")[:4000]
+        )
+        if len(patients) < users * 2:
+            fail("the bench database has too few generated patients: run `make generate` (or --reset).")
+        # Readers: patients with upcoming visits (their home screen has something on it).
+        readers = [p for p in patients if p.upcoming][:users]
+        self.patient_headers = [token(p) for p in readers]
+        physicians = list(User.objects.filter(role="physician", email__endswith=gen).order_by("id")[:users])
+        self.physician_headers = [token(p) for p in physicians]
+        staff = User.objects.filter(role="staff", email__endswith=gen).first()
+        self.staff_headers = [token(staff)] if staff else []
+        self.physician_count = User.objects.filter(role="physician", is_active=True).count()
+        self.today = timezone.localdate()
+        self.window = (self.today + timedelta(days=1), self.today + timedelta(days=14))
+        self.bookers = [p for p in patients if not p.upcoming]
+        self.booking = deque(self._booking_pairs(self.bookers, now))
+        self.booking_total = len(self.booking)
+        trackers = list(
+            DeliveryOrder.objects.exclude(tracker_id="")
+            .filter(status__in=["shipped", "in_transit", "out_for_delivery", "delivered"])
+            .order_by("-id")
+            .values_list("tracker_id", flat=True)[:5000]
+        )
+        if not trackers:
+            fail("no delivery orders with carrier trackers in the bench database: run `make generate`.")
+        self.trackers = trackers
+
+    def _booking_pairs(self, bookers, now) -> list[tuple[dict, str, str]]:
+        """Distinct (patient token, physician public id, slot) triples that should all succeed:
+        follow-up visits from availability, at most three per patient (the booking limit), slots
+        of one physician at least an hour apart (no buffer overlap), for patients in good standing
+        with no visit booked yet."""
+        from django.conf import settings
+
+        from scheduling import contracts
+        from scheduling.selectors import availability_search
+
+        found = availability_search(
+            start=self.window[0],
+            end=self.window[1],
+            appointment_type_code="follow_up",
+            state="FL",
+            viewer_tz=contracts.zone("America/New_York"),
+            patient=None,
+            now=now,
+        )
+        per_physician = []
+        for item in found:
+            chosen, last = [], None
+            for slot in item.slots:
+                if last is None or slot.starts_at - last >= timedelta(minutes=60):
+                    chosen.append(slot.starts_at)
+                    last = slot.starts_at
+            per_physician.append([(str(item.physician.public_id), s) for s in chosen])
+        # Interleave physicians so concurrent bookings mostly hit different physicians' locks.
+        slots = [s for group in itertools.zip_longest(*per_physician) for s in group if s is not None]
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        limit = settings.SCHEDULING_MAX_FUTURE_BOOKINGS
+        pairs = []
+        for i, (physician, starts_at) in enumerate(slots[: len(bookers) * limit]):
+            patient = bookers[i // limit]
+            if i % limit == 0:
+                headers = {"Authorization": f"Bearer {RefreshToken.for_user(patient).access_token}"}
+            pairs.append((headers, physician, starts_at.astimezone(UTC).isoformat().replace("+00:00", "Z")))
+        return pairs
+
+
+def scenarios(plan: Plan, webhook_secret: str):
+    from bench.load import Req, Scenario
+
+    def rotate(headers_list):
+        return lambda i, seq: headers_list[i % len(headers_list)]
+
+    floor_headers = rotate(plan.patient_headers)
+    patient_headers = rotate(plan.patient_headers)
+    physician_headers = rotate(plan.physician_headers)
+    staff_headers = rotate(plan.staff_headers * plan.users)
+    start, end = plan.window
+    availability_path = f"/api/v1/availability/?start={start}&end={end}&appointment_type=follow_up&page_size=50"
+
+    def book(i, seq):
+        if not plan.booking:
+            return None
+        headers, physician, starts_at = plan.booking.popleft()
+        body = json.dumps(
+            {
+                "physician": physician,
+                "appointment_type": "follow_up",
+                "starts_at": starts_at,
+                "idempotency_key": uuid.uuid4().hex,
+            }
+        ).encode()
+        return Req("POST", "/api/v1/appointments/", {**headers, "Content-Type": "application/json"}, body)
+
+    counter = itertools.count()
+    statuses = ["in_transit", "out_for_delivery", "in_transit", "delivered"]
+
+    def webhook(i, seq):
+        n = next(counter)
+        tracker = plan.trackers[n % len(plan.trackers)]
+        stamp = (datetime.now(UTC) + timedelta(microseconds=n)).isoformat().replace("+00:00", "Z")
+        body = json.dumps(
+            {
+                "id": f"evt_bench_{uuid.uuid4().hex}",
+                "object": "Event",
+                "description": "tracker.updated",
+                "result": {
+                    "id": tracker,
+                    "object": "Tracker",
+                    "tracking_code": "9400100000000000000000",
+                    "carrier": "USPS",
+                    "status": statuses[n % len(statuses)],
+                    "updated_at": stamp,
+                },
+            }
+        ).encode()
+        signature = "hmac-sha256-hex=" + hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+        return Req(
+            "POST", "/webhooks/easypost/", {"X-Hmac-Signature": signature, "Content-Type": "application/json"}, body
+        )
+
+    return [
+        Scenario("floor", lambda i, s: Req("GET", "/bench/floor/", floor_headers(i, s)), note="GET /bench/floor/"),
+        Scenario(
+            "availability",
+            lambda i, s: Req("GET", availability_path, patient_headers(i, s)),
+            note=f"GET /api/v1/availability/ follow-up, 14 days, {plan.physician_count} physicians, FL patient",
+        ),
+        Scenario(
+            "booking",
+            book,
+            ok_statuses=(201,),
+            expected_statuses=(409,),
+            note="POST /api/v1/appointments/ distinct (physician, slot) per request",
+        ),
+        Scenario(
+            "caseload",
+            lambda i, s: Req("GET", "/api/v1/physician/caseload/", physician_headers(i, s)),
+            note="GET /api/v1/physician/caseload/ (page of 20)",
+        ),
+        Scenario(
+            "patient_home",
+            lambda i, s: Req("GET", "/api/v1/appointments/", patient_headers(i, s)),
+            note="GET /api/v1/appointments/ as the patient (page of 20)",
+        ),
+        Scenario(
+            "delivery_board",
+            lambda i, s: Req("GET", "/api/v1/staff/delivery-orders/", staff_headers(i, s)),
+            note="GET /api/v1/staff/delivery-orders/ (page of 20)",
+        ),
+        Scenario("webhook", webhook, note="POST /webhooks/easypost/ signed tracker.updated for existing trackers"),
+    ]
+
+
+# --- gunicorn -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def gunicorn(env: dict, *, workers: int, threads: int, log_path: Path):
+    port = free_port()
+    cmd = [
+        str(VENV_BIN / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--backlog",
+        "256",
+    ]
+    log = open(log_path, "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    where = "not pinned"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                fail(f"gunicorn exited with {proc.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                fail(f"gunicorn did not answer within 60 s; see {log_path}")
+            time.sleep(0.3)
+        # Pin the master and every worker (children of the master) to core 0.
+        pids = [proc.pid] + [int(p) for p in _children(proc.pid)]
+        for pid in pids:
+            where = pin(pid, 0)
+        yield f"http://127.0.0.1:{port}", where
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
+
+
+# --- batch figures --------------------------------------------------------------------------
+def batch_reminders(env: dict, count: int, log_path: Path) -> dict:
+    """Create `count` due reminder rows, start a real Celery worker against Redis, enqueue the
+    scan task until every row is sent, and time it from the first enqueue to the last row sent."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from scheduling.models import Appointment, Reminder
+    from scheduling.tasks import send_due_reminders
+
+    now = timezone.now()
+    Reminder.objects.filter(kind__startswith="bench").delete()
+    # Rows that are due (the scan sends them) on upcoming booked visits of patients with a phone.
+    appointments = list(
+        Appointment.objects.filter(status="booked", starts_at__gt=now + timedelta(hours=3))
+        .order_by("starts_at")
+        .values_list("id", flat=True)[: (count + 1) // 2]
+    )
+    rows = [
+        Reminder(appointment_id=pk, channel=channel, kind="bench", due_at=now - timedelta(minutes=1))
+        for pk in appointments
+        for channel in ("email", "sms")
+    ][:count]
+    Reminder.objects.bulk_create(rows, batch_size=5000)
+    ids = Reminder.objects.filter(kind="bench").values_list("id", flat=True)
+    total = ids.count()
+    other_due = Reminder.objects.filter(status="pending", due_at__lte=now).exclude(kind="bench").count()
+    connection.close()
+    worker_env = {**env, "CELERY_BROKER_URL": env["REDIS_URL"]}
+    concurrency = str(os.cpu_count() or 2)
+    log = open(log_path, "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            concurrency,
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        from config.celery import app
+
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=1.0):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                fail(f"the Celery worker did not start; see {log_path}")
+        started = time.perf_counter()
+        sent = 0
+        enqueued = 0
+        while time.perf_counter() - started < 300:
+            # Keep one scan per worker process in the queue (beat would enqueue one a minute).
+            queued = enqueued - _scans_done(app)
+            for _ in range(max(0, int(concurrency) - queued)):
+                send_due_reminders.delay()
+                enqueued += 1
+            sent = Reminder.objects.filter(kind="bench", status="sent").count()
+            if sent >= total:
+                break
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        connection.close()
+        return {
+            "reminders": total,
+            "sent": sent,
+            "seconds": round(seconds, 2),
+            "per_second": round(sent / seconds, 1) if seconds else None,
+            "scan_tasks_enqueued": enqueued,
+            "worker_concurrency": int(concurrency),
+            "other_due_rows_also_sent": other_due,
+        }
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        log.close()
+
+
+_SCANS = {"done": 0}
+
+
+def _scans_done(app) -> int:
+    """Scans finished so far, from the workers' stats (total tasks run)."""
+    try:
+        stats = app.control.inspect(timeout=0.5).stats() or {}
+    except Exception:  # a busy worker may not answer in time: assume nothing changed
+        return _SCANS["done"]
+    done = 0
+    for worker_stats in stats.values():
+        done += sum((worker_stats.get("total") or {}).values())
+    _SCANS["done"] = max(_SCANS["done"], done)
+    return _SCANS["done"]
+
+
+def batch_shipments(count: int) -> dict:
+    """Apply `count` carrier updates through prescriptions.services.tracking.shipment_apply_update
+    (what the webhook calls), in this process, one after another."""
+    from collections import Counter
+
+    from prescriptions.carriers import TrackerUpdate
+    from prescriptions.models import DeliveryOrder, EventSource
+    from prescriptions.services.tracking import shipment_apply_update
+
+    trackers = list(
+        DeliveryOrder.objects.exclude(tracker_id="").order_by("id").values_list("tracker_id", flat=True)[:count]
+    )
+    if not trackers:
+        return {"updates": 0}
+    base = datetime.now(UTC)
+    statuses = ["in_transit", "out_for_delivery", "delivered"]
+    outcomes: Counter = Counter()
+    run = uuid.uuid4().hex[:8]
+    started = time.perf_counter()
+    for n in range(count):
+        tracker = trackers[n % len(trackers)]
+        update = TrackerUpdate(
+            tracker_id=tracker,
+            tracking_code="",
+            carrier="USPS",
+            status=statuses[(n // len(trackers)) % len(statuses)],
+            updated_at=base + timedelta(seconds=n),
+        )
+        outcomes[shipment_apply_update(update=update, event_id=f"bench:{run}:{n}", source=EventSource.EASYPOST)] += 1
+    seconds = time.perf_counter() - started
+    return {
+        "updates": count,
+        "seconds": round(seconds, 2),
+        "per_second": round(count / seconds, 1),
+        "outcomes": dict(outcomes),
+    }
+
+
+# --- report ---------------------------------------------------------------------------------
+def table(results: list[dict], floor_rps: float) -> str:
+    head = f"{'endpoint':<16}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  statuses"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        ratio = r["rps"] / floor_rps if floor_rps else float("nan")
+        r["ratio_to_floor"] = round(ratio, 3)
+        statuses = ", ".join(f"{k}:{v}" for k, v in r["statuses"].items())
+        lines.append(
+            f"{r['name']:<16}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['p99_ms']:>9.1f}{r['errors']:>8}  {statuses}"
+        )
+    return "\n".join(lines)
+
+
+def goals(results: dict, batch: dict) -> list[dict]:
+    out = []
+    by = {r["name"]: r for r in results.values()}
+
+    def add(goal, value, target, met):
+        out.append({"goal": goal, "value": value, "target": target, "met": bool(met)})
+
+    for name in READ_ENDPOINTS:
+        if name in by:
+            ratio = by[name]["ratio_to_floor"]
+            add(f"{name} throughput >= {GOALS['read_ratio']} x floor", ratio, GOALS["read_ratio"], ratio >= 0.30)
+    if "booking" in by:
+        ratio = by["booking"]["ratio_to_floor"]
+        add(f"booking throughput >= {GOALS['booking_ratio']} x floor", ratio, GOALS["booking_ratio"], ratio >= 0.15)
+    if "availability" in by:
+        p95 = by["availability"]["p95_ms"]
+        add("availability p95 < 100 ms", p95, GOALS["availability_p95_ms"], p95 < GOALS["availability_p95_ms"])
+    for name, r in by.items():
+        if name != "floor":
+            add(f"{name} p95 <= 250 ms", r["p95_ms"], GOALS["any_p95_ms"], r["p95_ms"] <= GOALS["any_p95_ms"])
+    if "reminders" in batch:
+        seconds = batch["reminders"]["seconds"]
+        done = batch["reminders"]["sent"] >= batch["reminders"]["reminders"]
+        add("10,000 reminders dispatched < 20 s", seconds, GOALS["reminders_seconds"], done and seconds < 20)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20, help="concurrent closed-loop users (default 20)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint (1-60)")
+    parser.add_argument("--only", default="", help="comma-separated endpoint names (default: all)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4, gthread)")
+    parser.add_argument("--scale", type=float, default=1.0, help="generate_practice --scale when generating")
+    parser.add_argument("--skip-http", action="store_true", help="only the batch figures")
+    parser.add_argument("--skip-batch", action="store_true", help="only the HTTP endpoints")
+    parser.add_argument("--reminders", type=int, default=10_000)
+    parser.add_argument("--shipments", type=int, default=10_000)
+    parser.add_argument("--out", default="bench-results.json")
+    args = parser.parse_args(argv)
+    args.seconds = min(60.0, max(1.0, args.seconds))
+    started = time.monotonic()
+
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    preflight(database_url, redis_url)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")})
+    ensure_database(database_url)
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    generate = ["generate_practice", "--if-missing"]
+    if args.scale != 1.0:
+        generate += ["--scale", str(args.scale)]
+    manage(*generate, env=env)
+
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    report: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu": _cpu_name(),
+        },
+        "database": urlparse(database_url).path.lstrip("/"),
+        "users": args.users,
+        "seconds_per_endpoint": args.seconds,
+        "gunicorn": {"workers": args.workers, "threads": args.threads},
+        "sizes": _sizes(),
+        "endpoints": {},
+        "batch": {},
+    }
+    say("data: " + ", ".join(f"{v:,} {k}" for k, v in report["sizes"].items()))
+
+    if not args.skip_http:
+        plan = Plan(args.users)
+        say(
+            f"plan: {len(plan.patient_headers)} patients, {len(plan.physician_headers)} physicians, 1 staff; "
+            f"{plan.booking_total} distinct bookable (physician, slot) pairs; {len(plan.trackers)} trackers"
+        )
+        connection.close()
+        wanted = [s for s in scenarios(plan, settings.EASYPOST_WEBHOOK_SECRET)]
+        if args.only:
+            names = {"floor", *args.only.split(",")}
+            wanted = [s for s in wanted if s.name in names]
+        from bench.load import run_scenario
+
+        with gunicorn(env, workers=args.workers, threads=args.threads, log_path=var / "bench-gunicorn.log") as (
+            base_url,
+            server_core,
+        ):
+            client_core = pin(0, 1)
+            report["pinning"] = {"server": server_core, "load_generator": client_core}
+            say(f"gunicorn at {base_url} ({args.workers} x {args.threads} threads), {server_core}; load, {client_core}")
+            for scenario in wanted:
+                result = asyncio.run(run_scenario(base_url, scenario, users=args.users, seconds=args.seconds))
+                report["endpoints"][scenario.name] = result.as_dict()
+                say(
+                    f"  {scenario.name:<15} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms  "
+                    f"p95 {result.p95_ms:7.1f} ms  errors {result.errors}  {result.statuses}"
+                )
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        floor = report["endpoints"].get("floor", {}).get("rps", 0.0)
+        say("")
+        say(table(list(report["endpoints"].values()), floor))
+
+    if not args.skip_batch:
+        say("")
+        say(f"batch: {args.reminders:,} due reminders through a real Celery worker and Redis ({redis_url}) ...")
+        report["batch"]["reminders"] = batch_reminders(env, args.reminders, var / "bench-celery.log")
+        r = report["batch"]["reminders"]
+        say(f"  reminders: {r['sent']:,}/{r['reminders']:,} sent in {r['seconds']} s ({r['per_second']}/s)")
+        say(f"batch: {args.shipments:,} shipment updates through the tracking service ...")
+        report["batch"]["shipments"] = batch_shipments(args.shipments)
+        s = report["batch"]["shipments"]
+        say(f"  shipments: {s['updates']:,} applied in {s['seconds']} s ({s['per_second']}/s) {s['outcomes']}")
+
+    report["goals"] = goals(report["endpoints"], report["batch"])
+    if report["goals"]:
+        say("")
+        say("goals (issue 9):")
+        for g in report["goals"]:
+            say(f"  [{'met' if g['met'] else 'MISSED'}] {g['goal']}: {g['value']}")
+    report["total_seconds"] = round(time.monotonic() - started, 1)
+    out = ROOT / args.out
+    out.write_text(json.dumps(report, indent=2, default=str))
+    say(f"\nwrote {out} (total {report['total_seconds']} s)")
+    return 0
+
+
+def _sizes() -> dict:
+    from accounts.models import User
+    from prescriptions.models import DeliveryOrder, OrderEvent
+    from scheduling.models import Appointment, Reminder
+
+    return {
+        "physicians": User.objects.filter(role="physician").count(),
+        "patients": User.objects.filter(role="patient").count(),
+        "appointments": Appointment.objects.count(),
+        "reminders": Reminder.objects.count(),
+        "delivery_orders": DeliveryOrder.objects.count(),
+        "order_events": OrderEvent.objects.count(),
+    }
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Benchmark settings: production settings with dummy secrets, plus the floor route.
+
+Production-like on purpose (DEBUG off, JSON renderer only, Redis cache, PostgreSQL, throttles on),
+with only what a benchmark on 127.0.0.1 needs changed: no HTTPS redirect (plain HTTP on the
+loopback), throttle rates high enough not to refuse the load, access tokens that outlive the run,
+fake SMS/email/carrier providers, and ROOT_URLCONF = bench.urls, which adds the framework-floor
+endpoint. Production (config.settings.production) has no such route.
+"""
+
+import os
+
+_BENCH_ENV = {
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/practice_bench",
+    "REDIS_URL": "redis://127.0.0.1:6379/9",
+    "SECURE_SSL_REDIRECT": "false",
+    "EASYPOST_WEBHOOK_SECRET": "bench-easypost-webhook-secret",
+    "CARRIER_TRACKER": "fake",
+    "SMS_BACKEND": "locmem",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "VIDEO_PROVIDER": "fake",
+    "LOG_LEVEL": "WARNING",
+    "CONN_MAX_AGE": "600",
+}
+for _name, _value in _BENCH_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+from datetime import timedelta  # noqa: E402
+
+from config.settings.production import *  # noqa: E402, F403
+from config.settings.production import REST_FRAMEWORK, SIMPLE_JWT  # noqa: E402
+
+ROOT_URLCONF = "bench.urls"
+# Throttles stay on (their Redis round trip is part of every request's cost) with rates the load never reaches.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {k: "10000000/min" for k in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
+}
+SIMPLE_JWT = {**SIMPLE_JWT, "ACCESS_TOKEN_LIFETIME": timedelta(hours=2)}

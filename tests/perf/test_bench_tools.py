@@ -1,0 +1,127 @@
+"""The benchmark's own pieces: the data generator (--small, so it runs on SQLite too), the floor
+endpoint (bench settings only), and the load generator's arithmetic."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve
+
+from tests.conftest import client_for
+
+
+@pytest.fixture
+def generated(db):
+    out = StringIO()
+    call_command("generate_practice", "--small", stdout=out)
+    return out.getvalue()
+
+
+def test_generator_builds_a_small_consistent_practice(generated):
+    from accounts.models import User
+    from billing.models import Subscription
+    from patients.models import ConsentSignature, PatientProfile, QuestionnaireResponse
+    from prescriptions.models import DeliveryOrder, OrderEvent
+    from scheduling.models import Appointment, Reminder
+
+    assert "done in" in generated
+    assert User.objects.filter(role="physician", email__endswith="@gen.practice.example").count() == 4
+    assert PatientProfile.objects.count() == 40
+    # Every patient is on the caseload of a physician licensed in the patient's state.
+    for profile in PatientProfile.objects.select_related("assigned_physician"):
+        states = set(profile.assigned_physician.state_licences.values_list("state", flat=True))
+        assert profile.state in states
+    assert ConsentSignature.objects.count() >= 40
+    assert QuestionnaireResponse.objects.filter(is_baseline=True).count() >= 40
+    assert Subscription.objects.count() == 40
+    assert Appointment.objects.filter(status="booked").exists()
+    assert Appointment.objects.filter(status="completed").exists()
+    assert Reminder.objects.exists()
+    assert DeliveryOrder.objects.count() == 60
+    assert OrderEvent.objects.count() >= 60
+    assert DeliveryOrder.objects.exclude(tracker_id="").exists()
+
+
+def test_generated_visits_of_a_physician_never_overlap(generated):
+    from scheduling.models import ACTIVE_STATUSES, Appointment
+
+    by_physician: dict[int, list] = {}
+    for a in Appointment.objects.filter(status__in=ACTIVE_STATUSES).order_by("physician_id", "starts_at"):
+        by_physician.setdefault(a.physician_id, []).append(a)
+    assert by_physician
+    for visits in by_physician.values():
+        for before, after in zip(visits, visits[1:], strict=False):
+            assert before.ends_at <= after.starts_at
+
+
+def test_generator_refuses_to_generate_twice_and_skips_with_if_missing(generated):
+    with pytest.raises(CommandError, match="already"):
+        call_command("generate_practice", "--small", stdout=StringIO())
+    out = StringIO()
+    call_command("generate_practice", "--small", "--if-missing", stdout=out)
+    assert "nothing to do" in out.getvalue()
+
+
+def test_generator_needs_postgresql_for_a_full_practice(db):
+    if connection.vendor == "postgresql":
+        pytest.skip("the refusal is about SQLite")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("generate_practice", stdout=StringIO())
+
+
+def test_reset_is_refused_outside_a_bench_database(db):
+    with pytest.raises(CommandError, match="bench"):
+        call_command("generate_practice", "--small", "--reset", stdout=StringIO())
+
+
+def test_the_floor_route_exists_only_under_the_bench_urlconf(settings, patient):
+    with pytest.raises(Resolver404):
+        resolve("/bench/floor/")
+    settings.ROOT_URLCONF = "bench.urls"
+    assert client_for(None).get("/bench/floor/").status_code == 401
+    client = client_for(patient)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/bench/floor/")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "role": "patient"}
+    assert len(ctx.captured_queries) == 1  # authentication's user row, nothing else
+
+
+def test_percentiles_and_result_of_the_load_generator():
+    from bench.load import percentile
+
+    values = sorted(float(v) for v in range(1, 101))
+    assert percentile(values, 0.50) == 50.0 or percentile(values, 0.50) == 51.0
+    assert percentile(values, 0.95) == 95.0 or percentile(values, 0.95) == 96.0
+    assert percentile(values, 0.99) >= 99.0
+    assert percentile([], 0.5) != percentile([], 0.5)  # NaN for no samples
+
+
+def test_bench_goals_are_judged_from_the_ratios():
+    from bench.run import goals, table
+
+    results = {
+        "floor": {"name": "floor", "rps": 1000.0, "p50_ms": 5, "p95_ms": 9, "p99_ms": 12, "errors": 0, "statuses": {}},
+        "caseload": {
+            "name": "caseload",
+            "rps": 250.0,
+            "p50_ms": 50,
+            "p95_ms": 300,
+            "p99_ms": 400,
+            "errors": 0,
+            "statuses": {"200": 10},
+        },
+    }
+    text = table(list(results.values()), 1000.0)
+    assert "0.25" in text
+    judged = {
+        g["goal"]: g["met"] for g in goals(results, {"reminders": {"seconds": 12.0, "sent": 10, "reminders": 10}})
+    }
+    assert judged["caseload throughput >= 0.3 x floor"] is False
+    assert judged["caseload p95 <= 250 ms"] is False
+    assert judged["10,000 reminders dispatched < 20 s"] is True
