@@ -7,6 +7,7 @@ Apps add their domain fixtures (profiles, licences, ...) in tests/<app>/conftest
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.db import connection
@@ -123,6 +124,16 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+_RACE = re.compile(r"::test_[^\[]*(concurren|race|parallel|threads)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    # Mark reports of tests that really ran on PostgreSQL (the on_postgres fixture did not skip).
+    outcome.get_result().on_postgres = "on_postgres" in item.fixturenames and connection.vendor == "postgresql"
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the security figures (fuzzing, permission matrix, races) gathered during the run."""
     import sys
@@ -144,6 +155,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         lines.append(
             f"worker crashes: {stats['crashes']} SIGKILLs mid-batch, {stats['messages']} messages, none lost or doubled"
         )
+    passed = terminalreporter.stats.get("passed", [])
+    races = [r for r in passed if r.when == "call" and getattr(r, "on_postgres", False) and _RACE.search(r.nodeid)]
+    if races:
+        lines.append(f"races on PostgreSQL: {len(races)} passed")
     if lines:
         terminalreporter.write_sep("=", "security figures")
         for line in lines:
