@@ -12,7 +12,7 @@ from billing.services.webhooks import webhook_event_record
 from billing.tasks import process_webhook_event
 from tests.billing.fake_stripe import event, sign
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 THREADS = 6
 

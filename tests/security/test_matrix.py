@@ -84,6 +84,7 @@ SPECS: dict[str, Spec] = {
     "v1:billing:invoices": Spec(sees_a=frozenset({"patient_a"})),
     "v1:billing:staff-subscriptions": Spec(sees_a=BACK_OFFICE),
     "v1:billing:staff-past-due": Spec(sees_a=BACK_OFFICE),
+    "v1:billing:staff-invoices": Spec(sees_a=BACK_OFFICE),
     # physicians' credentials (staff manage; a physician reads their own)
     "v1:staff-physicians": Spec(sees_a=BACK_OFFICE),
     "v1:staff-physician": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE),
