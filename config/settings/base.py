@@ -82,6 +82,7 @@ TEMPLATES = [
 # SQLite by default (embedded, for a newcomer); DATABASE_URL=postgres://... for PostgreSQL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
     # The web server, the worker and beat share one SQLite file: WAL lets readers run beside a
     # writer, the busy timeout waits for a lock instead of failing, and IMMEDIATE transactions
     # take the write lock at BEGIN so two writers serialise instead of deadlocking.

@@ -9,7 +9,8 @@ import importlib
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-STEPS = ["accounts", "billing", "practice", "patients", "scheduling", "prescriptions"]
+# Billing runs after patients: its step gives the demo patients their memberships.
+STEPS = ["accounts", "practice", "patients", "billing", "scheduling", "prescriptions"]
 
 
 class Command(BaseCommand):
