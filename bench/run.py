@@ -558,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20, help="concurrent closed-loop users (default 20)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint (1-60)")
     parser.add_argument("--only", default="", help="comma-separated endpoint names (default: all)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    # The Dockerfile's production command: 3 workers x 4 threads (gthread).
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4, gthread)")
     parser.add_argument("--scale", type=float, default=1.0, help="generate_practice --scale when generating")
     parser.add_argument("--skip-http", action="store_true", help="only the batch figures")
@@ -604,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "cpu": _cpu_name(),
+            # Other work on the machine skews every figure: the load average says how much there was.
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "database": urlparse(database_url).path.lstrip("/"),
         "users": args.users,
@@ -614,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": {},
     }
     say("data: " + ", ".join(f"{v:,} {k}" for k, v in report["sizes"].items()))
+    say(f"machine: {os.cpu_count()} cores, {report['machine']['cpu']}, load average {os.getloadavg()[0]:.2f}")
 
     if not args.skip_http:
         plan = Plan(args.users)
@@ -665,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         say("goals (issue 9):")
         for g in report["goals"]:
             say(f"  [{'met' if g['met'] else 'MISSED'}] {g['goal']}: {g['value']}")
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["total_seconds"] = round(time.monotonic() - started, 1)
     out = ROOT / args.out
     out.write_text(json.dumps(report, indent=2, default=str))
