@@ -189,3 +189,22 @@ def pause_shipments(patient):
     Subscription.objects.filter(patient=patient).update(
         status="past_due", past_due_since=timezone.now() - timedelta(days=30)
     )
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Reload the migrations' reference rows (counties, appointment types, consent documents, the
+    default policy) for threaded tests: a transactional test starts from a flushed database. The
+    loaders are idempotent. (serialized_rollback would do it too, but it collides with content
+    types re-created by other transactional tests' flushes.)"""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in (
+        ("practice.migrations.0002_load_counties", "load_counties"),
+        ("scheduling.migrations.0002_appointment_types", "create_types"),
+        ("patients.migrations.0002_load_consent_documents", "load"),
+        ("prescriptions.migrations.0002_default_prescribing_policy", "create_default_policy"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -139,8 +139,8 @@ def test_a_draft_cannot_be_refilled(api, patient, draft):
     assert api(patient).post(request_url(draft), {}, format="json").status_code == 404
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_concurrent_refill_requests_give_one(on_postgres, patient, physician, product, pharmacy):
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refill_requests_give_one(on_postgres, reference_data, patient, physician, product, pharmacy):
     from django.utils import timezone
 
     from tests.prescriptions.conftest import make_ready

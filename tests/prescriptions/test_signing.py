@@ -398,8 +398,8 @@ def test_a_change_is_a_new_prescription_that_supersedes_the_old(api, physician, 
 
 
 # --- concurrency --------------------------------------------------------------------------------
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_concurrent_signing_gives_one_signature(on_postgres, patient, physician, product, pharmacy):
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, patient, physician, product, pharmacy):
     make_ready(patient, physician)
     rx = PrescriptionFactory(patient=patient, physician=physician, product=product, pharmacy=pharmacy)
     barrier = threading.Barrier(2)

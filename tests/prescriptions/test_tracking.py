@@ -247,7 +247,7 @@ def test_easypost_errors_become_retryable_carrier_errors(settings):
 
 
 # --- the race ----------------------------------------------------------------------------------
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_poll_and_webhook_racing_leave_one_consistent_state(on_postgres, order_factory, client):
     """The webhook (delivered at T0) and a poll (in_transit, older) run at once: whatever the
     interleaving, the order ends delivered, with one transition to delivered and no step back."""
