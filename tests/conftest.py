@@ -22,6 +22,18 @@ from tests.factories import (
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores the migrated data (counties, consent documents, default
+    policy, content types) with serialized_rollback. Mixing flushing tests with and without it
+    makes Django re-create content types under new ids, and the next restoring test then fails
+    on a unique constraint; one rule for all of them avoids that."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 @pytest.fixture(autouse=True)
 def _clear_outboxes(settings):
     from accounts import notifications

@@ -43,6 +43,21 @@ def role(request):
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Schemathesis calls the WSGI app directly, which fires request_started/finished and so
+    Django's close_old_connections: on PostgreSQL that closes the test's own connection (and its
+    transaction). Django's test client disconnects the handler for the same reason."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def auth_headers(role, db):
     factory = ROLES[role]
