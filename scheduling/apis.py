@@ -49,8 +49,13 @@ def _iso(instant, tz) -> str:
 
 
 def _search_location(request, query: dict):
-    """(state, time zone): from a signed-in patient's profile, else from ?zip= (+ ?county=)."""
+    """(state, time zone): from ?assessment=, else a signed-in patient's profile, else ?zip= (+ ?county=)."""
     user = request.user
+    if "assessment" in query:
+        found = contracts.assessment_location(public_id=query["assessment"])
+        if found is None:
+            raise LocationNotServed(extra={"reason": "assessment_not_served", "county_choices": []})
+        return found[0], contracts.zone(found[1])
     if "zip" not in query and user.is_authenticated and user.is_patient:
         location = contracts.patient_location(patient=user)
         if location is None or not location.state:

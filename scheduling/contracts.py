@@ -72,6 +72,17 @@ def patient_location(*, patient):
     return locate(patient=patient)
 
 
+def assessment_location(*, public_id) -> tuple[str, str] | None:
+    """(state, time zone) from a prospective patient's free assessment (its public id is the
+    capability the app holds before sign-up); None when unknown or outside the service area."""
+    from patients.models import Assessment
+
+    row = Assessment.objects.filter(public_id=public_id).values("state", "time_zone").first()
+    if row is None or not row["state"]:
+        return None
+    return row["state"], row["time_zone"]
+
+
 def patient_good_standing(*, patient):
     from billing.services.standing import patient_good_standing as standing
 

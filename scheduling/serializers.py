@@ -35,6 +35,9 @@ class AvailabilityQuery(serializers.Serializer):
         choices=AppointmentTypeCode.choices, default=AppointmentTypeCode.FREE_CONSULTATION
     )
     physician = serializers.UUIDField(required=False, help_text="A physician's public id: only their slots.")
+    assessment = serializers.UUIDField(
+        required=False, help_text="Prospective patients: the public id of their free assessment (its ZIP decides)."
+    )
     zip = serializers.RegexField(
         r"^\d{5}(-?\d{4})?$",
         required=False,

@@ -271,3 +271,27 @@ def test_availability_is_throttled(anon_client, monkeypatch):
     params = {"start": "2026-06-02", "end": "2026-06-03", "zip": "32501"}
     codes = [anon_client.get("/api/v1/availability/", params).status_code for _ in range(3)]
     assert codes[:2] == [200, 200] and codes[2] == 429
+
+
+def test_prospective_patient_searches_with_their_assessment(anon_client, physician, frozen):
+    import uuid
+
+    from patients.models import Assessment
+
+    make_physician(physician)
+    assessment = Assessment.objects.create(
+        date_of_birth=date(1990, 1, 1),
+        zip_code="32501",
+        state="FL",
+        county_id="12033",
+        time_zone="America/Chicago",
+        outcome="likely_eligible",
+        claim_token_hash="0" * 64,
+    )
+    body = search(anon_client, start="2026-06-02", end="2026-06-02", assessment=str(assessment.public_id))
+    assert body["state"] == "FL" and body["time_zone"] == "America/Chicago"
+    assert body["results"][0]["slots"][0]["starts_at"] == "2026-06-02T08:00:00-05:00"
+    unknown = anon_client.get(
+        "/api/v1/availability/", {"start": "2026-06-02", "end": "2026-06-02", "assessment": str(uuid.uuid4())}
+    )
+    assert unknown.status_code == 400 and unknown.json()["code"] == "location_not_served"
