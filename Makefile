@@ -28,9 +28,7 @@ schema:  ## write and validate the OpenAPI schema to var/openapi.yml
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py spectacular --validate --file var/openapi.yml
 
 generate:  ## build the large benchmark practice on PostgreSQL (DATABASE_URL, default .../practice_bench; RESET=1 to rebuild)
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/practice_bench} DJANGO_SETTINGS_MODULE=bench.settings \
-	  $(PY) manage.py migrate --noinput -v 0 && DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/practice_bench} \
-	  DJANGO_SETTINGS_MODULE=bench.settings $(PY) manage.py generate_practice $(if $(RESET),--reset,--if-missing)
+	$(PY) -m bench.run --generate-only $(if $(RESET),--reset,) $(BENCH_ARGS)
 
 bench:  ## benchmark the API under gunicorn + batch figures (needs PostgreSQL and Redis on 127.0.0.1; README: Performance)
 	$(PY) -m bench.run $(BENCH_ARGS)

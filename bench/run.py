@@ -573,6 +573,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery worker processes (default 4)")
     parser.add_argument("--shipments", type=int, default=10_000)
     parser.add_argument("--out", default="bench-results.json")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="create, migrate and generate the database, then stop"
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="with --generate-only: drop the bench data and generate again"
+    )
     args = parser.parse_args(argv)
     args.seconds = min(60.0, max(1.0, args.seconds))
     started = time.monotonic()
@@ -590,10 +596,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")})
     ensure_database(database_url)
     manage("migrate", "--noinput", "-v", "0", env=env)
-    generate = ["generate_practice", "--if-missing"]
+    generate = ["generate_practice", "--reset" if args.reset and args.generate_only else "--if-missing"]
     if args.scale != 1.0:
         generate += ["--scale", str(args.scale)]
     manage(*generate, env=env)
+    if args.generate_only:
+        return 0
 
     sys.path.insert(0, str(ROOT))
     import django
