@@ -85,7 +85,7 @@ def preflight(database_url: str, redis_url: str) -> None:
         fail(
             "needs PostgreSQL and Redis running on 127.0.0.1 (DATABASE_URL, REDIS_URL); not reachable: "
             + ", ".join(missing)
-            + ". Start them (e.g. `docker compose up -d db redis` or your system services) and run again."
+            + ". Start them (e.g. `sudo service postgresql start; sudo service redis-server start`) and run again."
         )
     if shutil.which("gunicorn", path=str(VENV_BIN)) is None:
         fail(f"gunicorn not found in {VENV_BIN}: run from the project's virtualenv (make bench does).")
