@@ -1,0 +1,82 @@
+"""Every view states its permission explicitly, and anonymous access is an explicit, short list."""
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.permissions import AllowAny
+
+from tests.security.routes import project_routes
+
+# Routes anyone may call without signing in, and why. Adding to this list is a security decision.
+PUBLIC = {
+    "healthz": "health check for the load balancer",
+    "schema": "the OpenAPI contract",
+    "api-docs": "interactive docs of the contract",
+    "v1:auth-register": "patients register themselves",
+    "v1:auth-login": "sign in",
+    "v1:auth-refresh": "token rotation (the refresh token is the credential)",
+    "v1:auth-logout": "logout (the refresh token is the credential)",
+    "v1:auth-password-reset": "password reset request",
+    "v1:auth-password-reset-confirm": "password reset with the emailed code",
+    "v1:service-area-check": "public 'do you serve my ZIP' check",
+    "v1:service-area-counties": "public county list for the ZIP picker",
+    "v1:assessment-create": "free eligibility assessment (no account)",
+    "v1:availability": "open slots, for a prospective patient from the assessment too (no PHI)",
+    "stripe-webhook": "Stripe webhook (signature-verified)",
+    "easypost-webhook": "EasyPost webhook (signature-verified)",
+}
+
+
+def _explicit_owner(cls, attribute: str):
+    for klass in cls.__mro__:
+        if attribute in klass.__dict__:
+            return klass
+    return None
+
+
+def _is_project_class(klass) -> bool:
+    return klass is not None and not klass.__module__.startswith(("rest_framework", "drf_spectacular"))
+
+
+def _permissions(cls, method: str) -> list:
+    """The permission instances the view really uses for `method` (honours get_permissions)."""
+    view = cls()
+    view.request, view.args, view.kwargs, view.format_kwarg = SimpleNamespace(method=method), (), {}, None
+    return view.get_permissions()
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in project_routes() if r.view_class is not None and hasattr(r.view_class, "permission_classes")],
+    ids=lambda r: r.name or r.pattern,
+)
+def test_every_api_view_declares_its_permissions(route):
+    cls = route.view_class
+    declared = _is_project_class(_explicit_owner(cls, "permission_classes")) or _is_project_class(
+        _explicit_owner(cls, "get_permissions")
+    )
+    assert declared or route.name in {"schema", "api-docs"}, (
+        f"{route.name}: {cls.__name__} relies on the default permission classes; declare them"
+    )
+    for method in route.methods:
+        permissions = _permissions(cls, method)
+        allows_anonymous = not permissions or any(isinstance(p, AllowAny) for p in permissions)
+        if allows_anonymous and route.name not in {"schema", "api-docs"}:
+            assert route.name in PUBLIC, f"{route.name} {method} allows anonymous access but is not on the public list"
+
+
+def test_public_list_has_no_stale_entries():
+    names = {r.name for r in project_routes()}
+    stale = {n for n in PUBLIC if n not in names}
+    assert not stale, f"public entries for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in project_routes() if r.view_class is None or not hasattr(r.view_class, "permission_classes")],
+    ids=lambda r: r.name or r.pattern,
+)
+def test_plain_django_views_are_on_the_public_list(route):
+    # Plain Django views (health, webhooks) have no DRF permission layer: each must be a
+    # deliberate public entry that checks its own credential (a signature) or holds no data.
+    assert route.name in PUBLIC, f"{route.name or route.pattern} is a plain Django view but not on the public list"
