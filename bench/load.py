@@ -48,6 +48,7 @@ class Result:
     mean_ms: float
     errors: int
     statuses: dict
+    response_kb: float = 0.0
     note: str = ""
 
     def as_dict(self) -> dict:
@@ -61,7 +62,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-async def _user(client, scenario: Scenario, index: int, deadline: float, latencies: list, statuses: Counter):
+async def _user(
+    client, scenario: Scenario, index: int, deadline: float, latencies: list, statuses: Counter, sizes: list
+):
     seq = 0
     while time.perf_counter() < deadline:
         req = scenario.make(index, seq)
@@ -72,6 +75,7 @@ async def _user(client, scenario: Scenario, index: int, deadline: float, latenci
         try:
             response = await client.request(req.method, req.path, headers=req.headers, content=req.body)
             status = response.status_code
+            sizes.append(len(response.content))
         except httpx.HTTPError as exc:
             status = type(exc).__name__
         latencies.append(time.perf_counter() - started)
@@ -84,12 +88,13 @@ async def run_scenario(base_url: str, scenario: Scenario, *, users: int, seconds
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
         if warmup > 0:  # open the connections and warm the workers; not recorded
             end = time.perf_counter() + warmup
-            await asyncio.gather(*(_user(client, scenario, i, end, [], Counter()) for i in range(users)))
+            await asyncio.gather(*(_user(client, scenario, i, end, [], Counter(), []) for i in range(users)))
         latencies: list[float] = []
         statuses: Counter = Counter()
+        sizes: list[int] = []
         started = time.perf_counter()
         deadline = started + seconds
-        await asyncio.gather(*(_user(client, scenario, i, deadline, latencies, statuses) for i in range(users)))
+        await asyncio.gather(*(_user(client, scenario, i, deadline, latencies, statuses, sizes) for i in range(users)))
         elapsed = time.perf_counter() - started
     ms = sorted(x * 1000 for x in latencies)
     good = set(scenario.ok_statuses) | set(scenario.expected_statuses)
@@ -105,5 +110,6 @@ async def run_scenario(base_url: str, scenario: Scenario, *, users: int, seconds
         mean_ms=round(statistics.fmean(ms), 1) if ms else float("nan"),
         errors=errors,
         statuses={str(k): v for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0]))},
+        response_kb=round(statistics.fmean(sizes) / 1024, 1) if sizes else 0.0,
         note=scenario.note,
     )

@@ -517,7 +517,10 @@ def batch_shipments(count: int) -> dict:
 
 # --- report ---------------------------------------------------------------------------------
 def table(results: list[dict], floor_rps: float) -> str:
-    head = f"{'endpoint':<16}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  statuses"
+    head = (
+        f"{'endpoint':<16}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'KB':>8}"
+        "  statuses"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         ratio = r["rps"] / floor_rps if floor_rps else float("nan")
@@ -525,7 +528,7 @@ def table(results: list[dict], floor_rps: float) -> str:
         statuses = ", ".join(f"{k}:{v}" for k, v in r["statuses"].items())
         lines.append(
             f"{r['name']:<16}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
-            f"{r['p99_ms']:>9.1f}{r['errors']:>8}  {statuses}"
+            f"{r['p99_ms']:>9.1f}{r['errors']:>8}{r.get('response_kb', 0):>8.1f}  {statuses}"
         )
     return "\n".join(lines)
 
