@@ -45,6 +45,11 @@ def _permissions(cls, method: str) -> list:
     return view.get_permissions()
 
 
+@pytest.mark.parametrize("route", project_routes(), ids=lambda r: r.name or r.pattern)
+def test_every_route_is_named(route):
+    assert route.name, f"route {route.pattern} has no name: the security matrix keys on names"
+
+
 @pytest.mark.parametrize(
     "route",
     [r for r in project_routes() if r.view_class is not None and hasattr(r.view_class, "permission_classes")],
