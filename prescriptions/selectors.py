@@ -171,19 +171,11 @@ def delivery_order_list_for_staff(
     carrier: str | None = None,
     overdue: bool | None = None,
 ) -> QuerySet[DeliveryOrder]:
+    from prescriptions.filters import DeliveryOrderFilter
+
+    filters = {"status": status, "state": state, "pharmacy": pharmacy, "carrier": carrier, "overdue": overdue}
     qs = DeliveryOrder.objects.select_related(*_ORDER_RELATED)
-    if status:
-        qs = qs.filter(status=status)
-    if state:
-        qs = qs.filter(ship_to_state=state)
-    if pharmacy:
-        qs = qs.filter(pharmacy__public_id=pharmacy)
-    if carrier:
-        qs = qs.filter(carrier__iexact=carrier)
-    if overdue is True:
-        qs = qs.filter(overdue_q())
-    elif overdue is False:
-        qs = qs.exclude(overdue_q())
+    qs = DeliveryOrderFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs).qs
     return qs.order_by("-created_at", "-id")
 
 

@@ -172,6 +172,10 @@ def test_staff_board_filters_and_reads_in_constant_queries(api, staff, pharmacy,
     assert client.get("/api/v1/staff/delivery-orders/?status=in_transit&carrier=usps").json()["count"] == 3
     assert client.get("/api/v1/staff/delivery-orders/?state=NJ").json()["count"] == 3
     assert client.get("/api/v1/staff/delivery-orders/?overdue=true").json()["count"] == 3  # created > 24 h
+    assert client.get("/api/v1/staff/delivery-orders/?overdue=false").json()["count"] == 12 - 3
+    one = DeliveryOrder.objects.filter(status=OrderStatus.IN_TRANSIT).first()
+    by_pharmacy = client.get(f"/api/v1/staff/delivery-orders/?pharmacy={one.pharmacy.public_id}").json()
+    assert by_pharmacy["count"] == DeliveryOrder.objects.filter(pharmacy=one.pharmacy).count() >= 1
     assert client.get("/api/v1/staff/delivery-orders/?status=flying").status_code == 400
 
 
