@@ -379,6 +379,8 @@ class DeliveryOrder(models.Model):
             models.CheckConstraint(condition=Q(adult_signature_required=True), name="order_adult_signature"),
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
         ]
+        # The staff board's default order (newest first): without it every page sorts the whole table.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="order_newest_first")]
 
     def __str__(self) -> str:
         return f"order {self.public_id}"

@@ -17,6 +17,7 @@ The rules (README "Scheduling"):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -65,6 +66,16 @@ def wall_to_instants(day: date, at: time, tz: ZoneInfo) -> list[datetime]:
         if back.replace(tzinfo=None) == datetime.combine(day, at) and utc not in instants:
             instants.append(utc)
     return instants
+
+
+def _fixed_offset(day: date, tz: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset when it is the same all day long (no DST change on `day`), else None.
+    On such a day every wall time is exactly one instant: wall time minus the offset."""
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    offset = midnight.utcoffset()
+    noon = datetime.combine(day, time(12), tzinfo=tz).utcoffset()
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).utcoffset()
+    return offset if offset == noon == next_midnight else None
 
 
 def _boundary(day: date, at: time, tz: ZoneInfo, *, end: bool) -> datetime:
@@ -149,7 +160,13 @@ def generate_slots(
     """Free slots whose start falls on a date in [start, end] as seen in `viewer_tz` (the
     patient's zone; defaults to the physician's). Sorted by start."""
     viewer_tz = viewer_tz or tz
+    # Busy intervals sorted by start, with the running maximum of their ends: "does any busy
+    # interval overlap [a, b)?" is then one binary search instead of a scan of them all.
     busy_sorted = sorted(busy, key=lambda i: i.start)
+    busy_starts = [b.start for b in busy_sorted]
+    busy_max_end: list[datetime] = []
+    for b in busy_sorted:
+        busy_max_end.append(max(busy_max_end[-1], b.end) if busy_max_end else b.end)
     times = grid_times(grid_minutes)
     slots: list[Slot] = []
     seen: set[datetime] = set()
@@ -158,8 +175,17 @@ def generate_slots(
     while day <= end + timedelta(days=1):
         intervals = working_intervals(day=day, tz=tz, weekly=weekly, exceptions=exceptions)
         if intervals:
+            # Only grid times near the working hours can fit (a DST shift moves a wall time by at
+            # most an hour; two hours of margin keep this a superset, the exact test follows).
+            lo = min(iv.start for iv in intervals).astimezone(tz).replace(tzinfo=None) - timedelta(hours=2)
+            hi = max(iv.end for iv in intervals).astimezone(tz).replace(tzinfo=None) + timedelta(hours=2)
+            fixed = _fixed_offset(day, tz)
             for at in times:
-                for s in wall_to_instants(day, at, tz):
+                wall = datetime.combine(day, at)
+                if not (lo <= wall <= hi):
+                    continue
+                instants = [(wall - fixed).replace(tzinfo=UTC)] if fixed is not None else wall_to_instants(day, at, tz)
+                for s in instants:
                     e = s + duration
                     if s in seen or not any(iv.start <= s and e <= iv.end for iv in intervals):
                         continue
@@ -171,7 +197,8 @@ def generate_slots(
                     if allowed_dates is not None and not allowed_dates(viewer_day):
                         continue
                     held = Interval(s, e + buffer)
-                    if any(b.overlaps(held) for b in busy_sorted if b.start < held.end):
+                    before = bisect_left(busy_starts, held.end)  # busy intervals starting before held ends
+                    if before and busy_max_end[before - 1] > held.start:
                         continue
                     seen.add(s)
                     slots.append(Slot(s, e))
