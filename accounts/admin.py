@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.admin_mixins import ReadOnlyAdminMixin
 from accounts.models import AuditEvent, User
 
 
@@ -21,19 +22,10 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: nobody edits or deletes the audit trail, administrators included."""
 
     list_display = ["created_at", "actor", "actor_role", "action", "object_type", "object_id", "patient", "ip_address"]
     list_filter = ["action", "actor_role", "object_type"]
     search_fields = ["object_id", "request_id"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

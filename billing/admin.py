@@ -3,19 +3,13 @@ Stripe's dashboard or through the API; the mirror follows by webhook)."""
 
 from django.contrib import admin
 
+from accounts.admin_mixins import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 from billing.models import Invoice, StripeCustomer, Subscription, WebhookEvent
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(StripeCustomer)

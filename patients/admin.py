@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from accounts.admin_mixins import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 from patients.models import (
     AlertDelivery,
@@ -16,15 +17,8 @@ from patients.models import (
 )
 
 
-class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(PatientProfile)

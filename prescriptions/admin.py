@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from accounts.admin_mixins import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 from api.errors import DomainError
 from prescriptions.models import (
@@ -97,15 +98,8 @@ class PrescribingPolicyAdmin(admin.ModelAdmin):
         )
 
 
-class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(InPersonEvaluation)
