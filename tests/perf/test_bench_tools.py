@@ -125,3 +125,60 @@ def test_bench_goals_are_judged_from_the_ratios():
     assert judged["caseload throughput >= 0.3 x floor"] is False
     assert judged["caseload p95 <= 250 ms"] is False
     assert judged["10,000 reminders dispatched < 20 s"] is True
+
+
+def test_the_load_generator_speaks_http_1_1_keep_alive_chunked_and_close():
+    """The load generator's own HTTP/1.1 client against a canned server: it reads Content-Length
+    and chunked bodies, reuses the connection, reopens it after `Connection: close`, and counts a
+    server that hangs up mid-answer as an error instead of crashing."""
+    import asyncio
+
+    from bench.load import Req, Scenario, run_scenario
+
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",  # then the server hangs up
+    ]
+    seen = {"connections": 0, "requests": 0, "bodies": []}
+
+    async def handle(reader, writer):
+        seen["connections"] += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = [int(x.split(b":")[1]) for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")]
+                seen["bodies"].append(await reader.readexactly(length[0]) if length else b"")
+                answer = answers[seen["requests"] % len(answers)]
+                seen["requests"] += 1
+                writer.write(answer)
+                await writer.drain()
+                if b"close" in answer or answer.endswith(b"short"):
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        sent = []
+
+        def make(i, seq):
+            if seq >= 8:
+                return None
+            sent.append(seq)
+            return Req("POST", f"/x?{seq}", {"X-Test": "1"}, b"{}")
+
+        async with server:
+            return await run_scenario(
+                f"http://127.0.0.1:{port}", Scenario("t", make, ok_statuses=(200, 201)), users=1, seconds=5, warmup=0
+            )
+
+    result = asyncio.run(main())
+    assert result.requests == 8
+    assert result.statuses == {"200": 4, "201": 2, "IncompleteReadError": 2}
+    assert result.errors == 2
+    assert seen["bodies"] == [b"{}"] * 8
+    assert seen["connections"] == 4  # reused for three answers, reopened after each close and hang-up
