@@ -121,6 +121,22 @@ def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
     return patient.email, str(row.get("phone") or ""), zone(row.get("time_zone"))
 
 
+def patient_contacts(patients) -> dict[int, tuple[str, str, ZoneInfo]]:
+    """patient_contact for many patients (user objects) in one query: {patient id: (email,
+    phone or "", time zone)}. A patient without a profile has no phone and the practice zone."""
+    from patients.models import PatientProfile
+
+    users = {p.pk: p for p in patients}
+    rows = {
+        r["user_id"]: r
+        for r in PatientProfile.objects.filter(user_id__in=list(users)).values("user_id", "phone", "time_zone")
+    }
+    return {
+        pk: (user.email, str(rows.get(pk, {}).get("phone") or ""), zone(rows.get(pk, {}).get("time_zone")))
+        for pk, user in users.items()
+    }
+
+
 def assign_physician(*, actor, patient, physician, request=None) -> None:
     from patients.services.caseload import patient_assign_physician
 

@@ -9,9 +9,10 @@ from scheduling.services import agenda, reminders, visits
 
 @shared_task(acks_late=True)
 def send_due_reminders() -> int:
-    """Send reminders that are due; each row is claimed by compare-and-swap, so overlapping
-    scans send each reminder once."""
-    return reminders.send_due_reminders()
+    """Send a chunk of due reminders (SCHEDULING_REMINDER_CHUNK). Rows are claimed under
+    SKIP LOCKED, so overlapping scans send each reminder once; a full chunk enqueues one more
+    scan before sending, so a burst keeps every worker busy until a claim comes back short."""
+    return reminders.send_due_reminders(on_full_chunk=send_due_reminders.delay)
 
 
 @shared_task(acks_late=True)

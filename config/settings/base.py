@@ -358,6 +358,8 @@ SCHEDULING_PATIENT_CANCEL_CUTOFF_HOURS = env.int("SCHEDULING_PATIENT_CANCEL_CUTO
 SCHEDULING_START_EARLY_MINUTES = env.int("SCHEDULING_START_EARLY_MINUTES", default=15)
 SCHEDULING_REMINDER_OFFSETS_HOURS = env.list("SCHEDULING_REMINDER_OFFSETS_HOURS", cast=int, default=[24, 1])
 SCHEDULING_REMINDER_MAX_ATTEMPTS = env.int("SCHEDULING_REMINDER_MAX_ATTEMPTS", default=5)
+# Due reminders claimed per scan (one commit); a full chunk enqueues the next scan at once.
+SCHEDULING_REMINDER_CHUNK = env.int("SCHEDULING_REMINDER_CHUNK", default=100)
 SCHEDULING_AGENDA_LOCAL_HOUR = env.int("SCHEDULING_AGENDA_LOCAL_HOUR", default=6)  # physician's zone
 SCHEDULING_APP_URL = env.str("SCHEDULING_APP_URL", default="https://app.practice.example")
 # Video: "fake" (development: https://video.invalid/... links), "static" (PhysicianProfile.static_video_url)

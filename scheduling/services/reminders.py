@@ -1,10 +1,14 @@
 """Visit reminders: rows planned at booking, scanned by beat, each sent once.
 
-Sending claims a row with a compare-and-swap (pending -> sending) and goes on only when it
-changed one row, so two scans (or a re-delivered task) never send the same reminder twice.
+A scan claims a chunk of due rows in one transaction (SELECT ... FOR UPDATE SKIP LOCKED, then
+pending -> sending in one UPDATE), so overlapping scans (or a re-delivered task) never claim the
+same row, and a chunk costs one commit. Each row is then sent and marked sent on its own, so a
+crash re-sends at most the row in flight. A scan that claimed a full chunk enqueues the next scan
+before sending, so a burst is drained by every worker process, not 500 rows a minute.
 A failed send puts the row back to pending until SCHEDULING_REMINDER_MAX_ATTEMPTS, then failed.
-A row left in "sending" by a crashed worker goes back to pending after 10 minutes: at-least-once
-after a crash is preferred to a silently lost reminder.
+A row left in "sending" by a crashed worker (the row in flight and the rest of its chunk) goes
+back to pending after 10 minutes: at-least-once after a crash is preferred to a silently lost
+reminder.
 
 Bodies say when, in the patient's own time zone (DOMAIN.md 2), and nothing else: no
 physician name, no reason for the visit.
@@ -12,11 +16,14 @@ physician name, no reason for the visit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -78,20 +85,102 @@ def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime) -> str:
     return f"Reminder: you have a video visit {when} at {clock} {local.tzname()}. Open the app for details."
 
 
-def due_reminder_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    now = now or timezone.now()
+def _stale_back_to_pending(now: datetime) -> None:
     Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=now - STALE_SENDING).update(
         status=ReminderStatus.PENDING
     )
-    return list(
-        Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now)
-        .order_by("due_at", "id")
-        .values_list("id", flat=True)[:limit]
+
+
+def reminders_claim(*, now: datetime | None = None, limit: int | None = None) -> list[Reminder]:
+    """Claim up to `limit` due pending rows (oldest first) in one transaction: lock them,
+    skipping rows another scan holds (`SKIP LOCKED`), and mark them sending (claimed_at, one more
+    attempt) with one UPDATE, so a chunk costs one commit. Rows come back with their appointment
+    and patient loaded; the query count does not depend on `limit`.
+
+    Rows stuck in sending for STALE_SENDING (a worker died with them) go back to pending first.
+    On SQLite select_for_update is a no-op (its writes are serialized by the database lock)."""
+    now = now or timezone.now()
+    limit = limit or settings.SCHEDULING_REMINDER_CHUNK
+    _stale_back_to_pending(now)
+    with transaction.atomic():
+        rows = list(
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("appointment__patient")
+            .filter(status=ReminderStatus.PENDING, due_at__lte=now)
+            .order_by("due_at", "id")[:limit]
+        )
+        if rows:
+            Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+                status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    for row in rows:
+        row.status, row.claimed_at, row.attempts = ReminderStatus.SENDING, now, row.attempts + 1
+    return rows
+
+
+def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> bool:
+    """Send one claimed (sending) row and record the outcome on that row alone, in its own
+    commit: a crash between two rows re-sends nothing that was already marked sent."""
+    email, phone, tz = contact
+    appointment = reminder.appointment
+    body = reminder_text(starts_at=appointment.starts_at, tz=tz, now=now)
+    try:
+        if reminder.channel == ReminderChannel.SMS:
+            provider_id = notifications.send_sms(to=phone, body=body)
+        else:
+            notifications.send_email(to=email, subject="Your upcoming video visit", body=body)
+            provider_id = ""
+    except Exception:
+        failed = reminder.attempts >= settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
+        Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.FAILED if failed else ReminderStatus.PENDING
+        )
+        logger.warning("reminder send failed id=%s attempt=%s", reminder.pk, reminder.attempts, exc_info=True)
+        return False
+    Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+        status=ReminderStatus.SENT, sent_at=timezone.now(), provider_id=provider_id or ""
     )
+    logger.info("reminder sent id=%s channel=%s", reminder.pk, reminder.channel)
+    return True
+
+
+def _unsendable(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> bool:
+    """The visit is no longer booked or already started, or an SMS row has no phone."""
+    appointment = reminder.appointment
+    if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
+        return True
+    return reminder.channel == ReminderChannel.SMS and not contact[1]
+
+
+def reminders_send_claimed(*, reminders: list[Reminder], now: datetime | None = None) -> int:
+    """Send rows this caller claimed (reminders_claim). Rows that can no longer be sent are
+    cancelled together; the rest are sent and marked one by one. If sending stops on an
+    exception, the rows not reached go back to pending (a SIGKILL leaves them to the stale
+    recovery instead). Returns how many were sent."""
+    now = now or timezone.now()
+    if not reminders:
+        return 0
+    contacts = contracts.patient_contacts([r.appointment.patient for r in reminders])
+    cancel = [r.pk for r in reminders if _unsendable(r, contacts[r.appointment.patient_id], now)]
+    if cancel:
+        Reminder.objects.filter(pk__in=cancel, status=ReminderStatus.SENDING).update(status=ReminderStatus.CANCELLED)
+    todo = [r for r in reminders if r.pk not in set(cancel)]
+    sent = 0
+    for i, reminder in enumerate(todo):
+        try:
+            sent += _deliver(reminder, contacts[reminder.appointment.patient_id], now)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                Reminder.objects.filter(pk__in=[r.pk for r in todo[i + 1 :]], status=ReminderStatus.SENDING).update(
+                    status=ReminderStatus.PENDING, attempts=F("attempts") - 1
+                )
+            raise
+    return sent
 
 
 def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
-    """Send one due reminder if this caller wins the claim. Returns True when it was sent."""
+    """Send one due reminder if this caller wins the claim (a compare-and-swap on the row).
+    Returns True when it was sent."""
     now = now or timezone.now()
     claimed = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.PENDING, due_at__lte=now).update(
         status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
@@ -99,37 +188,17 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
     if claimed != 1:
         return False
     reminder = Reminder.objects.select_related("appointment__patient").get(pk=reminder_id)
-    appointment = reminder.appointment
-    if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
-        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(status=ReminderStatus.CANCELLED)
-        return False
-    email, phone, tz = contracts.patient_contact(appointment.patient)
-    body = reminder_text(starts_at=appointment.starts_at, tz=tz, now=now)
-    try:
-        if reminder.channel == ReminderChannel.SMS:
-            if not phone:
-                Reminder.objects.filter(pk=reminder_id).update(status=ReminderStatus.CANCELLED)
-                return False
-            provider_id = notifications.send_sms(to=phone, body=body)
-        else:
-            notifications.send_email(to=email, subject="Your upcoming video visit", body=body)
-            provider_id = ""
-    except Exception:
-        failed = reminder.attempts >= settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
-        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.FAILED if failed else ReminderStatus.PENDING
-        )
-        logger.warning("reminder send failed id=%s attempt=%s", reminder_id, reminder.attempts, exc_info=True)
-        return False
-    Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING).update(
-        status=ReminderStatus.SENT, sent_at=timezone.now(), provider_id=provider_id or ""
-    )
-    logger.info("reminder sent id=%s channel=%s", reminder_id, reminder.channel)
-    return True
+    return reminders_send_claimed(reminders=[reminder], now=now) == 1
 
 
-def send_due_reminders(*, now: datetime | None = None) -> int:
-    sent = 0
-    for reminder_id in due_reminder_ids(now=now):
-        sent += reminder_send(reminder_id=reminder_id, now=now)
-    return sent
+def send_due_reminders(
+    *, now: datetime | None = None, chunk: int | None = None, on_full_chunk: Callable[[], object] | None = None
+) -> int:
+    """One scan: claim a chunk of due rows, and when the chunk came back full (more may be
+    due) call `on_full_chunk` (the task enqueues another scan) before sending this chunk, so a
+    burst is drained by every worker process at once. A short chunk ends the chain."""
+    chunk = chunk or settings.SCHEDULING_REMINDER_CHUNK
+    claimed = reminders_claim(now=now, limit=chunk)
+    if len(claimed) >= chunk and on_full_chunk is not None:
+        on_full_chunk()
+    return reminders_send_claimed(reminders=claimed, now=now)

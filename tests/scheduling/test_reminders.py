@@ -9,10 +9,16 @@ import time_machine
 from django.core import mail
 
 from accounts import notifications
-from scheduling import tasks
+from scheduling import contracts, tasks
 from scheduling.models import AgendaDigest, Reminder, ReminderStatus
 from scheduling.services.agenda import send_physician_agendas
-from scheduling.services.reminders import reminder_send, reminder_text, reminders_plan
+from scheduling.services.reminders import (
+    reminder_send,
+    reminder_text,
+    reminders_claim,
+    reminders_plan,
+    reminders_send_claimed,
+)
 from tests.scheduling.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +26,14 @@ pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
 START = datetime(2026, 6, 3, 19, 0, tzinfo=UTC)  # 3:00 PM EDT, 2:00 PM CDT
 BOOKED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _contacts_from_world(monkeypatch):
+    """The bulk contact contract answered from `world`'s per-patient fake (conftest), one by one."""
+    monkeypatch.setattr(
+        contracts, "patient_contacts", lambda patients: {p.pk: contracts.patient_contact(p) for p in patients}
+    )
 
 
 @pytest.fixture
@@ -152,6 +166,158 @@ def test_scans_in_parallel_threads_send_once(on_postgres, world, patient, physic
         t.join()
     assert sum(counts) == 2
     assert len(notifications.sms_outbox) == 1
+
+
+# --- chunked claims and the scan chain ---------------------------------------------------------
+
+
+def due_burst(world, physician, n: int) -> datetime:
+    """n visits of n patients, each with an email and an SMS reminder due at the returned time."""
+    from tests.factories import PatientUserFactory
+
+    world.physician(physician)
+    for i in range(n):
+        patient = world.patient(PatientUserFactory(), phone=f"+1305555{2000 + i:04d}")
+        appt = AppointmentFactory(patient=patient, physician=physician, starts_at=START + timedelta(hours=i))
+        reminders_plan(appointment=appt, now=BOOKED_AT)
+    return START + timedelta(hours=n - 1) - timedelta(hours=24)  # every 24h row due, no 1h row
+
+
+def test_a_chunk_is_claimed_in_one_update_whatever_its_size(world, physician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = due_burst(world, physician, 5)
+    with CaptureQueriesContext(connection) as small:
+        two = reminders_claim(now=now, limit=2)
+    with CaptureQueriesContext(connection) as large:
+        eight = reminders_claim(now=now, limit=8)
+    assert (len(two), len(eight)) == (2, 8)
+    assert len(small.captured_queries) == len(large.captured_queries)
+    claims = [q["sql"] for q in large.captured_queries if q["sql"].startswith("UPDATE") and "attempts" in q["sql"]]
+    assert len(claims) == 1
+    rows = Reminder.objects.filter(pk__in=[r.pk for r in two + eight])
+    assert {(r.status, r.attempts, r.claimed_at) for r in rows} == {(ReminderStatus.SENDING, 1, now)}
+    assert Reminder.objects.filter(kind="24h", status=ReminderStatus.PENDING).count() == 0
+    # Oldest first: the first claim took the earliest due rows.
+    assert max(r.due_at for r in two) <= min(r.due_at for r in eight)
+
+
+def test_sending_a_chunk_costs_one_update_per_row_and_no_query_per_row_to_load(world, physician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = due_burst(world, physician, 5)
+    two, eight = reminders_claim(now=now, limit=2), reminders_claim(now=now, limit=8)
+    with CaptureQueriesContext(connection) as small:
+        assert reminders_send_claimed(reminders=two, now=now) == 2
+    with CaptureQueriesContext(connection) as large:
+        assert reminders_send_claimed(reminders=eight, now=now) == 8
+    assert len(large.captured_queries) - len(small.captured_queries) == 6
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == 10
+    assert len(notifications.sms_outbox) == 5 and len(mail.outbox) == 5
+
+
+def test_a_full_chunk_enqueues_one_more_scan_before_sending_and_a_short_one_does_not(
+    world, physician, monkeypatch, settings
+):
+    settings.SCHEDULING_REMINDER_CHUNK = 3
+    now = due_burst(world, physician, 2)  # 4 due rows
+    enqueued = []
+    monkeypatch.setattr(
+        tasks.send_due_reminders, "delay", lambda: enqueued.append(Reminder.objects.filter(status="sent").count())
+    )
+    with time_machine.travel(now, tick=False):
+        assert tasks.send_due_reminders() == 3
+        assert enqueued == [0], "the full chunk enqueued one scan, before it sent anything"
+        assert tasks.send_due_reminders() == 1
+        assert enqueued == [0], "a short chunk ends the chain"
+        assert tasks.send_due_reminders() == 0
+    assert enqueued == [0]
+
+
+def test_one_scan_drains_a_burst_through_the_chain(world, physician, settings):
+    settings.SCHEDULING_REMINDER_CHUNK = 3
+    now = due_burst(world, physician, 4)  # 8 due rows: chunks of 3, 3, 2 (tests run tasks eagerly)
+    with time_machine.travel(now, tick=False):
+        tasks.send_due_reminders()
+    assert Reminder.objects.filter(kind="24h", status=ReminderStatus.SENT).count() == 8
+    assert len(notifications.sms_outbox) == 4
+
+
+def test_a_scan_stopped_by_an_exception_puts_the_rows_not_reached_back(world, physician, monkeypatch):
+    class Shutdown(BaseException):
+        pass
+
+    now = due_burst(world, physician, 3)
+    calls = []
+
+    def send_email(**kw):
+        calls.append(kw)
+        if len(calls) == 2:
+            raise Shutdown
+
+    monkeypatch.setattr(notifications, "send_email", send_email)
+    claimed = reminders_claim(now=now, limit=6)
+    order = [r.pk for r in claimed]
+    assert [r.channel for r in claimed[:3]] == ["email", "sms", "email"]  # the second email is row 3
+    with pytest.raises(Shutdown):
+        reminders_send_claimed(reminders=claimed, now=now)
+    statuses = [dict(Reminder.objects.values_list("pk", "status"))[pk] for pk in order]
+    assert statuses[:2] == [ReminderStatus.SENT, ReminderStatus.SENT]
+    assert statuses[2] == ReminderStatus.SENDING, "the row in flight waits for the stale recovery"
+    rest = Reminder.objects.filter(pk__in=order[3:])
+    assert {(r.status, r.attempts) for r in rest} == {(ReminderStatus.PENDING, 0)} and rest.count() == 3
+
+
+def test_patient_contacts_reads_every_patient_in_one_query(monkeypatch, django_assert_num_queries):
+    from tests.factories import PatientUserFactory
+    from tests.patients.factories import PatientProfileFactory
+
+    monkeypatch.undo()  # the real contract, not the fake above
+    profiles = [
+        PatientProfileFactory(phone="+13055550111", time_zone="America/Chicago"),
+        PatientProfileFactory(phone="", time_zone="America/New_York"),
+    ]
+    bare = PatientUserFactory()
+    users = [p.user for p in profiles] + [bare]
+    with django_assert_num_queries(1):
+        contacts = contracts.patient_contacts(users)
+    assert contacts[users[0].pk] == (users[0].email, "+13055550111", ZoneInfo("America/Chicago"))
+    assert contacts[users[1].pk] == (users[1].email, "", ZoneInfo("America/New_York"))
+    assert contacts[bare.pk][:2] == (bare.email, "")
+    assert contacts == {u.pk: contracts.patient_contact(u) for u in users}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_chunked_scans_never_send_a_row_twice(on_postgres, world, physician):
+    from django.db import connection
+
+    now = due_burst(world, physician, 10)  # 20 due rows
+    barrier = threading.Barrier(4)
+    claimed, sent, errors = [], [], []
+
+    def scan():
+        try:
+            barrier.wait()
+            while rows := reminders_claim(now=now, limit=3):
+                claimed.extend(r.pk for r in rows)
+                sent.append(reminders_send_claimed(reminders=rows, now=now))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(claimed) == len(set(claimed)) == 20
+    assert sum(sent) == 20
+    assert len(notifications.sms_outbox) == 10 and len(mail.outbox) == 10
+    assert len({m.to for m in notifications.sms_outbox}) == 10
 
 
 # --- physician agenda -----------------------------------------------------------------

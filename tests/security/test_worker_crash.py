@@ -3,8 +3,9 @@ in the middle of shipment notices; after a restart nothing is lost and nothing i
 
 The kill lands while a message is in flight (the provider has started but not finished), the
 worst moment a crash can pick short of the provider's own commit. acks_late +
-reject_on_worker_lost put the task back on the queue; the rows' compare-and-swap claims and
-unique notice rows make the re-run send only what was not sent.
+reject_on_worker_lost put the task back on the queue; the rows' claims (a reminder scan claims a
+chunk under SKIP LOCKED and marks each row sent on its own) and unique notice rows make the re-run
+send only what was not sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from config.celery import app
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY = 3  # seconds before a dead worker's task is handed out again (production: 1 hour)
 CRASH_STATS = {"crashes": 0, "messages": 0}
+REMINDER_CHUNK = 3  # rows per reminder scan in the worker: 10 rows make a chain of four scans
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -50,6 +52,7 @@ def broker(on_postgres, tmp_path, settings):
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
         "SMS_BACKEND": "tests.security.crash_sms.SlowFileSMSBackend",
         "CRASH_SMS_LOG": str(log),
+        "SCHEDULING_REMINDER_CHUNK": str(REMINDER_CHUNK),
     }
     workers: list[subprocess.Popen] = []
 
@@ -139,16 +142,23 @@ def test_reminder_batch_survives_a_worker_crash(broker):
 
     worker = start()
     send_due_reminders.delay()
+    # Scan 1 claims rows 1-3 (a full chunk: it enqueues scan 2) and sends them; scan 2 claims
+    # rows 4-6, enqueues scan 3 and dies while row 4 is in flight.
     kill_mid_message(worker, log, after=4)
-    in_flight = Reminder.objects.filter(status=ReminderStatus.SENDING)
-    assert in_flight.count() == 1, "the message in flight at the crash is still claimed"
-
-    # Restart: the unacknowledged batch task is handed out again and finishes the rest.
-    start()
     sent = Reminder.objects.filter(status=ReminderStatus.SENT)
-    wait_until(lambda: sent.count() == n - 1, 60, "the rest of the batch")
-    # The claim of the message that died with the worker goes stale and is scanned again (beat).
-    Reminder.objects.filter(status=ReminderStatus.SENDING).update(claimed_at=timezone.now() - timedelta(minutes=11))
+    in_flight = Reminder.objects.filter(status=ReminderStatus.SENDING)
+    assert sent.count() == REMINDER_CHUNK
+    assert in_flight.count() == REMINDER_CHUNK, "the row in flight and the rest of its chunk stay claimed"
+
+    # Restart: the queued scan 3 goes on with the chain (rows 7-10), and the unacknowledged scan
+    # 2 is handed out again but finds its rows claimed: nothing is sent twice.
+    start()
+    rest = n - REMINDER_CHUNK
+    wait_until(lambda: sent.count() == rest, 60, "the rest of the batch")
+    time.sleep(VISIBILITY + 1)  # a late redelivery would show up as an early re-send now
+    assert sent.count() == rest and len(lines(log, "done")) == rest
+    # The claims that died with the worker go stale and are scanned again (beat).
+    in_flight.update(claimed_at=timezone.now() - timedelta(minutes=11))
     send_due_reminders.delay()
     wait_until(lambda: Reminder.objects.filter(status=ReminderStatus.SENT).count() == n, 60, "every reminder sent")
 
