@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from accounts.models import Role, User
 from api.errors import NotFound
@@ -82,6 +82,19 @@ def open_flag_counts(*, patient_ids: list[int]) -> dict[int, int]:
     return {r["patient_id"]: r["n"] for r in rows}
 
 
+def open_flag_count_column(*, patient_ref: str):
+    """Contract: open_flag_counts as an expression for a queryset of patients (`patient_ref`
+    names the patient id in it), so a list reads the counts in its own query: 0 when none."""
+    counts = (
+        SafetyFlag.objects.filter(patient_id=OuterRef(patient_ref), status=SafetyFlagStatus.OPEN)
+        .order_by()
+        .values("patient_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
 def unresolved_contraindications(*, patient: User) -> list[str]:
     """Contract: screening answers needing a physician's review that no physician has cleared yet.
 
@@ -127,6 +140,37 @@ def latest_scores_by_patient(*, patient_ids: list[int]) -> dict[int, dict[str, S
             instrument=row["instrument"], total=row["total"], band=row["band"], taken_at=row["taken_at"]
         )
     return result
+
+
+SCORE_FIELDS = ("total", "band", "taken_at")
+
+
+def latest_score_columns(*, patient_ref: str, instruments: tuple[str, ...]) -> dict:
+    """Contract: latest_scores_by_patient as expressions for a queryset of patients (`patient_ref`
+    names the patient id in it): `<instrument>_<field>` for each field of SCORE_FIELDS, each a
+    subquery on the (patient, instrument, taken_at) index, null when the patient has none.
+    `score_from_row` turns them back into a Score."""
+    columns = {}
+    for instrument in instruments:
+        latest = QuestionnaireResponse.objects.filter(patient_id=OuterRef(patient_ref), instrument=instrument).order_by(
+            "-taken_at", "-id"
+        )
+        for name in SCORE_FIELDS:
+            columns[f"{instrument}_{name}"] = Subquery(latest.values(name)[:1])
+    return columns
+
+
+def score_from_row(row, instrument: str) -> Score | None:
+    """The Score of `instrument` from a row annotated with latest_score_columns (None: no response)."""
+    taken_at = getattr(row, f"{instrument}_taken_at")
+    if taken_at is None:
+        return None
+    return Score(
+        instrument=instrument,
+        total=getattr(row, f"{instrument}_total"),
+        band=getattr(row, f"{instrument}_band"),
+        taken_at=taken_at,
+    )
 
 
 # --- scoped patient lookups -----------------------------------------------------------------

@@ -330,7 +330,10 @@ class StaffDeliveryOrderListApi(_Paged):
         query = s.DeliveryOrderQueryInput(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = selectors.delivery_order_list_for_staff(**query.validated_data)
-        return self.paginate(request, qs, s.DeliveryOrderOutput)
+        count = selectors.delivery_order_board_count(filters=query.validated_data)
+        page = self.paginator.paginate_queryset(qs, request, view=self, count=count)
+        audit_log(request, AuditAction.READ, *page, detail="list")
+        return self.get_paginated_response(s.delivery_order_list_data(page))
 
 
 class StaffDeliveryOrderDetailApi(APIView):

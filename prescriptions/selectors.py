@@ -6,11 +6,14 @@ prescriptions and orders, a physician the patients on their caseload, staff ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Case, CharField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -140,6 +143,35 @@ def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:
     return result
 
 
+def prescription_status_column(*, patient_ref: str):
+    """Contract: prescription_status_by_patient as an expression for a queryset of patients
+    (`patient_ref` names the patient id in it), so a list reads it in its own query: the best
+    label of the patient's prescriptions by the same ranking, "none" without any."""
+    today = timezone.localdate()
+    draft = Q(status=PrescriptionStatus.DRAFT)
+    active = Q(status=PrescriptionStatus.SIGNED, expires_on__gte=today)
+    best = (
+        Prescription.objects.filter(patient_id=OuterRef(patient_ref))
+        .exclude(status=PrescriptionStatus.DISCARDED)
+        .annotate(
+            rank=Case(
+                When(active, then=Value(3)), When(draft, then=Value(2)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .annotate(
+            label=Case(
+                When(active, then=Value("active")),
+                When(draft, then=Value("draft")),
+                default=Value("expired"),
+                output_field=CharField(),
+            )
+        )
+        .order_by("-rank")
+        .values("label")[:1]
+    )
+    return Coalesce(Subquery(best, output_field=CharField()), Value("none"))
+
+
 def fills_used(*, prescription: Prescription) -> int:
     """Fills that count against the prescription (cancelled orders were never dispensed)."""
     return prescription.orders.exclude(status=OrderStatus.CANCELLED).count()
@@ -147,6 +179,35 @@ def fills_used(*, prescription: Prescription) -> int:
 
 # --- Delivery orders --------------------------------------------------------------------------
 _ORDER_RELATED = ("patient", "pharmacy", "prescription", "prescription__product")
+
+
+_BOARD_COLUMNS = (
+    "public_id",
+    "patient_id",
+    "sequence",
+    "quantity",
+    "status",
+    "status_changed_at",
+    "ship_to_state",
+    "adult_signature_required",
+    "carrier",
+    "tracking_number",
+    "carrier_status",
+    "last_carrier_update",
+    "shipped_at",
+    "delivered_at",
+    "created_at",
+    "patient__public_id",
+    "pharmacy__public_id",
+    "pharmacy__name",
+    "pharmacy__phone",
+    "pharmacy__city",
+    "pharmacy__state",
+    "prescription__public_id",
+    "prescription__product__name",
+    "prescription__product__strength",
+    "prescription__product__strength_unit",
+)
 
 
 def overdue_q(*, now: datetime | None = None) -> Q:
@@ -174,9 +235,40 @@ def delivery_order_list_for_staff(
     from prescriptions.filters import DeliveryOrderFilter
 
     filters = {"status": status, "state": state, "pharmacy": pharmacy, "carrier": carrier, "overdue": overdue}
-    qs = DeliveryOrder.objects.select_related(*_ORDER_RELATED)
+    # Only what the board shows (DeliveryOrderOutput): not the prescription's signed snapshot
+    # (JSON parsed per row) nor the users' and pharmacies' other columns.
+    qs = DeliveryOrder.objects.select_related(*_ORDER_RELATED).only(*_BOARD_COLUMNS)
     qs = DeliveryOrderFilter({k: v for k, v in filters.items() if v not in (None, "")}, queryset=qs).qs
     return qs.order_by("-created_at", "-id")
+
+
+BOARD_COUNT_SECONDS = 60
+
+
+def delivery_order_board_count(*, filters: dict) -> Callable[[], int] | None:
+    """The staff board's total for its paginator, or None for an exact COUNT(*).
+
+    Unfiltered, the board counts every order: a COUNT(*) of the whole table on every page (13 ms
+    of a 20 ms request at 50,000 orders). That count is cached for BOARD_COUNT_SECONDS under the
+    newest order (its id and random public id, one index probe), so a new order starts a new
+    count at once; orders are never deleted (PROTECT everywhere). It can lag only when an older
+    transaction's order commits after a newer one, and then for at most BOARD_COUNT_SECONDS.
+    A filtered board counts exactly (its own, smaller query)."""
+    if any(v not in (None, "") for v in filters.values()):
+        return None
+
+    def count() -> int:
+        newest = DeliveryOrder.objects.order_by("-id").values_list("id", "public_id").first()
+        if newest is None:
+            return 0
+        key = f"prescriptions:board-count:{newest[0]}:{newest[1].hex}"
+        total = cache.get(key)
+        if total is None:
+            total = DeliveryOrder.objects.count()
+            cache.set(key, total, BOARD_COUNT_SECONDS)
+        return total
+
+    return count
 
 
 def delivery_order_get_for_staff(*, public_id: UUID) -> DeliveryOrder:

@@ -230,6 +230,45 @@ class DeliveryOrderOutput(serializers.ModelSerializer):
         ]
 
 
+_DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builder
+
+
+def delivery_order_list_data(orders) -> list[dict]:
+    """DeliveryOrderOutput(orders, many=True).data as plain dicts (the same keys, order and
+    values; tests/perf/test_read_paths.py compares them): DRF's generic field
+    machinery was a third of the staff board's time."""
+    dt = _DATETIME.to_representation
+    return [
+        {
+            "id": str(o.public_id),
+            "prescription": str(o.prescription.public_id),
+            "patient": str(o.patient.public_id),
+            "pharmacy": {
+                "id": str(o.pharmacy.public_id),
+                "name": o.pharmacy.name,
+                "phone": o.pharmacy.phone,
+                "city": o.pharmacy.city,
+                "state": o.pharmacy.state,
+            },
+            "product": str(o.prescription.product),
+            "sequence": o.sequence,
+            "quantity": o.quantity,
+            "status": o.status,
+            "status_changed_at": dt(o.status_changed_at),
+            "ship_to_state": o.ship_to_state,
+            "adult_signature_required": o.adult_signature_required,
+            "carrier": o.carrier,
+            "tracking_number": o.tracking_number,
+            "carrier_status": o.carrier_status,
+            "last_carrier_update": dt(o.last_carrier_update),
+            "shipped_at": dt(o.shipped_at),
+            "delivered_at": dt(o.delivered_at),
+            "created_at": dt(o.created_at),
+        }
+        for o in orders
+    ]
+
+
 class DeliveryOrderDetailOutput(DeliveryOrderOutput):
     timeline = OrderEventOutput(source="events", many=True, read_only=True)
 

@@ -35,6 +35,8 @@ from scheduling.serializers import (
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatch,
+    appointment_list_data,
+    caseload_row_data,
 )
 from scheduling.services import availability as availability_services
 from scheduling.services import booking, visits
@@ -145,6 +147,7 @@ class AvailabilityApi(APIView):
 
 class AppointmentListApi(GenericAPIView):
     pagination_class = PagePagination
+    page_count = "from_page"  # a patient's visits usually fit one page: no COUNT(*) then
     filter_backends: list = []
     serializer_class = AppointmentOutput
 
@@ -155,7 +158,7 @@ class AppointmentListApi(GenericAPIView):
     def get(self, request):
         page = self.paginate_queryset(selectors.appointment_list(fetched_by=request.user))
         audit_log(request, AuditAction.READ, *page)
-        return self.get_paginated_response(AppointmentOutput(page, many=True).data)
+        return self.get_paginated_response(appointment_list_data(page))
 
     @extend_schema(
         request=BookInput,
@@ -318,6 +321,7 @@ class PhysicianCalendarApi(APIView):
 class PhysicianCaseloadApi(GenericAPIView):
     permission_classes = [IsPhysician]
     pagination_class = PagePagination
+    page_count = "window"  # one physician's patients (bounded by the cap): the total rides on the page query
     filter_backends: list = []
     serializer_class = CaseloadRowOutput
 
@@ -326,32 +330,7 @@ class PhysicianCaseloadApi(GenericAPIView):
         page = self.paginate_queryset(selectors.caseload_queryset(physician=request.user))
         rows = selectors.caseload_rows(profiles=page)
         audit_log(request, AuditAction.READ, *[r.patient for r in rows], detail="caseload")
-        return self.get_paginated_response(CaseloadRowOutput([_caseload_row(r) for r in rows], many=True).data)
-
-
-def _score(score) -> dict | None:
-    if score is None:
-        return None
-    return {
-        "score": getattr(score, "total", getattr(score, "score", None)),
-        "band": getattr(score, "band", None),
-        "taken_at": getattr(score, "taken_at", None),
-    }
-
-
-def _caseload_row(row) -> dict:
-    standing = row.subscription
-    return {
-        "patient": row.patient,
-        "next_appointment_id": row.next_appointment_id,
-        "next_appointment_at": row.next_appointment_at,
-        "last_visit_at": row.last_visit_at,
-        "phq9": _score(row.scores.get("phq9")),
-        "gad7": _score(row.scores.get("gad7")),
-        "open_safety_flags": row.open_flags,
-        "subscription": {"ok": standing.ok, "status": standing.status} if standing is not None else None,
-        "prescription_status": row.prescription_status,
-    }
+        return self.get_paginated_response([caseload_row_data(r) for r in rows])
 
 
 _ID = OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

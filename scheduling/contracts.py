@@ -169,3 +169,33 @@ def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str] 
     except ImportError:
         return None
     return status(patient_ids=patient_ids)
+
+
+CASELOAD_INSTRUMENTS = ("phq9", "gad7")
+
+
+def caseload_columns(*, patient_ref: str) -> dict:
+    """The caseload's enrichment contracts as expressions for its own query (one query for the
+    page instead of one per contract): the latest PHQ-9 and GAD-7 (`<instrument>_total`,
+    `_band`, `_taken_at`) and the open flag count `open_flags` (patients), and
+    `prescription_status` when the prescriptions app provides it (imported lazily: it sits
+    above scheduling). `patient_ref` names the patient's user id in the annotated queryset."""
+    from patients.selectors import latest_score_columns, open_flag_count_column
+
+    columns = {
+        **latest_score_columns(patient_ref=patient_ref, instruments=CASELOAD_INSTRUMENTS),
+        "open_flags": open_flag_count_column(patient_ref=patient_ref),
+    }
+    try:
+        from prescriptions.selectors import prescription_status_column
+    except ImportError:
+        return columns
+    columns["prescription_status"] = prescription_status_column(patient_ref=patient_ref)
+    return columns
+
+
+def score_from_row(row, instrument: str):
+    """The patients app's Score of `instrument` from a row annotated by caseload_columns."""
+    from patients.selectors import score_from_row as score
+
+    return score(row, instrument)

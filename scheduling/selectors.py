@@ -257,8 +257,10 @@ class CaseloadRow:
 
 
 def caseload_queryset(*, physician: User, now: datetime | None = None):
-    """The physician's patients (PatientProfile.assigned_physician) with their next booked visit
-    and last completed visit annotated in the same query."""
+    """The physician's patients (PatientProfile.assigned_physician) with, in the same query, their
+    next booked and last completed visit and the other apps' enrichment (contracts.caseload_columns:
+    latest scores, open flags, prescription status). Only the columns the caseload shows are read
+    (the profile's phone numbers, parsed on load, are not)."""
     now = now or timezone.now()
     upcoming = Appointment.objects.filter(
         patient_id=OuterRef("user_id"), physician=physician, status=AppointmentStatus.BOOKED, starts_at__gte=now
@@ -269,36 +271,42 @@ def caseload_queryset(*, physician: User, now: datetime | None = None):
     return (
         contracts.caseload_profiles(physician)
         .select_related("user")
+        .only("user", "user__public_id", "user__first_name", "user__last_name", "user__role")
         .annotate(
             next_appointment_at=Subquery(upcoming.values("starts_at")[:1]),
             next_appointment_id=Subquery(upcoming.values("public_id")[:1]),
             last_visit_at=Subquery(last.values("completed_at")[:1]),
+            **contracts.caseload_columns(patient_ref="user_id"),
         )
         .order_by("user__last_name", "user__first_name", "user_id")
     )
 
 
 def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
-    """Enrich one page of caseload profiles: scores, flags, standing, prescriptions, each one
-    batched contract call."""
+    """One page of caseload_queryset as rows; billing's standing is the one contract read apart
+    (its rule is Python over the subscriptions: one query for the page)."""
     ids = [p.user_id for p in profiles]
-    scores = contracts.latest_scores_by_patient(patient_ids=ids) if ids else {}
-    flags = contracts.open_flag_counts(patient_ids=ids) if ids else {}
     standing = contracts.good_standing_by_patient(patient_ids=ids) if ids else {}
-    prescriptions = contracts.prescription_status_by_patient(patient_ids=ids) if ids else {}
-    return [
-        CaseloadRow(
-            patient=p.user,
-            next_appointment_at=p.next_appointment_at,
-            next_appointment_id=p.next_appointment_id,
-            last_visit_at=p.last_visit_at,
-            scores=scores.get(p.user_id, {}),
-            open_flags=flags.get(p.user_id, 0),
-            subscription=standing.get(p.user_id),
-            prescription_status=(prescriptions or {}).get(p.user_id) if prescriptions is not None else None,
+    rows = []
+    for p in profiles:
+        scores = {}
+        for instrument in contracts.CASELOAD_INSTRUMENTS:
+            score = contracts.score_from_row(p, instrument)
+            if score is not None:
+                scores[instrument] = score
+        rows.append(
+            CaseloadRow(
+                patient=p.user,
+                next_appointment_at=p.next_appointment_at,
+                next_appointment_id=p.next_appointment_id,
+                last_visit_at=p.last_visit_at,
+                scores=scores,
+                open_flags=p.open_flags,
+                subscription=standing.get(p.user_id),
+                prescription_status=getattr(p, "prescription_status", None),
+            )
         )
-        for p in profiles
-    ]
+    return rows
 
 
 def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], QuerySet[AvailabilityException]]:

@@ -146,6 +146,45 @@ class AppointmentOutput(serializers.ModelSerializer):
         return obj.video_status == "ready"
 
 
+_DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builders
+
+
+def _dt(value) -> str | None:
+    return _DATETIME.to_representation(value)
+
+
+def person_data(user) -> dict:
+    """PersonOutput(user).data, built directly."""
+    return {"id": str(user.public_id), "first_name": user.first_name, "last_name": user.last_name}
+
+
+def appointment_list_data(appointments) -> list[dict]:
+    """AppointmentOutput(appointments, many=True).data as plain dicts (the same keys, order and
+    values; tests/perf/test_read_paths.py compares them): the list endpoint is a patient's
+    first screen and DRF's generic field machinery was most of its Python time."""
+    return [
+        {
+            "id": str(a.public_id),
+            "patient": person_data(a.patient),
+            "physician": person_data(a.physician),
+            "appointment_type": a.appointment_type.code,
+            "starts_at": _dt(a.starts_at),
+            "ends_at": _dt(a.ends_at),
+            "status": a.status,
+            "modality": a.modality,
+            "patient_state": a.patient_state,
+            "patient_state_at_visit": a.patient_state_at_visit,
+            "started_at": _dt(a.started_at),
+            "completed_at": _dt(a.completed_at),
+            "cancelled_at": _dt(a.cancelled_at),
+            "reschedule_count": a.reschedule_count,
+            "video_ready": a.video_status == "ready",
+            "created_at": _dt(a.created_at),
+        }
+        for a in appointments
+    ]
+
+
 class AppointmentDetailOutput(AppointmentOutput):
     visit_note = serializers.SerializerMethodField()
 
@@ -258,3 +297,26 @@ class CaseloadRowOutput(serializers.Serializer):
     open_safety_flags = serializers.IntegerField()
     subscription = SubscriptionOutput(allow_null=True)
     prescription_status = serializers.CharField(allow_null=True, help_text="From the prescriptions app.")
+
+
+def _score_data(score) -> dict | None:
+    if score is None:
+        return None
+    return {"score": score.total, "band": score.band, "taken_at": _dt(score.taken_at)}
+
+
+def caseload_row_data(row) -> dict:
+    """CaseloadRowOutput's representation of a scheduling.selectors.CaseloadRow, built directly
+    (the same keys, order and values; tests/perf/test_read_paths.py compares them)."""
+    standing = row.subscription
+    return {
+        "patient": person_data(row.patient),
+        "next_appointment_id": str(row.next_appointment_id) if row.next_appointment_id is not None else None,
+        "next_appointment_at": _dt(row.next_appointment_at),
+        "last_visit_at": _dt(row.last_visit_at),
+        "phq9": _score_data(row.scores.get("phq9")),
+        "gad7": _score_data(row.scores.get("gad7")),
+        "open_safety_flags": row.open_flags,
+        "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
+        "prescription_status": row.prescription_status,
+    }
