@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -44,10 +47,6 @@ from scheduling.services import booking, visits
 TAGS = ["scheduling"]
 
 # --- availability search -----------------------------------------------------------------
-
-
-def _iso(instant, tz) -> str:
-    return instant.astimezone(tz).isoformat()
 
 
 def _search_location(request, query: dict):
@@ -100,46 +99,33 @@ class AvailabilityApi(APIView):
         selectors.check_window(start=data["start"], end=data["end"])
         state, tz = _search_location(request, data)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
-        found = selectors.availability_search(
+        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
+        entries = selectors.availability_entries(
             start=data["start"],
             end=data["end"],
-            appointment_type_code=data["appointment_type"],
+            appointment_type=appointment_type,
             state=state,
             viewer_tz=tz,
             patient=patient,
             physician_public_id=data.get("physician"),
         )
         paginator = PagePagination()
-        page = paginator.paginate_queryset(found, request, view=self) or []
-        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
-        body = {
+        page = paginator.paginate_queryset(entries, request, view=self) or []
+        head = {
             "state": state,
             "time_zone": tz.key,
-            "start": data["start"],
-            "end": data["end"],
+            "start": data["start"].isoformat(),
+            "end": data["end"].isoformat(),
             "appointment_type": appointment_type.code,
             "duration_minutes": appointment_type.duration_minutes,
             "count": paginator.page.paginator.count,
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
-            "results": [
-                {
-                    "physician": item.physician,
-                    "physician_time_zone": item.time_zone,
-                    "slots": [
-                        {
-                            "starts_at": _iso(s.starts_at, tz),
-                            "ends_at": _iso(s.ends_at, tz),
-                            "starts_at_utc": s.starts_at.isoformat().replace("+00:00", "Z"),
-                            "ends_at_utc": s.ends_at.isoformat().replace("+00:00", "Z"),
-                        }
-                        for s in item.slots
-                    ],
-                }
-                for item in page
-            ],
         }
-        return Response(AvailabilityOutput(body).data)
+        # The entries are JSON text already (cached per physician): the answer is assembled, not
+        # serialised again. Its shape is AvailabilityOutput's (tests/scheduling pin it).
+        body = json.dumps(head, separators=(",", ":"))[:-1] + ',"results":[' + ",".join(page) + "]}"
+        return HttpResponse(body, content_type="application/json")
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -7,3 +7,19 @@ class SchedulingConfig(AppConfig):
     zone and offered only in the patient's state."""
 
     name = "scheduling"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from scheduling import availability_cache
+        from scheduling.models import Appointment, AvailabilityException, WeeklyAvailability
+
+        def changed(sender, instance, **kwargs) -> None:
+            availability_cache.physician_changed(instance.physician_id)
+
+        # What a physician's slots are computed from; licences are read on every search instead.
+        for model in (Appointment, WeeklyAvailability, AvailabilityException):
+            post_save.connect(changed, sender=model, dispatch_uid=f"availability-{model.__name__}-saved", weak=False)
+            post_delete.connect(
+                changed, sender=model, dispatch_uid=f"availability-{model.__name__}-deleted", weak=False
+            )

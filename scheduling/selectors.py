@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from api.errors import NotFound
-from scheduling import contracts
+from scheduling import availability_cache, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -80,6 +81,21 @@ def capped_physician_ids(*, physician_ids: list[int], infos: dict, now: datetime
     return capped
 
 
+def earliest_start(now: datetime) -> datetime:
+    """The earliest bookable start: now + the minimum lead time, rounded up to the slot grid.
+
+    Slots start on the grid of the physician's wall clock; the service area's zones are whole
+    hours from UTC, so that grid is the UTC grid when the step divides an hour, and rounding up
+    removes no slot. It makes every "now" within one grid step give the same answer (what lets
+    availability be cached). For a step that does not divide an hour it rounds to the minute."""
+    grid = settings.SCHEDULING_SLOT_GRID_MINUTES
+    step = timedelta(minutes=grid if 60 % grid == 0 else 1)
+    earliest = now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES)
+    floor = datetime.min.replace(tzinfo=UTC)
+    remainder = (earliest - floor) % step
+    return earliest + (step - remainder) if remainder else earliest
+
+
 def slots_for_physicians(
     *,
     physician_ids: list[int],
@@ -92,27 +108,27 @@ def slots_for_physicians(
     now: datetime,
     include_busy: bool = True,
     exclude_appointment_id: int | None = None,
+    windows: dict[int, list] | None = None,
 ) -> dict[int, list[Slot]]:
     """Free slots per physician for a patient in `state`, in a constant number of queries
-    (weekly hours, exceptions, appointments, consult windows)."""
+    (weekly hours, exceptions, appointments, consult windows unless given)."""
     if not physician_ids:
         return {}
-    windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=physician_ids)
+    if windows is None:
+        windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=physician_ids)
     physician_ids = [pid for pid in physician_ids if windows.get(pid)]
     if not physician_ids:
         return {}
     weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
-    for row in WeeklyAvailability.objects.filter(physician_id__in=physician_ids).values(
-        "physician_id", "weekday", "start_time", "end_time"
-    ):
-        weekly[row["physician_id"]].append(WeeklyBlock(row["weekday"], row["start_time"], row["end_time"]))
+    for pid, weekday, start_time, end_time in WeeklyAvailability.objects.filter(
+        physician_id__in=physician_ids
+    ).values_list("physician_id", "weekday", "start_time", "end_time"):
+        weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
     exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
-    for row in AvailabilityException.objects.filter(
+    for pid, day, kind, start_time, end_time in AvailabilityException.objects.filter(
         physician_id__in=physician_ids, date__gte=start - timedelta(days=2), date__lte=end + timedelta(days=2)
-    ).values("physician_id", "date", "kind", "start_time", "end_time"):
-        exceptions[row["physician_id"]].append(
-            DateException(row["date"], row["kind"], row["start_time"], row["end_time"])
-        )
+    ).values_list("physician_id", "date", "kind", "start_time", "end_time"):
+        exceptions[pid].append(DateException(day, kind, start_time, end_time))
     busy: dict[int, list[Interval]] = {pid: [] for pid in physician_ids}
     if include_busy:
         lo = datetime.combine(start - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
@@ -122,12 +138,13 @@ def slots_for_physicians(
         )
         if exclude_appointment_id is not None:
             booked = booked.exclude(pk=exclude_appointment_id)
-        for row in booked.values("physician_id", "starts_at", "ends_at", "buffer_minutes"):
-            busy[row["physician_id"]].append(
-                Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"]))
-            )
-    not_before = now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES)
+        for pid, starts_at, ends_at, buffer_minutes in booked.values_list(
+            "physician_id", "starts_at", "ends_at", "buffer_minutes"
+        ):
+            busy[pid].append(Interval(starts_at, ends_at + timedelta(minutes=buffer_minutes)))
+    not_before = earliest_start(now)
     result = {}
+    memo: dict = {}
     for pid in physician_ids:
         result[pid] = generate_slots(
             tz=infos[pid].time_zone,
@@ -142,8 +159,22 @@ def slots_for_physicians(
             not_before=not_before,
             allowed_dates=date_ranges_predicate(windows[pid]),
             viewer_tz=viewer_tz,
+            memo=memo,
         )
     return result
+
+
+def _offered(*, appointment_type: AppointmentType, patient: User | None, physician_public_id, now: datetime):
+    """(physicians in display order, their infos, the ids that may be offered). Physicians not
+    taking new patients are left out of free consultations, except the patient's own physician."""
+    physicians = list(physicians_offering(physician_public_id=physician_public_id))
+    ids = [p.pk for p in physicians]
+    infos = contracts.physician_infos(ids) if ids else {}
+    if ids and appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
+        own = contracts.assigned_physician_id(patient) if patient is not None else None
+        capped = capped_physician_ids(physician_ids=ids, infos=infos, now=now) - {own}
+        ids = [pid for pid in ids if pid not in capped]
+    return physicians, infos, ids
 
 
 def availability_search(
@@ -158,18 +189,13 @@ def availability_search(
     now: datetime | None = None,
 ) -> list[PhysicianAvailability]:
     """Slots per physician for a patient (or a prospective patient when `patient` is None) in
-    `state`. Physicians not taking new patients are left out of free consultations, except the
-    patient's own physician."""
+    `state`, computed from the database (no cache)."""
     check_window(start=start, end=end)
     now = now or timezone.now()
     appointment_type = appointment_type_get(code=appointment_type_code)
-    physicians = list(physicians_offering(physician_public_id=physician_public_id))
-    ids = [p.pk for p in physicians]
-    infos = contracts.physician_infos(ids) if ids else {}
-    if ids and appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
-        own = contracts.assigned_physician_id(patient) if patient is not None else None
-        capped = capped_physician_ids(physician_ids=ids, infos=infos, now=now) - {own}
-        ids = [pid for pid in ids if pid not in capped]
+    physicians, infos, ids = _offered(
+        appointment_type=appointment_type, patient=patient, physician_public_id=physician_public_id, now=now
+    )
     slots = slots_for_physicians(
         physician_ids=ids,
         infos=infos,
@@ -185,6 +211,103 @@ def availability_search(
         for p in physicians
         if slots.get(p.pk)
     ]
+
+
+def _iso_utc(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def slots_json(slots: list[Slot], viewer_tz: ZoneInfo, memo: dict | None = None) -> str:
+    """The `slots` array of an availability entry, as JSON text. `memo` (shared by the entries of
+    one search) holds each slot's text: physicians share the grid, so 40 physicians' 13,000 slots
+    are ~1,000 distinct texts."""
+    memo = {} if memo is None else memo
+    texts = []
+    for s in slots:
+        key = (s.starts_at, s.ends_at)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = json.dumps(
+                {
+                    "starts_at": s.starts_at.astimezone(viewer_tz).isoformat(),
+                    "ends_at": s.ends_at.astimezone(viewer_tz).isoformat(),
+                    "starts_at_utc": _iso_utc(s.starts_at),
+                    "ends_at_utc": _iso_utc(s.ends_at),
+                },
+                separators=(",", ":"),
+            )
+        texts.append(text)
+    return "[" + ",".join(texts) + "]"
+
+
+def availability_entries(
+    *,
+    start: date,
+    end: date,
+    appointment_type: AppointmentType,
+    state: str,
+    viewer_tz: ZoneInfo,
+    patient: User | None = None,
+    physician_public_id=None,
+    now: datetime | None = None,
+) -> list[str]:
+    """The availability answer's `results`, as the JSON text of each entry (physician, their
+    zone, their slots in the patient's zone), for the physicians with at least one slot, in
+    display order. The same slots as availability_search; each physician's slots are cached
+    (scheduling.availability_cache explains why that is exact). A constant number of queries
+    whatever the number of physicians; none for slots found in the cache."""
+    check_window(start=start, end=end)
+    now = now or timezone.now()
+    physicians, infos, ids = _offered(
+        appointment_type=appointment_type, patient=patient, physician_public_id=physician_public_id, now=now
+    )
+    windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=ids) if ids else {}
+    ids = [pid for pid in ids if windows.get(pid)]
+    earliest = earliest_start(now)
+    keys: dict[int, str] = {}
+    if ids and availability_cache.enabled():
+        tokens = availability_cache.versions(ids)
+        for pid in ids:
+            keys[pid] = availability_cache.entry_key(
+                pid,
+                tokens[pid],
+                appointment_type.duration_minutes,
+                appointment_type.buffer_minutes,
+                infos[pid].time_zone.key,
+                viewer_tz.key,
+                start,
+                end,
+                tuple(windows[pid]),
+                settings.SCHEDULING_SLOT_GRID_MINUTES,
+                earliest,
+            )
+    found = availability_cache.get_entries(list(keys.values()))
+    texts = {pid: found[keys[pid]] for pid in ids if keys.get(pid) in found}
+    missing = [pid for pid in ids if pid not in texts]
+    if missing:
+        slots = slots_for_physicians(
+            physician_ids=missing,
+            infos=infos,
+            appointment_type=appointment_type,
+            state=state,
+            viewer_tz=viewer_tz,
+            start=start,
+            end=end,
+            now=now,
+            windows=windows,
+        )
+        texts_memo: dict = {}
+        computed = {pid: slots_json(slots.get(pid, []), viewer_tz, texts_memo) for pid in missing}
+        texts.update(computed)
+        availability_cache.set_entries({keys[pid]: text for pid, text in computed.items() if pid in keys})
+    entries = []
+    for p in physicians:
+        text = texts.get(p.pk)
+        if text and text != "[]":
+            person = json.dumps({"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name})
+            zone_name = json.dumps(infos[p.pk].time_zone.key)
+            entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
+    return entries
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -156,10 +156,16 @@ def generate_slots(
     not_before: datetime | None = None,
     allowed_dates: Callable[[date], bool] | None = None,
     viewer_tz: ZoneInfo | None = None,
+    memo: dict | None = None,
 ) -> list[Slot]:
     """Free slots whose start falls on a date in [start, end] as seen in `viewer_tz` (the
-    patient's zone; defaults to the physician's). Sorted by start."""
+    patient's zone; defaults to the physician's). Sorted by start.
+
+    `memo`: a dict shared by the calls of one search with the same viewer zone, so the patient's
+    date of an instant is worked out once for all physicians instead of once per physician."""
     viewer_tz = viewer_tz or tz
+    memo = {} if memo is None else memo
+    allowed_days: dict[date, bool] = {}
     # Busy intervals sorted by start, with the running maximum of their ends: "does any busy
     # interval overlap [a, b)?" is then one binary search instead of a scan of them all.
     busy_sorted = sorted(busy, key=lambda i: i.start)
@@ -171,40 +177,65 @@ def generate_slots(
     slots: list[Slot] = []
     seen: set[datetime] = set()
     # A physician's local date can straddle two of the viewer's dates: look one day either side.
+    step = timedelta(minutes=grid_minutes)
     day = start - timedelta(days=1)
     while day <= end + timedelta(days=1):
         intervals = working_intervals(day=day, tz=tz, weekly=weekly, exceptions=exceptions)
         if intervals:
-            # Only grid times near the working hours can fit (a DST shift moves a wall time by at
-            # most an hour; two hours of margin keep this a superset, the exact test follows).
-            lo = min(iv.start for iv in intervals).astimezone(tz).replace(tzinfo=None) - timedelta(hours=2)
-            hi = max(iv.end for iv in intervals).astimezone(tz).replace(tzinfo=None) + timedelta(hours=2)
-            fixed = _fixed_offset(day, tz)
-            for at in times:
-                wall = datetime.combine(day, at)
-                if not (lo <= wall <= hi):
+            for s in _candidates(day, tz, intervals, times, step, duration):
+                if s in seen or (not_before is not None and s < not_before):
                     continue
-                instants = [(wall - fixed).replace(tzinfo=UTC)] if fixed is not None else wall_to_instants(day, at, tz)
-                for s in instants:
-                    e = s + duration
-                    if s in seen or not any(iv.start <= s and e <= iv.end for iv in intervals):
-                        continue
-                    if not_before is not None and s < not_before:
-                        continue
-                    viewer_day = s.astimezone(viewer_tz).date()
-                    if not (start <= viewer_day <= end):
-                        continue
-                    if allowed_dates is not None and not allowed_dates(viewer_day):
-                        continue
-                    held = Interval(s, e + buffer)
-                    before = bisect_left(busy_starts, held.end)  # busy intervals starting before held ends
-                    if before and busy_max_end[before - 1] > held.start:
-                        continue
-                    seen.add(s)
-                    slots.append(Slot(s, e))
+                viewer_day = memo.get(s)
+                if viewer_day is None:
+                    viewer_day = memo[s] = s.astimezone(viewer_tz).date()
+                allowed = allowed_days.get(viewer_day)
+                if allowed is None:
+                    allowed = allowed_days[viewer_day] = start <= viewer_day <= end and (
+                        allowed_dates is None or allowed_dates(viewer_day)
+                    )
+                if not allowed:
+                    continue
+                e = s + duration
+                before = bisect_left(busy_starts, e + buffer)  # busy intervals starting before [s, e + buffer) ends
+                if before and busy_max_end[before - 1] > s:
+                    continue
+                seen.add(s)
+                slots.append(Slot(s, e))
         day += timedelta(days=1)
     slots.sort(key=lambda sl: sl.starts_at)
     return slots
+
+
+def _candidates(
+    day: date, tz: ZoneInfo, intervals: list[Interval], times: list[time], step: timedelta, duration: timedelta
+) -> list[datetime]:
+    """The instants on the day's wall-clock grid at which a visit of `duration` fits inside the
+    working intervals (sorted, merged, of this day)."""
+    fixed = _fixed_offset(day, tz)
+    if fixed is not None:
+        # No DST change today: the grid is local midnight + k steps, one instant each; walk each
+        # interval from its first grid point instead of testing every grid time of the day.
+        midnight = (datetime.combine(day, time(0)) - fixed).replace(tzinfo=UTC)
+        out = []
+        for iv in intervals:
+            s = midnight + -((midnight - iv.start) // step) * step  # first grid point >= iv.start
+            last = iv.end - duration
+            while s <= last:
+                out.append(s)
+                s += step
+        return out
+    # A DST day: wall times in the gap have no instant, those in the repeated hour have two.
+    # Only grid times near the working hours can fit (a DST shift moves a wall time by at most
+    # an hour; two hours of margin keep this a superset, the exact test follows).
+    lo = min(iv.start for iv in intervals).astimezone(tz).replace(tzinfo=None) - timedelta(hours=2)
+    hi = max(iv.end for iv in intervals).astimezone(tz).replace(tzinfo=None) + timedelta(hours=2)
+    out = []
+    for at in times:
+        if lo <= datetime.combine(day, at) <= hi:
+            for s in wall_to_instants(day, at, tz):
+                if any(iv.start <= s and s + duration <= iv.end for iv in intervals):
+                    out.append(s)
+    return out
 
 
 def date_ranges_predicate(ranges: Sequence[tuple[date, date]]) -> Callable[[date], bool]:

@@ -35,6 +35,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _own_availability_cache(monkeypatch):
+    """Each test its own availability-cache namespace: ids are reused across rolled-back tests,
+    and a cached entry of an earlier test's physician must not answer for this one's."""
+    import uuid
+
+    from scheduling import availability_cache
+
+    monkeypatch.setattr(availability_cache, "NAMESPACE", f"test-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
 def _clear_outboxes(settings):
     from accounts import notifications
 

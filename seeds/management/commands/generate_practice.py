@@ -170,6 +170,10 @@ class Command(BaseCommand):
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
+        # Rows were written directly, past the model signals that invalidate cached availability.
+        from django.core.cache import cache
+
+        cache.clear()
         elapsed = time.monotonic() - started
         self.out.write(f"generate_practice: done in {elapsed:.1f} s\n")
 
