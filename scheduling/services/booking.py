@@ -59,8 +59,9 @@ class _Checked:
     ends_at: datetime
 
 
-def _physician(public_id) -> User:
-    physician = selectors.physicians_offering(physician_public_id=public_id).first()
+def _physician(public_id, *, lock: bool = False) -> User:
+    offering = selectors.physicians_offering(physician_public_id=public_id)
+    physician = (offering.select_for_update() if lock else offering).first()
     if physician is None:
         raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
     return physician
@@ -101,6 +102,8 @@ def _check_slot(
         end=visit_date,
         now=now,
         include_busy=False,
+        # The licence was just checked for this very date: it is the whole window.
+        windows={physician.pk: [(visit_date, visit_date)]},
     ).get(physician.pk, [])
     slot = next((s for s in offered if s.starts_at == starts_at), None)
     if slot is None:
@@ -185,10 +188,10 @@ def appointment_book(
         )
     now = now or timezone.now()
     appointment_type = selectors.appointment_type_get(code=appointment_type_code)
-    physician = _physician(physician_public_id)
     try:
         with transaction.atomic():
-            _lock_physician(physician)
+            # Found and locked in one query: bookings of one physician serialise on its row.
+            physician = _physician(physician_public_id, lock=True)
             checked = _check_slot(
                 patient=actor, physician=physician, appointment_type=appointment_type, starts_at=starts_at, now=now
             )
@@ -203,7 +206,10 @@ def appointment_book(
                 idempotency_key=idempotency_key,
                 patient_state=checked.state,
             )
-            appointment.full_clean(validate_unique=False, validate_constraints=False)
+            # The related rows were just read (the physician locked): no need to look them up again.
+            appointment.full_clean(
+                exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
+            )
             appointment.save()
             reminders_plan(appointment=appointment, now=now)
             audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
@@ -266,7 +272,10 @@ def appointment_reschedule(
             appointment.video_room = ""
             appointment.patient_video_url = ""
             appointment.physician_video_url = ""
-            appointment.full_clean(validate_unique=False, validate_constraints=False)
+            # The related rows were just read (the physician locked): no need to look them up again.
+            appointment.full_clean(
+                exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
+            )
             appointment.save()
             reminders_plan(appointment=appointment, now=now)
             audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="rescheduled starts_at")
