@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -118,6 +118,33 @@ def reminders_claim(*, now: datetime | None = None, limit: int | None = None) ->
     return rows
 
 
+def _mark(reminder_id: int, **fields) -> int:
+    """Record a claimed (sending) row's outcome in its own commit: one statement per row.
+
+    On PostgreSQL that commit does not wait for its WAL flush (`set_config('synchronous_commit',
+    'off', true)` in the same statement, so for this one transaction only). Under write load the
+    flush was 75% of a row's cost (4-5 ms of 5-6 ms). The mark is visible to every session at
+    once, so a worker crash loses nothing; only a crash of the database server itself can lose
+    the marks of its last moments (up to 3 x wal_writer_delay, 0.6 s by default, and never past
+    the next synchronous commit, such as any claim). Those rows stay claimed and are sent again
+    after the stale recovery: at least once, as after any crash. Claims stay synchronous, so no
+    server crash can let two scans hold the same row."""
+    rows = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING)
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return rows.update(**fields)  # inside a caller's transaction: leave its durability alone
+    quote, meta = connection.ops.quote_name, Reminder._meta
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    values = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c "
+            f"WHERE {table}.id = %s AND {table}.status = %s",
+            [*values, reminder_id, ReminderStatus.SENDING.value],
+        )
+        return cursor.rowcount
+
+
 def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> bool:
     """Send one claimed (sending) row and record the outcome on that row alone, in its own
     commit: a crash between two rows re-sends nothing that was already marked sent."""
@@ -132,14 +159,10 @@ def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: dateti
             provider_id = ""
     except Exception:
         failed = reminder.attempts >= settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
-        Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.FAILED if failed else ReminderStatus.PENDING
-        )
+        _mark(reminder.pk, status=ReminderStatus.FAILED if failed else ReminderStatus.PENDING)
         logger.warning("reminder send failed id=%s attempt=%s", reminder.pk, reminder.attempts, exc_info=True)
         return False
-    Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
-        status=ReminderStatus.SENT, sent_at=timezone.now(), provider_id=provider_id or ""
-    )
+    _mark(reminder.pk, status=ReminderStatus.SENT, sent_at=timezone.now(), provider_id=provider_id or "")
     logger.info("reminder sent id=%s channel=%s", reminder.pk, reminder.channel)
     return True
 

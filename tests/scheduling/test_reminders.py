@@ -320,6 +320,40 @@ def test_overlapping_chunked_scans_never_send_a_row_twice(on_postgres, world, ph
     assert len({m.to for m in notifications.sms_outbox}) == 10
 
 
+@pytest.mark.django_db(transaction=True)
+def test_marks_on_postgres_are_one_statement_each_and_leave_the_session_synchronous(
+    on_postgres, world, physician, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = due_burst(world, physician, 3)  # 6 due rows
+    rows = reminders_claim(now=now, limit=6)
+
+    def flaky_email(**kw):
+        if kw["to"] == rows[2].appointment.patient.email:
+            raise ConnectionError("mail down")
+
+    monkeypatch.setattr(notifications, "send_email", flaky_email)
+    with CaptureQueriesContext(connection) as marks:
+        assert reminders_send_claimed(reminders=rows, now=now) == 5
+    updates = [q["sql"] for q in marks.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 6 and all("synchronous_commit" in sql for sql in updates)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on", "the marks' setting is transaction-local"
+    by_pk = {r.pk: r for r in Reminder.objects.filter(pk__in=[r.pk for r in rows])}
+    failed = by_pk.pop(rows[2].pk)
+    assert (failed.status, failed.attempts, failed.sent_at) == (ReminderStatus.PENDING, 1, None)
+    assert {r.status for r in by_pk.values()} == {ReminderStatus.SENT} and all(r.sent_at for r in by_pk.values())
+    assert {r.provider_id.startswith("locmem-") for r in by_pk.values() if r.channel == "sms"} == {True}
+    # A mark changes only a row still sending (not one recovered, cancelled or already marked).
+    from scheduling.services.reminders import _mark
+
+    assert _mark(rows[0].pk, status=ReminderStatus.PENDING) == 0
+    assert Reminder.objects.get(pk=rows[0].pk).status == ReminderStatus.SENT
+
+
 # --- physician agenda -----------------------------------------------------------------
 
 
