@@ -28,12 +28,15 @@ schema:  ## write and validate the OpenAPI schema to var/openapi.yml
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py spectacular --validate --file var/openapi.yml
 
 generate:  ## build the large benchmark practice on PostgreSQL (DATABASE_URL, default .../practice_bench; RESET=1 to rebuild)
+	python3 dev.py setup
 	$(PY) -m bench.run --generate-only $(if $(RESET),--reset,) $(BENCH_ARGS)
 
 bench:  ## benchmark the API under gunicorn + batch figures (needs PostgreSQL and Redis on 127.0.0.1; README: Performance)
+	python3 dev.py setup
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 bench-batch:  ## only the batch figures (reminders through Celery + Redis, shipment updates)
+	python3 dev.py setup
 	$(PY) -m bench.run --skip-http $(BENCH_ARGS)
 
 lock:  ## re-pin requirements.lock from requirements.in (fresh venv, Python 3.11)
