@@ -28,11 +28,13 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections import deque
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -50,6 +52,7 @@ GOALS = {
     "any_p95_ms": 250.0,
     "reminders_seconds": 20.0,
 }
+FLOORS = ("floor", "floor_again")
 READ_ENDPOINTS = ("availability", "availability_cold", "caseload", "patient_home", "delivery_board")
 
 
@@ -561,7 +564,7 @@ def goals(results: dict, batch: dict) -> list[dict]:
         p95 = by["availability"]["p95_ms"]
         add("availability p95 < 100 ms", p95, GOALS["availability_p95_ms"], p95 < GOALS["availability_p95_ms"])
     for name, r in by.items():
-        if name != "floor":
+        if name not in FLOORS:
             add(f"{name} p95 <= 250 ms", r["p95_ms"], GOALS["any_p95_ms"], r["p95_ms"] <= GOALS["any_p95_ms"])
     if "reminders" in batch:
         seconds = batch["reminders"]["seconds"]
@@ -672,7 +675,10 @@ def main(argv: list[str] | None = None) -> int:
             client_core = pin(0, 1)
             report["pinning"] = {"server": server_core, "load_generator": client_core}
             say(f"gunicorn at {base_url} ({args.workers} x {args.threads} threads), {server_core}; load, {client_core}")
-            for scenario in wanted:
+            # The floor runs first and again last: on a shared machine it drifts by tens of percent
+            # within minutes, and the ratios divide by the mean of the two.
+            floor_again = [replace(s, name="floor_again") for s in wanted if s.name == "floor"]
+            for scenario in wanted + floor_again:
                 result = asyncio.run(run_scenario(base_url, scenario, users=args.users, seconds=args.seconds))
                 report["endpoints"][scenario.name] = result.as_dict()
                 say(
@@ -681,8 +687,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
         with contextlib.suppress(AttributeError, OSError):
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        floor = report["endpoints"].get("floor", {}).get("rps", 0.0)
+        floors = [report["endpoints"][n]["rps"] for n in FLOORS if n in report["endpoints"]]
+        floor = statistics.fmean(floors) if floors else 0.0
+        report["floor_rps"] = round(floor, 1)
         say("")
+        say(f"floor: {' and '.join(f'{x:.1f}' for x in floors)} req/s (first and last): ratios use {floor:.1f}")
         say(table(list(report["endpoints"].values()), floor))
 
     if not args.skip_batch:
