@@ -211,7 +211,7 @@ def appointment_book(
                 exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
             )
             appointment.save()
-            reminders_plan(appointment=appointment, now=now)
+            reminders_plan(appointment=appointment, now=now, new=True)
             audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
     except IntegrityError as exc:
         # Either the same idempotency key committed a moment ago (a concurrent retry), or the

@@ -40,9 +40,10 @@ def _kinds() -> list[tuple[str, timedelta]]:
     return [(f"{h}h", timedelta(hours=h)) for h in settings.SCHEDULING_REMINDER_OFFSETS_HOURS]
 
 
-def reminders_plan(*, appointment: Appointment, now: datetime | None = None) -> list[Reminder]:
+def reminders_plan(*, appointment: Appointment, now: datetime | None = None, new: bool = False) -> list[Reminder]:
     """Create or re-plan the appointment's reminders (email always, SMS when the patient has a
-    phone). Offsets already passed are not planned; rows no longer wanted are cancelled."""
+    phone). Offsets already passed are not planned; rows no longer wanted are cancelled.
+    `new`: the appointment was just created, so it has no rows yet (one INSERT for all)."""
     now = now or timezone.now()
     _, phone, _ = contracts.patient_contact(appointment.patient)
     channels = [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
@@ -52,6 +53,11 @@ def reminders_plan(*, appointment: Appointment, now: datetime | None = None) -> 
         if due > now:
             for channel in channels:
                 wanted[(channel.value, kind)] = due
+    if new:
+        return Reminder.objects.bulk_create(
+            Reminder(appointment=appointment, channel=channel, kind=kind, due_at=due)
+            for (channel, kind), due in wanted.items()
+        )
     existing = {(r.channel, r.kind): r for r in Reminder.objects.filter(appointment=appointment)}
     planned = []
     for (channel, kind), due in wanted.items():

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.utils import timezone
 
 from accounts import notifications
 from scheduling import contracts, tasks
@@ -378,3 +379,22 @@ def test_no_agenda_before_the_local_hour(world, physician):
     with time_machine.travel(datetime(2026, 6, 3, 9, 0, tzinfo=UTC), tick=False):  # 5:00 AM EDT
         assert send_physician_agendas() == 0
     assert not AgendaDigest.objects.exists()
+
+
+def test_a_new_visits_reminders_are_planned_in_one_insert(world, patient, physician, django_assert_num_queries):
+    """Booking plans the reminders of a visit it just created: no rows to re-plan, so one query
+    for the patient's contact and one INSERT for every row."""
+    from tests.scheduling.factories import AppointmentFactory
+
+    world.physician(physician)
+    world.patient(patient)
+    appointment = AppointmentFactory(patient=patient, physician=physician, starts_at=timezone.now() + timedelta(days=3))
+    with django_assert_num_queries(1):  # the contact comes from the faked contract
+        planned = reminders_plan(appointment=appointment, new=True)
+    assert sorted((r.channel, r.kind) for r in planned) == [
+        ("email", "1h"),
+        ("email", "24h"),
+        ("sms", "1h"),
+        ("sms", "24h"),
+    ]
+    assert Reminder.objects.filter(appointment=appointment, status=ReminderStatus.PENDING).count() == 4
