@@ -143,3 +143,21 @@ def test_page_size_is_capped(anon_client):
     assert len(response.json()["results"]) == 88  # all counties fit under the cap of 100
     small = anon_client.get("/api/v1/service-area/counties/?page_size=5").json()
     assert len(small["results"]) == 5 and small["count"] == 88
+
+
+def test_audit_log_writes_any_number_of_rows_in_one_statement_that_reads_back(
+    rf, patient, other_patient, physician, django_assert_num_queries
+):
+    request = rf.get("/api/v1/something/", REMOTE_ADDR="2001:db8::7")
+    request.user = physician
+    records = [patient, other_patient] * 15
+    with django_assert_num_queries(1):  # no transaction of its own either
+        rows = audit_log(request, AuditAction.READ, *records, detail="list")
+    stored = list(AuditEvent.objects.filter(created_at=rows[0].created_at).order_by("id"))
+    assert len(stored) == 30
+    assert {(r.ip_address, r.actor_id, r.actor_role, r.detail, r.path) for r in stored} == {
+        ("2001:db8::7", physician.pk, "physician", "list", "/api/v1/something/")
+    }
+    assert [r.patient_id for r in stored] == [patient.pk, other_patient.pk] * 15
+    assert [r.object_id for r in stored] == [str(patient.pk), str(other_patient.pk)] * 15
+    assert audit_log(request, AuditAction.READ) == []
