@@ -47,11 +47,16 @@ def consult_windows(
         physician__role=Role.PHYSICIAN,
         physician__is_active=True,
     )
-    if physician_ids is not None:
-        licences = licences.filter(physician_id__in=physician_ids)
+    wanted = None if physician_ids is None else set(physician_ids)
+    if wanted is not None and len(wanted) <= 10:
+        # A few physicians (booking: one): by key. Many (a search: all of them): the state's
+        # licences are a few rows per physician anyway, and a short statement's parsing is cached
+        # by psycopg (a 50-id IN list is re-parsed on every call).
+        licences = licences.filter(physician_id__in=wanted)
     ranges: dict[int, list[tuple[dt.date, dt.date]]] = {}
     for physician_id, issued_on, expires_on in licences.values_list("physician_id", "issued_on", "expires_on"):
-        ranges.setdefault(physician_id, []).append((max(issued_on, start), min(expires_on, end)))
+        if wanted is None or physician_id in wanted:
+            ranges.setdefault(physician_id, []).append((max(issued_on, start), min(expires_on, end)))
     one_day = dt.timedelta(days=1)
     for physician_id, spans in ranges.items():
         merged: list[tuple[dt.date, dt.date]] = []

@@ -167,7 +167,8 @@ def slots_for_physicians(
 def _offered(*, appointment_type: AppointmentType, patient: User | None, physician_public_id, now: datetime):
     """(physicians in display order, their infos, the ids that may be offered). Physicians not
     taking new patients are left out of free consultations, except the patient's own physician."""
-    physicians = list(physicians_offering(physician_public_id=physician_public_id))
+    offering = physicians_offering(physician_public_id=physician_public_id)
+    physicians = list(offering.only("id", "public_id", "first_name", "last_name", "role"))
     ids = [p.pk for p in physicians]
     infos = contracts.physician_infos(ids) if ids else {}
     if ids and appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
