@@ -305,7 +305,9 @@ def availability_entries(
     for p in physicians:
         text = texts.get(p.pk)
         if text and text != "[]":
-            person = json.dumps({"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name})
+            person = json.dumps(
+                {"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name}, separators=(",", ":")
+            )
             zone_name = json.dumps(infos[p.pk].time_zone.key)
             entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
     return entries
