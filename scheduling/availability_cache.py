@@ -72,12 +72,13 @@ def entry_key(*parts: object) -> str:
 
 
 class _Recent:
-    """This process's most recently used entries, in front of the shared cache. Safe because an
-    entry's key names its version: a key's text never changes, it is only no longer asked for.
-    Spares moving ~2 MB from Redis for a 50-physician answer."""
+    """This process's most recently used entries, in front of the shared cache, bounded by their
+    total size. Safe because an entry's key names its version: a key's text never changes, it is
+    only no longer asked for. Spares moving ~2 MB from Redis for a 50-physician answer."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+        self.chars = 0
         self.items: OrderedDict[str, str] = OrderedDict()
         self.lock = threading.Lock()
 
@@ -93,18 +94,22 @@ class _Recent:
 
     def set_many(self, entries: dict[str, str]) -> None:
         with self.lock:
-            self.items.update(entries)
-            for key in entries:
-                self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            for key, text in entries.items():
+                old = self.items.pop(key, None)
+                self.chars += len(text) - (len(old) if old is not None else 0)
+                self.items[key] = text
+            while self.chars > self.max_chars and self.items:
+                _, text = self.items.popitem(last=False)
+                self.chars -= len(text)
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.chars = 0
 
 
-recent = _Recent(size=2000)
+# ~32 MB of JSON text per process: a dozen full 50-physician, 14-day answers.
+recent = _Recent(max_chars=32 * 1024 * 1024)
 
 
 def get_entries(keys: list[str]) -> dict[str, str]:

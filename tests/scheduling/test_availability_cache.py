@@ -173,12 +173,16 @@ def test_a_forgotten_version_is_a_new_version(patient, physician, setup, api):
     assert utc_starts(client) == first
 
 
-def test_the_recent_entries_are_bounded():
-    recent = availability_cache._Recent(size=3)
-    recent.set_many({"a": "1", "b": "2", "c": "3"})
-    assert recent.get_many(["a"]) == {"a": "1"}  # a is now the most recent
-    recent.set_many({"d": "4"})
-    assert recent.get_many(["a", "b", "c", "d"]) == {"a": "1", "c": "3", "d": "4"}
+def test_the_recent_entries_are_bounded_by_their_size():
+    recent = availability_cache._Recent(max_chars=6)
+    recent.set_many({"a": "11", "b": "22", "c": "33"})
+    assert recent.get_many(["a"]) == {"a": "11"}  # a is now the most recent
+    recent.set_many({"d": "44"})  # 8 chars: the least recent (b) goes
+    assert recent.get_many(["a", "b", "c", "d"]) == {"a": "11", "c": "33", "d": "44"}
+    recent.set_many({"a": "1111"})  # replaced, not counted twice (8 chars): c goes
+    assert recent.get_many(["a", "c", "d"]) == {"a": "1111", "d": "44"} and recent.chars == 6
+    recent.clear()
+    assert recent.chars == 0 and recent.get_many(["a"]) == {}
 
 
 def test_a_search_from_the_cache_skips_exactly_the_slot_queries(api, patient, setup):
