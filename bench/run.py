@@ -191,25 +191,26 @@ class Plan:
         from django.conf import settings
 
         from scheduling import contracts
-        from scheduling.selectors import availability_search
+        from scheduling.selectors import appointment_type_get, availability_entries
 
-        found = availability_search(
+        entries = availability_entries(
             start=self.window[0],
             end=self.window[1],
-            appointment_type_code="follow_up",
+            appointment_type=appointment_type_get(code="follow_up"),
             state="FL",
             viewer_tz=contracts.zone("America/New_York"),
             patient=None,
             now=now,
         )
         per_physician = []
-        for item in found:
+        for entry in map(json.loads, entries):
             chosen, last = [], None
-            for slot in item.slots:
-                if last is None or slot.starts_at - last >= timedelta(minutes=60):
-                    chosen.append(slot.starts_at)
-                    last = slot.starts_at
-            per_physician.append([(str(item.physician.public_id), s) for s in chosen])
+            for slot in entry["slots"]:
+                starts_at = datetime.fromisoformat(slot["starts_at_utc"])
+                if last is None or starts_at - last >= timedelta(minutes=60):
+                    chosen.append(starts_at)
+                    last = starts_at
+            per_physician.append([(entry["physician"]["id"], s) for s in chosen])
         # Interleave physicians so concurrent bookings mostly hit different physicians' locks.
         slots = [s for group in itertools.zip_longest(*per_physician) for s in group if s is not None]
         from rest_framework_simplejwt.tokens import RefreshToken

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,13 +25,6 @@ from scheduling.models import (
     WeeklyAvailability,
 )
 from scheduling.slots import DateException, Interval, Slot, WeeklyBlock, date_ranges_predicate, generate_slots
-
-
-@dataclass
-class PhysicianAvailability:
-    physician: User
-    time_zone: str
-    slots: list[Slot] = field(default_factory=list)
 
 
 def appointment_type_get(*, code: str) -> AppointmentType:
@@ -178,42 +171,6 @@ def _offered(*, appointment_type: AppointmentType, patient: User | None, physici
     return physicians, infos, ids
 
 
-def availability_search(
-    *,
-    start: date,
-    end: date,
-    appointment_type_code: str,
-    state: str,
-    viewer_tz: ZoneInfo,
-    patient: User | None = None,
-    physician_public_id=None,
-    now: datetime | None = None,
-) -> list[PhysicianAvailability]:
-    """Slots per physician for a patient (or a prospective patient when `patient` is None) in
-    `state`, computed from the database (no cache)."""
-    check_window(start=start, end=end)
-    now = now or timezone.now()
-    appointment_type = appointment_type_get(code=appointment_type_code)
-    physicians, infos, ids = _offered(
-        appointment_type=appointment_type, patient=patient, physician_public_id=physician_public_id, now=now
-    )
-    slots = slots_for_physicians(
-        physician_ids=ids,
-        infos=infos,
-        appointment_type=appointment_type,
-        state=state,
-        viewer_tz=viewer_tz,
-        start=start,
-        end=end,
-        now=now,
-    )
-    return [
-        PhysicianAvailability(physician=p, time_zone=infos[p.pk].time_zone.key, slots=slots[p.pk])
-        for p in physicians
-        if slots.get(p.pk)
-    ]
-
-
 def _iso_utc(instant: datetime) -> str:
     return instant.isoformat().replace("+00:00", "Z")
 
@@ -254,7 +211,7 @@ def availability_entries(
 ) -> list[str]:
     """The availability answer's `results`, as the JSON text of each entry (physician, their
     zone, their slots in the patient's zone), for the physicians with at least one slot, in
-    display order. The same slots as availability_search; each physician's slots are cached
+    display order, from slots_for_physicians; each physician's slots are cached
     (scheduling.availability_cache explains why that is exact). A constant number of queries
     whatever the number of physicians; none for slots found in the cache."""
     check_window(start=start, end=end)
