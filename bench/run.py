@@ -193,7 +193,7 @@ class Plan:
         from scheduling import contracts
         from scheduling.selectors import appointment_type_get, availability_entries
 
-        entries = availability_entries(
+        entries, _ = availability_entries(
             start=self.window[0],
             end=self.window[1],
             appointment_type=appointment_type_get(code="follow_up"),
@@ -237,6 +237,7 @@ def scenarios(plan: Plan, webhook_secret: str):
     staff_headers = rotate(plan.staff_headers * plan.users)
     start, end = plan.window
     availability_path = f"/api/v1/availability/?start={start}&end={end}&appointment_type=follow_up&page_size=50"
+    GZIP = {"Accept-Encoding": "gzip"}  # what the apps' HTTP stacks (URLSession, OkHttp) send by default
     windows = itertools.count(1)
 
     def availability_cold(i, seq):
@@ -244,7 +245,7 @@ def scenarios(plan: Plan, webhook_secret: str):
         # request computes all physicians' slots, as after a change to every physician at once.
         first = start + timedelta(days=next(windows))
         path = f"/api/v1/availability/?start={first}&end={first + (end - start)}&appointment_type=follow_up"
-        return Req("GET", path + "&page_size=50", patient_headers(i, seq))
+        return Req("GET", path + "&page_size=50", {**patient_headers(i, seq), **GZIP})
 
     def book(i, seq):
         if not plan.booking:
@@ -291,7 +292,7 @@ def scenarios(plan: Plan, webhook_secret: str):
         Scenario("floor", lambda i, s: Req("GET", "/bench/floor/", floor_headers(i, s)), note="GET /bench/floor/"),
         Scenario(
             "availability",
-            lambda i, s: Req("GET", availability_path, patient_headers(i, s)),
+            lambda i, s: Req("GET", availability_path, {**patient_headers(i, s), **GZIP}),
             note=f"GET /api/v1/availability/ follow-up, 14 days, {plan.physician_count} physicians, FL patient",
         ),
         Scenario(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -20,7 +21,7 @@ from accounts.models import AuditAction
 from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician
 from api.pagination import PagePagination
 from api.schema import errors
-from scheduling import calendar, contracts, selectors
+from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import LocationNotServed, LocationRequired
 from scheduling.serializers import (
     AppointmentDetailOutput,
@@ -110,7 +111,7 @@ class AvailabilityApi(APIView):
             physician_public_id=data.get("physician"),
         )
         paginator = PagePagination()
-        page = paginator.paginate_queryset(entries, request, view=self) or []
+        page = paginator.paginate_queryset(entries.texts, request, view=self) or []
         head = {
             "state": state,
             "time_zone": tz.key,
@@ -124,8 +125,19 @@ class AvailabilityApi(APIView):
         }
         # The entries are JSON text already (cached per physician): the answer is assembled, not
         # serialised again. Its shape is AvailabilityOutput's (tests/scheduling pin it).
-        body = json.dumps(head, separators=(",", ":"))[:-1] + ',"results":[' + ",".join(page) + "]}"
-        return HttpResponse(body, content_type="application/json")
+        head_text = json.dumps(head, separators=(",", ":"))
+        body = head_text[:-1] + ',"results":[' + ",".join(page) + "]}"
+        response = HttpResponse(content_type="application/json")
+        patch_vary_headers(response, ["Accept-Encoding"])
+        if entries.version is not None and "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""):
+            # ~2 MB of JSON for 50 physicians is ~110 KB gzipped (what a phone downloads). It is
+            # compressed once per distinct answer, named by the entries' versions and this page's
+            # head. (No secret shares the body with the echoed dates, so BREACH does not apply.)
+            response.content = availability_cache.compressed_answer(f"{entries.version}:{head_text}", body)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response.content = body
+        return response
 
 
 # --- appointments ------------------------------------------------------------------------

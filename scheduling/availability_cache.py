@@ -23,6 +23,7 @@ the physician's row lock. TTL bounds any such staleness to SCHEDULING_AVAILABILI
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import uuid
@@ -110,6 +111,19 @@ class _Recent:
 
 # ~32 MB of JSON text per process: a dozen full 50-physician, 14-day answers.
 recent = _Recent(max_chars=32 * 1024 * 1024)
+
+
+# Whole answers, gzipped, by their name (entries' versions + the page's head): ~8 MB per process.
+_compressed = _Recent(max_chars=8 * 1024 * 1024)
+
+
+def compressed_answer(name: str, body: str) -> bytes:
+    key = entry_key(name)
+    found = _compressed.get_many([key]).get(key)
+    if found is None:
+        found = gzip.compress(body.encode(), compresslevel=5, mtime=0)
+        _compressed.set_many({key: found})
+    return found
 
 
 def get_entries(keys: list[str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -198,6 +199,11 @@ def slots_json(slots: list[Slot], viewer_tz: ZoneInfo, memo: dict | None = None)
     return "[" + ",".join(texts) + "]"
 
 
+class AvailabilityEntries(NamedTuple):
+    texts: list[str]  # JSON text of each entry, in display order
+    version: str | None  # names this exact list (None when the cache is off)
+
+
 def availability_entries(
     *,
     start: date,
@@ -208,7 +214,7 @@ def availability_entries(
     patient: User | None = None,
     physician_public_id=None,
     now: datetime | None = None,
-) -> list[str]:
+) -> AvailabilityEntries:
     """The availability answer's `results`, as the JSON text of each entry (physician, their
     zone, their slots in the patient's zone), for the physicians with at least one slot, in
     display order, from slots_for_physicians; each physician's slots are cached
@@ -258,7 +264,7 @@ def availability_entries(
         computed = {pid: slots_json(slots.get(pid, []), viewer_tz, texts_memo) for pid in missing}
         texts.update(computed)
         availability_cache.set_entries({keys[pid]: text for pid, text in computed.items() if pid in keys})
-    entries = []
+    entries, parts = [], []
     for p in physicians:
         text = texts.get(p.pk)
         if text and text != "[]":
@@ -267,7 +273,9 @@ def availability_entries(
             )
             zone_name = json.dumps(infos[p.pk].time_zone.key)
             entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
-    return entries
+            parts.append((keys.get(p.pk), person, zone_name))
+    cached = bool(keys) and len(keys) == len(ids)
+    return AvailabilityEntries(entries, availability_cache.entry_key("answer", *parts) if cached else None)
 
 
 # --- appointments ------------------------------------------------------------------------

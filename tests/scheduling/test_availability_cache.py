@@ -197,3 +197,50 @@ def test_a_search_from_the_cache_skips_exactly_the_slot_queries(api, patient, se
         client.get("/api/v1/availability/", DAY)
     assert len(warm) == len(cold) - 3  # hours, exceptions, appointments
     assert slot_queries(warm.captured_queries) == []
+
+
+def test_a_client_that_accepts_gzip_gets_the_same_answer_compressed_once(api, patient, setup, monkeypatch, settings):
+    import gzip
+
+    client = api(patient)
+    plain = client.get("/api/v1/availability/", DAY)
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+    calls = []
+    real = gzip.compress
+    monkeypatch.setattr(gzip, "compress", lambda data, **kw: calls.append(1) or real(data, **kw))
+    first = client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    second = client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip")
+    assert first["Content-Encoding"] == "gzip" and "Accept-Encoding" in first["Vary"]
+    assert gzip.decompress(first.content) == plain.content
+    assert second.content == first.content and len(calls) == 1  # compressed once
+    # Another page of the same search is another answer.
+    other = client.get("/api/v1/availability/", {**DAY, "page_size": 1, "page": 2}, HTTP_ACCEPT_ENCODING="gzip")
+    assert other.status_code in (200, 400) and len(calls) == 1 + (other.status_code == 200)
+    # With the cache off there is nothing to name the answer by: it goes uncompressed.
+    settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS = 0
+    off = client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip")
+    assert "Content-Encoding" not in off and off.content == plain.content
+
+
+def test_a_booking_changes_the_compressed_answer_too(
+    api, patient, physician, setup, django_capture_on_commit_callbacks
+):
+    import gzip
+
+    client = api(patient)
+    before = gzip.decompress(client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip").content)
+    assert b"2026-06-02T13:00:00Z" in before
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/appointments/",
+            {
+                "physician": str(physician.public_id),
+                "appointment_type": "free_consultation",
+                "starts_at": "2026-06-02T13:00:00Z",
+                "idempotency_key": "cache-key-0002",
+            },
+            format="json",
+        )
+    assert response.status_code == 201
+    after = gzip.decompress(client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip").content)
+    assert b"2026-06-02T13:00:00Z" not in after
