@@ -249,6 +249,9 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=128, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The id of the scan task that claimed the row: when a killed worker's task is delivered
+    # again (same id), it takes back its own unsent rows at once instead of after STALE_SENDING.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -7,12 +7,14 @@ from celery import shared_task
 from scheduling.services import agenda, reminders, visits
 
 
-@shared_task(acks_late=True)
-def send_due_reminders() -> int:
+@shared_task(bind=True, acks_late=True)
+def send_due_reminders(self) -> int:
     """Send a chunk of due reminders (SCHEDULING_REMINDER_CHUNK). Rows are claimed under
     SKIP LOCKED, so overlapping scans send each reminder once; a full chunk enqueues one more
-    scan before sending, so a burst keeps every worker busy until a claim comes back short."""
-    return reminders.send_due_reminders(on_full_chunk=send_due_reminders.delay)
+    scan before sending, so a burst keeps every worker busy until a claim comes back short.
+    The rows carry this task's id, so if its worker dies the redelivered task (same id) takes
+    back what it had not sent."""
+    return reminders.send_due_reminders(on_full_chunk=send_due_reminders.delay, token=self.request.id or "")
 
 
 @shared_task(acks_late=True)

@@ -97,13 +97,14 @@ def _stale_back_to_pending(now: datetime) -> None:
     )
 
 
-def reminders_claim(*, now: datetime | None = None, limit: int | None = None) -> list[Reminder]:
+def reminders_claim(*, now: datetime | None = None, limit: int | None = None, token: str = "") -> list[Reminder]:
     """Claim up to `limit` due pending rows (oldest first) in one transaction: lock them,
     skipping rows another scan holds (`SKIP LOCKED`), and mark them sending (claimed_at, one more
     attempt) with one UPDATE, so a chunk costs one commit. Rows come back with their appointment
     and patient loaded; the query count does not depend on `limit`.
 
     Rows stuck in sending for STALE_SENDING (a worker died with them) go back to pending first.
+    `token` names the claimant (the scan task's id) on the rows it claims.
     On SQLite select_for_update is a no-op (its writes are serialized by the database lock)."""
     now = now or timezone.now()
     limit = limit or settings.SCHEDULING_REMINDER_CHUNK
@@ -117,11 +118,24 @@ def reminders_claim(*, now: datetime | None = None, limit: int | None = None) ->
         )
         if rows:
             Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
-                status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+                status=ReminderStatus.SENDING, claimed_at=now, claimed_by=token, attempts=F("attempts") + 1
             )
     for row in rows:
-        row.status, row.claimed_at, row.attempts = ReminderStatus.SENDING, now, row.attempts + 1
+        row.status, row.claimed_at, row.claimed_by, row.attempts = ReminderStatus.SENDING, now, token, row.attempts + 1
     return rows
+
+
+def reminders_take_back(*, token: str) -> int:
+    """Rows still in sending under `token`: a scan with this id claimed them and its worker died
+    before sending them (the broker delivers the same task again, with the same id, once the
+    worker is gone). Back to pending, to be claimed again now rather than after STALE_SENDING.
+    The row that was in flight may have reached the provider: it is sent again (at least once,
+    as after any crash)."""
+    if not token:
+        return 0
+    return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_by=token).update(
+        status=ReminderStatus.PENDING
+    )
 
 
 def _mark(reminder_id: int, **fields) -> int:
@@ -221,13 +235,20 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
 
 
 def send_due_reminders(
-    *, now: datetime | None = None, chunk: int | None = None, on_full_chunk: Callable[[], object] | None = None
+    *,
+    now: datetime | None = None,
+    chunk: int | None = None,
+    on_full_chunk: Callable[[], object] | None = None,
+    token: str = "",
 ) -> int:
     """One scan: claim a chunk of due rows, and when the chunk came back full (more may be
     due) call `on_full_chunk` (the task enqueues another scan) before sending this chunk, so a
-    burst is drained by every worker process at once. A short chunk ends the chain."""
+    burst is drained by every worker process at once. A short chunk ends the chain.
+    `token` (the task's id) is written on the claimed rows; a scan delivered again after its
+    worker died first takes back the rows it had claimed and not sent."""
     chunk = chunk or settings.SCHEDULING_REMINDER_CHUNK
-    claimed = reminders_claim(now=now, limit=chunk)
+    reminders_take_back(token=token)
+    claimed = reminders_claim(now=now, limit=chunk, token=token)
     if len(claimed) >= chunk and on_full_chunk is not None:
         on_full_chunk()
     return reminders_send_claimed(reminders=claimed, now=now)

@@ -398,3 +398,34 @@ def test_a_new_visits_reminders_are_planned_in_one_insert(world, patient, physic
         ("sms", "24h"),
     ]
     assert Reminder.objects.filter(appointment=appointment, status=ReminderStatus.PENDING).count() == 4
+
+
+def test_a_scan_delivered_again_takes_back_its_own_unsent_rows_at_once(world, physician):
+    """A worker died mid-chunk (SIGKILL: no exception handler ran): its rows stay in sending under
+    its task id. The broker delivers that task again (same id): it takes back its own rows and
+    sends them now, not after STALE_SENDING; another scan's claim is left alone."""
+    from scheduling.services.reminders import send_due_reminders
+
+    now = due_burst(world, physician, 3)  # 6 due rows
+    dead = reminders_claim(now=now, limit=3, token="task-dead")
+    reminders_send_claimed(reminders=dead[:1], now=now)  # one went out before the kill
+    live = reminders_claim(now=now, limit=2, token="task-live")  # another scan, still working
+    assert Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_by="task-dead").count() == 2
+
+    assert send_due_reminders(now=now, token="task-dead") == 3  # its 2 rows + the last due one
+    assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 2
+    assert set(Reminder.objects.filter(status=ReminderStatus.SENDING).values_list("claimed_by", flat=True)) == {
+        "task-live"
+    }
+    assert reminders_send_claimed(reminders=live, now=now) == 2
+    assert Reminder.objects.filter(kind="24h", status=ReminderStatus.SENT).count() == 6
+    assert len(notifications.sms_outbox) + len(mail.outbox) == 6  # each row sent once
+
+
+def test_a_scan_without_a_task_id_takes_back_nothing(world, physician):
+    now = due_burst(world, physician, 1)
+    reminders_claim(now=now, limit=2)  # no token: e.g. called outside a worker
+    from scheduling.services.reminders import reminders_take_back
+
+    assert reminders_take_back(token="") == 0
+    assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 2
