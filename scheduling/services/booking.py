@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from api.errors import Forbidden
+from api.errors import DomainError, Forbidden
 from scheduling import contracts, selectors
 from scheduling.errors import (
     CutoffPassed,
@@ -154,6 +154,18 @@ def _replay(existing: Appointment, *, physician_public_id, appointment_type_code
     return BookingResult(existing, created=False)
 
 
+def _replay_if_booked(actor: User, idempotency_key: str, *, physician_public_id, code: str, at) -> BookingResult | None:
+    """The booking this key already made, as a replay (None: the key is new)."""
+    existing = (
+        Appointment.objects.select_related("physician", "appointment_type")
+        .filter(patient=actor, idempotency_key=idempotency_key)
+        .first()
+    )
+    if existing is None:
+        return None
+    return _replay(existing, physician_public_id=physician_public_id, appointment_type_code=code, starts_at=at)
+
+
 def _lock_physician(physician: User) -> None:
     # Serialises bookings of one physician on PostgreSQL (a no-op on SQLite, where IMMEDIATE
     # transactions already hold the write lock from BEGIN).
@@ -171,24 +183,16 @@ def appointment_book(
     now: datetime | None = None,
 ) -> BookingResult:
     """Book a slot for the patient `actor`. A retry with the same idempotency key returns the
-    first booking (created=False) instead of booking again."""
+    first booking (created=False) instead of booking again.
+
+    The key is looked up only when the booking does not go through: a retry finds its own first
+    booking in the way (the slot is taken, the limit reached, the key's unique constraint hit)
+    and is answered with it; a first attempt, the common case, spends no query on it."""
     if not actor.is_patient:
         raise Forbidden()
-    existing = (
-        Appointment.objects.select_related("physician", "appointment_type")
-        .filter(patient=actor, idempotency_key=idempotency_key)
-        .first()
-    )
-    if existing is not None:
-        return _replay(
-            existing,
-            physician_public_id=physician_public_id,
-            appointment_type_code=appointment_type_code,
-            starts_at=starts_at,
-        )
     now = now or timezone.now()
-    appointment_type = selectors.appointment_type_get(code=appointment_type_code)
     try:
+        appointment_type = selectors.appointment_type_get(code=appointment_type_code)
         with transaction.atomic():
             # Found and locked in one query: bookings of one physician serialise on its row.
             physician = _physician(physician_public_id, lock=True)
@@ -216,20 +220,20 @@ def appointment_book(
     except IntegrityError as exc:
         # Either the same idempotency key committed a moment ago (a concurrent retry), or the
         # exclusion constraint refused an overlap.
-        existing = (
-            Appointment.objects.select_related("physician", "appointment_type")
-            .filter(patient=actor, idempotency_key=idempotency_key)
-            .first()
+        replayed = _replay_if_booked(
+            actor, idempotency_key, physician_public_id=physician_public_id, code=appointment_type_code, at=starts_at
         )
-        if existing is not None:
-            return _replay(
-                existing,
-                physician_public_id=physician_public_id,
-                appointment_type_code=appointment_type_code,
-                starts_at=starts_at,
-            )
+        if replayed is not None:
+            return replayed
         logger.info("booking refused by the database physician=%s", physician.pk)
         raise SlotUnavailable() from exc
+    except (DomainError, ValidationError):
+        replayed = _replay_if_booked(
+            actor, idempotency_key, physician_public_id=physician_public_id, code=appointment_type_code, at=starts_at
+        )
+        if replayed is not None:
+            return replayed
+        raise
     logger.info("appointment booked id=%s physician=%s", appointment.pk, physician.pk)
     return BookingResult(appointment, created=True)
 

@@ -67,6 +67,34 @@ def test_retry_with_the_same_idempotency_key_returns_the_same_appointment(api, p
     assert Appointment.objects.count() == 1
 
 
+def test_a_retry_is_answered_with_the_first_booking_whatever_has_changed_since(api, patient, physician, setup, frozen):
+    """The key is looked up when the booking does not go through, so a retry gets its first
+    booking back even when booking again would now be refused: too soon, the physician gone."""
+    client = api(patient)
+    first = book(client, physician)
+    assert first.status_code == 201
+    frozen.move_to(datetime(2026, 6, 3, 12, 30, tzinfo=UTC))  # 30 minutes before the slot: too soon
+    from tests.conftest import client_for
+
+    client = client_for(patient)  # a token issued at the travelled-to time
+    again = book(client, physician)
+    assert again.status_code == 200 and again.json() == first.json()
+    physician.is_active = False
+    physician.save(update_fields=["is_active"])
+    assert book(client, physician).json() == first.json()
+    assert Appointment.objects.count() == 1
+
+
+def test_a_first_booking_does_not_look_up_its_key(api, patient, physician, setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert book(api(patient), physician).status_code == 201
+    lookups = [q["sql"] for q in queries.captured_queries if '"idempotency_key" =' in q["sql"]]
+    assert lookups == []
+
+
 def test_reusing_a_key_for_another_slot_is_a_conflict(api, patient, physician, setup):
     client = api(patient)
     book(client, physician)
