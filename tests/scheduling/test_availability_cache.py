@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scheduling import availability_cache
 from scheduling.models import AvailabilityException, WeeklyAvailability
-from tests.scheduling.factories import AppointmentFactory
+from tests.scheduling.factories import AppointmentFactory, book
 
 pytestmark = pytest.mark.django_db
 
@@ -71,16 +71,7 @@ def test_booking_and_cancelling_show_in_the_next_search(
     client = api(patient)
     assert "2026-06-02T13:00:00Z" in utc_starts(client)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/api/v1/appointments/",
-            {
-                "physician": str(physician.public_id),
-                "appointment_type": "free_consultation",
-                "starts_at": "2026-06-02T13:00:00Z",
-                "idempotency_key": "cache-key-0001",
-            },
-            format="json",
-        )
+        response = book(client, physician, starts_at="2026-06-02T13:00:00Z", key="cache-key-0001")
     assert response.status_code == 201, response.json()
     assert "2026-06-02T13:00:00Z" not in utc_starts(client)
     with django_capture_on_commit_callbacks(execute=True):
@@ -231,16 +222,7 @@ def test_a_booking_changes_the_compressed_answer_too(
     before = gzip.decompress(client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip").content)
     assert b"2026-06-02T13:00:00Z" in before
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/api/v1/appointments/",
-            {
-                "physician": str(physician.public_id),
-                "appointment_type": "free_consultation",
-                "starts_at": "2026-06-02T13:00:00Z",
-                "idempotency_key": "cache-key-0002",
-            },
-            format="json",
-        )
+        response = book(client, physician, starts_at="2026-06-02T13:00:00Z", key="cache-key-0002")
     assert response.status_code == 201
     after = gzip.decompress(client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip").content)
     assert b"2026-06-02T13:00:00Z" not in after

@@ -9,7 +9,7 @@ import time_machine
 from accounts.models import AuditEvent
 from scheduling.models import Appointment, AppointmentStatus, FreeConsultationGrant, Reminder, ReminderStatus
 from tests.factories import PatientUserFactory
-from tests.scheduling.factories import AppointmentFactory
+from tests.scheduling.factories import AppointmentFactory, book
 
 pytestmark = pytest.mark.django_db
 
@@ -30,19 +30,6 @@ def setup(world, patient, physician):
     world.patient(patient)
     world.hours(physician, time(9), time(12))
     return world
-
-
-def book(client, physician, starts_at=SLOT, key="key-00000001", appointment_type="free_consultation"):
-    return client.post(
-        "/api/v1/appointments/",
-        {
-            "physician": str(physician.public_id),
-            "appointment_type": appointment_type,
-            "starts_at": starts_at,
-            "idempotency_key": key,
-        },
-        format="json",
-    )
 
 
 def test_booking_a_free_slot_creates_the_appointment_and_its_reminders(api, patient, physician, setup):

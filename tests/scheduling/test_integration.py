@@ -17,13 +17,12 @@ from tests.billing.factories import SubscriptionFactory
 from tests.factories import PatientUserFactory, PhysicianUserFactory
 from tests.patients.factories import PatientProfileFactory, QuestionnaireFactory, SafetyFlagFactory
 from tests.practice.factories import PhysicianProfileFactory, StateLicenseFactory
-from tests.scheduling.factories import AppointmentFactory
+from tests.scheduling.factories import AppointmentFactory, book
 
 pytestmark = pytest.mark.django_db
 
 UTC = ZoneInfo("UTC")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-SLOT = "2026-06-03T13:00:00Z"
 
 
 @pytest.fixture
@@ -55,19 +54,6 @@ def make_patient(user=None, **profile):
 def search(client, **params):
     params.setdefault("appointment_type", "free_consultation")
     return client.get("/api/v1/availability/", params).json()
-
-
-def book(client, physician, starts_at=SLOT, key="key-00000001", appointment_type="free_consultation"):
-    return client.post(
-        "/api/v1/appointments/",
-        {
-            "physician": str(physician.public_id),
-            "appointment_type": appointment_type,
-            "starts_at": starts_at,
-            "idempotency_key": key,
-        },
-        format="json",
-    )
 
 
 def test_licence_expiring_mid_window_with_real_licences(api, patient, physician, frozen):
