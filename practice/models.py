@@ -67,6 +67,11 @@ class PhysicianProfile(models.Model):
     office_state = models.CharField(max_length=2, blank=True)
     office_zip_code = models.CharField(max_length=10, blank=True)
     static_video_url = models.URLField(blank=True, help_text="Fallback video room when the provider is down.")
+    telemedicine_special_registration = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="DEA special registration for telemedicine, once such a rule exists (docs/prescribing-basis.md).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

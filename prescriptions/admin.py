@@ -14,7 +14,6 @@ from accounts.audit import AuditedAdminMixin
 from api.errors import DomainError
 from prescriptions.models import (
     DeliveryOrder,
-    InPersonEvaluation,
     MedicationProduct,
     OrderEvent,
     OrderStatus,
@@ -78,6 +77,8 @@ class PrescribingPolicyAdmin(admin.ModelAdmin):
         "evaluation_window_days",
         "telemedicine_flexibility_ends_on",
         "require_in_person_after_flex_end",
+        "in_person_evaluation_valid_days",
+        "special_registration_enabled",
         "fl_pdmp_max_age_days",
         "nj_pdmp_interval_days",
         "max_days_supply",
@@ -100,17 +101,6 @@ class PrescribingPolicyAdmin(admin.ModelAdmin):
 
 class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     pass
-
-
-@admin.register(InPersonEvaluation)
-class InPersonEvaluationAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Staff document an in-person evaluation (needed once the federal flexibilities end)."""
-
-    list_display = ["patient", "physician", "evaluated_on", "documented_by"]
-    raw_id_fields = ["patient", "physician", "documented_by"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PDMPCheck)

@@ -129,6 +129,23 @@ class PrescribingPolicy(models.Model):
         default=date(2026, 12, 31), help_text="Last day of the federal telemedicine flexibilities."
     )
     require_in_person_after_flex_end = models.BooleanField(default=True)
+    # How long an in-person evaluation by the prescriber counts as the prescribing basis. The law
+    # asks for one (21 U.S.C. 829(e)(2)(A)(i)) and sets no repeat interval: null = no limit.
+    in_person_evaluation_valid_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty = an in-person evaluation counts without a time limit."
+    )
+    practitioner_present_allowed = models.BooleanField(
+        default=True, help_text="21 U.S.C. 802(54)(B): a DEA-registered practitioner with the patient at the visit."
+    )
+    practitioner_present_valid_days = models.PositiveIntegerField(
+        default=90, help_text="How long after such a video visit it supports a new prescription."
+    )
+    special_registration_enabled = models.BooleanField(
+        default=False, help_text="DEA special registration for telemedicine: off until a final rule exists."
+    )
+    readiness_notice_days = models.PositiveIntegerField(
+        default=45, help_text="Days before a policy switch when the care team and patients are told."
+    )
     fl_pdmp_max_age_days = models.PositiveIntegerField(default=0, help_text="0 = same day (E-FORCSE).")
     nj_pdmp_interval_days = models.PositiveIntegerField(default=90)
     max_days_supply = models.PositiveIntegerField(default=30)
@@ -170,21 +187,13 @@ class PDMPCheck(models.Model):
         return f"PDMP check #{self.pk}"
 
 
-class InPersonEvaluation(models.Model):
-    """A documented in-person medical evaluation: demanded by the policy once the federal
-    telemedicine flexibilities end (Ryan Haight Act, 21 U.S.C. 829(e))."""
+class PrescribingBasis(models.TextChoices):
+    """Why a Schedule III prescription issued by telemedicine is lawful (docs/prescribing-basis.md)."""
 
-    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    evaluated_on = models.DateField()
-    documented_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-evaluated_on"]
-
-    def __str__(self) -> str:
-        return f"in-person evaluation #{self.pk}"
+    TELEMEDICINE_FLEXIBILITY = "telemedicine_flexibility", "Federal telemedicine flexibilities in force"
+    IN_PERSON_EVALUATION = "in_person_evaluation", "In-person evaluation by the prescriber"
+    PRACTITIONER_PRESENT = "practitioner_present", "DEA-registered practitioner present at the video visit"
+    SPECIAL_REGISTRATION = "special_registration", "DEA special registration for telemedicine"
 
 
 class PrescriptionStatus(models.TextChoices):
@@ -245,6 +254,12 @@ class Prescription(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     patient_state = models.CharField(max_length=2, blank=True, help_text="The patient's state at signing.")
+    prescribing_basis = models.CharField(
+        max_length=32,
+        choices=PrescribingBasis.choices,
+        blank=True,
+        help_text="The lawful basis for prescribing by telemedicine this signature relied on.",
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
     snapshot = models.JSONField(default=dict, blank=True, help_text="The legal contents, frozen at signing.")

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role, User
+from api.clock import practice_date
 from api.errors import NotFound
 from prescriptions.models import (
     DeliveryOrder,
@@ -127,7 +128,7 @@ def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:
     "active" (a signed, unexpired, not superseded prescription) > "draft" > "expired" (only
     expired or superseded ones) > "none".
     """
-    today = timezone.localdate()
+    today = practice_date()
     result = {pid: "none" for pid in patient_ids}
     rank = {"none": 0, "expired": 1, "draft": 2, "active": 3}
     rows = Prescription.objects.filter(patient_id__in=patient_ids).exclude(status=PrescriptionStatus.DISCARDED)
@@ -147,7 +148,7 @@ def prescription_status_column(*, patient_ref: str):
     """Contract: prescription_status_by_patient as an expression for a queryset of patients
     (`patient_ref` names the patient id in it), so a list reads it in its own query: the best
     label of the patient's prescriptions by the same ranking, "none" without any."""
-    today = timezone.localdate()
+    today = practice_date()
     draft = Q(status=PrescriptionStatus.DRAFT)
     active = Q(status=PrescriptionStatus.SIGNED, expires_on__gte=today)
     best = (

@@ -2,6 +2,9 @@ from django.contrib import admin
 
 from accounts.audit import AuditedAdminMixin
 from scheduling.models import (
+    InPersonEvaluation,
+    VisitLocation,
+    VisitPractitionerPresence,
     AgendaDigest,
     Appointment,
     AppointmentType,
@@ -75,3 +78,40 @@ class ReminderAdmin(admin.ModelAdmin):
 class AgendaDigestAdmin(admin.ModelAdmin):
     list_display = ["physician", "date", "visit_count", "sent_at"]
     readonly_fields = ["physician", "date", "visit_count", "created_at", "sent_at"]
+
+
+@admin.register(VisitLocation)
+class VisitLocationAdmin(admin.ModelAdmin):
+    """Offices (and home-visit areas) where in-person evaluations are booked."""
+
+    list_display = ["name", "kind", "city", "state", "time_zone", "is_active"]
+    list_filter = ["state", "kind", "is_active"]
+
+
+@admin.register(InPersonEvaluation)
+class InPersonEvaluationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Read here; recorded through the API (a completed visit, or the physician's attestation),
+    so the rules (caseload, served state, no future dates) hold. Never deleted."""
+
+    list_display = ["public_id", "physician", "evaluated_on", "source", "place_state", "voided_at"]
+    list_filter = ["source", "place_state"]
+    raw_id_fields = ["patient", "physician", "attested_by", "appointment", "location"]
+    readonly_fields = ["public_id", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VisitPractitionerPresence)
+class VisitPractitionerPresenceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["appointment", "practitioner_state", "recorded_at"]
+    raw_id_fields = ["appointment", "recorded_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -32,13 +32,65 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+class VisitLocationKind(models.TextChoices):
+    OFFICE = "office", "Office"
+    HOME_VISIT = "home_visit", "Home visit"
+
+
+class VisitLocation(models.Model):
+    """Where an in-person visit happens: an office in Florida or New Jersey (with its address and
+    time zone), or home visits within one state (the address is then the patient's own).
+
+    In-person evaluations exist because, once the federal telemedicine flexibilities end, a
+    Schedule III prescription issued by telemedicine needs one in-person medical evaluation by the
+    prescriber (21 U.S.C. 829(e); docs/prescribing-basis.md#in-person-evaluation)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=VisitLocationKind.choices, default=VisitLocationKind.OFFICE)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, help_text="FL or NJ: the state whose licence rules apply.")
+    zip_code = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    instructions = models.CharField(max_length=255, blank=True, help_text="Parking, suite, what to bring.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["state", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["FL", "NJ"]), name="visit_location_state_served"),
+            models.CheckConstraint(
+                condition=Q(kind="home_visit") | ~Q(address_line1="") & ~Q(city="") & ~Q(zip_code=""),
+                name="visit_location_office_has_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def address_text(self) -> str:
+        if self.kind == VisitLocationKind.HOME_VISIT:
+            return "At your home"
+        parts = [self.address_line1, self.address_line2, self.city, f"{self.state} {self.zip_code}".strip()]
+        return ", ".join(p for p in parts if p)
+
+
 class WeeklyAvailability(models.Model):
     """A recurring block of working hours, as wall-clock times in the physician's own time zone
-    (PhysicianProfile.time_zone), so 9:00-17:00 stays 9:00-17:00 across DST changes."""
+    (PhysicianProfile.time_zone), so 9:00-17:00 stays 9:00-17:00 across DST changes. Hours with
+    a `location` are in-person hours there (in the location's time zone); without one they are
+    video hours."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     physician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="weekly_availability"
+    )
+    location = models.ForeignKey(
+        VisitLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="weekly_availability"
     )
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
@@ -69,6 +121,10 @@ class AvailabilityException(models.Model):
     )
     date = models.DateField()
     kind = models.CharField(max_length=16, choices=ExceptionKind.choices)
+    # Extra hours at a location are in-person hours; time off applies to every location.
+    location = models.ForeignKey(
+        VisitLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="availability_exceptions"
+    )
     start_time = models.TimeField(null=True, blank=True)
     end_time = models.TimeField(null=True, blank=True)
 
@@ -95,6 +151,7 @@ class AppointmentTypeCode(models.TextChoices):
     FREE_CONSULTATION = "free_consultation", "Free consultation"
     FOLLOW_UP = "follow_up", "Follow-up"
     MEDICATION_REVIEW = "medication_review", "Medication review"
+    IN_PERSON_EVALUATION = "in_person_evaluation", "In-person evaluation"
 
 
 class AppointmentType(models.Model):
@@ -106,6 +163,7 @@ class AppointmentType(models.Model):
     duration_minutes = models.PositiveSmallIntegerField()
     buffer_minutes = models.PositiveSmallIntegerField(default=10, help_text="Kept free after the visit.")
     requires_subscription = models.BooleanField(default=True)
+    in_person = models.BooleanField(default=False, help_text="Booked at a visit location, never by video.")
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -148,8 +206,11 @@ ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, Appo
 
 
 class Modality(models.TextChoices):
-    # Only audio-video counts as a telehealth evaluation for prescribing (DOMAIN.md 4.1).
+    # Only audio-video counts as a telehealth evaluation for prescribing
+    # (docs/prescribing-basis.md#audio-video-evaluation); in person is the physical presence of
+    # the prescriber (21 U.S.C. 829(e)(2)(A)(i)).
     AUDIO_VIDEO = "audio_video", "Audio and video"
+    IN_PERSON = "in_person", "In person"
 
 
 class VideoStatus(models.TextChoices):
@@ -178,6 +239,9 @@ class Appointment(models.Model):
     patient_state = models.CharField(max_length=2, blank=True)
     patient_state_at_visit = models.CharField(max_length=2, blank=True)
     modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.AUDIO_VIDEO)
+    location = models.ForeignKey(
+        VisitLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
     visit_note = EncryptedTextField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -282,3 +346,79 @@ class AgendaDigest(models.Model):
 
     def __str__(self) -> str:
         return f"agenda {self.date} physician #{self.physician_id}"
+
+
+class InPersonEvaluationSource(models.TextChoices):
+    VISIT = "visit", "An in-person evaluation visit booked here"
+    RECORDED = "recorded", "Recorded by the physician (done elsewhere)"
+
+
+class InPersonEvaluation(models.Model):
+    """A documented in-person medical evaluation of the patient by the prescriber, in the
+    prescriber's physical presence (21 U.S.C. 829(e)(2)(A)(i)): one is enough under the Ryan
+    Haight Act; how long it counts is the prescribing policy's (docs/prescribing-basis.md).
+
+    A referring doctor's exam does not count, so `physician` is always the prescriber who
+    attests it. Records are never deleted; a mistaken one is voided with a reason."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    evaluated_on = models.DateField(help_text="Local date where the evaluation took place.")
+    source = models.CharField(max_length=16, choices=InPersonEvaluationSource.choices)
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="in_person_evaluation"
+    )
+    location = models.ForeignKey(VisitLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    home_visit = models.BooleanField(default=False)
+    place_address = models.CharField(max_length=300, help_text="Where it took place (FL or NJ, or the home).")
+    place_state = models.CharField(max_length=2)
+    others_present = models.CharField(max_length=300, blank=True, help_text="Who else was present (roles, names).")
+    attested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    attested_at = models.DateTimeField()
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-evaluated_on", "-id"]
+        indexes = [models.Index(fields=["patient", "physician", "evaluated_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(place_state__in=["FL", "NJ"]), name="in_person_place_served"),
+            models.CheckConstraint(
+                condition=~Q(source="visit") | Q(appointment__isnull=False), name="in_person_visit_has_appointment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"in-person evaluation #{self.pk}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id
+
+
+class VisitPractitionerPresence(models.Model):
+    """During this video visit the patient was in the physical presence of a practitioner
+    DEA-registered in the patient's state (21 U.S.C. 802(54)(B)): a lawful telemedicine basis
+    for that visit. A lay treatment monitor does not qualify."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="practitioner_presence")
+    practitioner_name = models.CharField(max_length=200)
+    practitioner_npi = models.CharField(max_length=10)
+    practitioner_dea_number = models.CharField(max_length=9)
+    practitioner_state = models.CharField(max_length=2)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(practitioner_state__in=["FL", "NJ"]), name="presence_state_served"),
+        ]
+
+    def __str__(self) -> str:
+        return f"practitioner presence for appointment #{self.appointment_id}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.appointment.patient_id

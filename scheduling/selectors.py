@@ -23,6 +23,8 @@ from scheduling.models import (
     AppointmentType,
     AppointmentTypeCode,
     AvailabilityException,
+    InPersonEvaluation,
+    Modality,
     WeeklyAvailability,
 )
 from scheduling.slots import DateException, Interval, Slot, WeeklyBlock, date_ranges_predicate, generate_slots
@@ -425,3 +427,43 @@ def free_consultations_allowed(*, patient: User) -> tuple[int, int]:
     )
     allowed = 1 + FreeConsultationGrant.objects.filter(patient=patient).count()
     return used, allowed
+
+
+# --- Evidence for the prescribing basis (read by prescriptions; docs/prescribing-basis.md) ------
+def in_person_evaluations(*, patient: User, physician: User | None = None) -> QuerySet[InPersonEvaluation]:
+    """The patient's in-person evaluations that stand (not voided), newest first."""
+    rows = InPersonEvaluation.objects.filter(patient=patient, voided_at__isnull=True)
+    if physician is not None:
+        rows = rows.filter(physician=physician)
+    return rows.select_related("physician", "location").order_by("-evaluated_on", "-id")
+
+
+def latest_in_person_evaluation(
+    *, patient: User, physician: User, on: date, since: date | None = None
+) -> InPersonEvaluation | None:
+    """The latest standing in-person evaluation by this physician on or before `on` (and on or
+    after `since` when the policy limits how long one counts)."""
+    rows = in_person_evaluations(patient=patient, physician=physician).filter(evaluated_on__lte=on)
+    if since is not None:
+        rows = rows.filter(evaluated_on__gte=since)
+    return rows.first()
+
+
+def practitioner_present_visit(*, patient: User, physician: User, state: str, since: datetime, until: datetime):
+    """The latest completed video visit by this physician, completed in [since, until), at which a
+    practitioner DEA-registered in `state` was with the patient, and the patient was in `state`."""
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            physician=physician,
+            status=AppointmentStatus.COMPLETED,
+            modality=Modality.AUDIO_VIDEO,
+            completed_at__gte=since,
+            completed_at__lt=until,
+            patient_state_at_visit=state,
+            practitioner_presence__practitioner_state=state,
+        )
+        .select_related("practitioner_presence")
+        .order_by("-completed_at", "-id")
+        .first()
+    )

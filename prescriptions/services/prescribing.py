@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from api.clock import practice_date
 from api.errors import DomainError, NotFound
 from prescriptions import selectors
 from prescriptions.errors import (
@@ -117,7 +118,7 @@ def prescription_draft_create(
 ) -> Prescription:
     """A physician drafts a prescription for a patient on their caseload (else 404)."""
     patient = selectors.caseload_patient(physician=actor, patient_public_id=patient_id)
-    today = timezone.localdate()
+    today = practice_date()
     _raise_limits(
         limit_failures(
             policy=policy_on(today),
@@ -169,7 +170,7 @@ def prescription_draft_update(*, actor: User, prescription_id: UUID, request=Non
         raise PrescriptionSigned() if rx.signed_at else DomainError("Only drafts can change.", code="not_a_draft")
     if rx.physician_id != actor.pk:
         raise NotFound()
-    today = timezone.localdate()
+    today = practice_date()
     merged = {
         "quantity": changes.get("quantity", rx.quantity),
         "days_supply": changes.get("days_supply", rx.days_supply),

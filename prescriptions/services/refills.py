@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from api.clock import practice_date
 from prescriptions import selectors
 from prescriptions.errors import InvalidPrescription, RefillAlreadyRequested, RefillNotOpen, RefillRefused
 from prescriptions.models import DeliveryOrder, Prescription, PrescriptionStatus, RefillRequest, RefillStatus
@@ -34,7 +35,7 @@ def _refill_codes(rx: Prescription, *, with_patient_checks: bool) -> list[str]:
     codes = []
     if rx.status == PrescriptionStatus.SUPERSEDED:
         codes.append("prescription_superseded")
-    if rx.expires_on is None or timezone.localdate() > rx.expires_on:
+    if rx.expires_on is None or practice_date() > rx.expires_on:
         codes.append("prescription_expired")
     if selectors.fills_used(prescription=rx) >= 1 + rx.refills:
         codes.append("refills_exhausted")

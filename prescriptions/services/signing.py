@@ -6,10 +6,11 @@ runs EVERY gate on the signing date and refuses with ALL failing reasons at once
 SigningAttempt row holding every gate's result: "why was this refused?" is answerable later.
 
 The gates (codes in brackets):
-1. Evaluation: a completed audio-video evaluation by this prescriber within the policy window
-   [evaluation_missing]; after the federal telemedicine flexibilities end (policy date,
-   2026-12-31 unless extended) a documented in-person evaluation [in_person_evaluation_required]
-   (Ryan Haight Act, 21 U.S.C. 829(e)).
+1. Evaluation: a completed audio-video (or in-person) evaluation by this prescriber within the
+   policy window [evaluation_missing]; and a lawful prescribing basis on the signing date
+   (`services.basis`: an in-person evaluation, a DEA-registered practitioner present at a video
+   visit, a special registration, or the federal telemedicine flexibilities while in force)
+   [in_person_evaluation_required] (Ryan Haight Act, 21 U.S.C. 829(e); docs/prescribing-basis.md).
 2. Licence, DEA registration covering Schedule III, and NJ CDS, in the patient's state on the
    signing date: the codes of practice's `physician_authorization(action="prescribe")`.
 3. PDMP check in the patient's state [pdmp_check_missing]: Florida requires one for every
@@ -38,8 +39,8 @@ from accounts.models import AuditAction, User
 from api.errors import NotFound
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
+from api.clock import practice_date
 from prescriptions.models import (
-    InPersonEvaluation,
     PDMPCheck,
     PrescribingPolicy,
     Prescription,
@@ -47,6 +48,7 @@ from prescriptions.models import (
     SigningAttempt,
 )
 from prescriptions.policy import policy_on
+from prescriptions.services.basis import MISSING_CODE, MISSING_MESSAGE, BasisDecision, prescribing_basis
 from prescriptions.services.orders import delivery_order_create
 from prescriptions.services.patient_facts import (
     legal_name,
@@ -61,7 +63,7 @@ from prescriptions.services.prescribing import add_months, limit_failures
 
 MESSAGES = {
     "evaluation_missing": "No completed audio-video evaluation by you within the policy window.",
-    "in_person_evaluation_required": "The policy requires a documented in-person evaluation.",
+    MISSING_CODE: MISSING_MESSAGE,
     "pdmp_check_missing": "No PDMP check meeting the state's rule is recorded.",
     "open_safety_flag": "The patient has an open safety flag.",
     "contraindication_unresolved": "The patient has an unresolved contraindication.",
@@ -80,6 +82,7 @@ class GateReport:
 
     checks: list[dict] = field(default_factory=list)
     reasons: list[dict[str, str]] = field(default_factory=list)
+    basis: BasisDecision | None = None
 
     def record(self, gate: str, codes: list[str], messages: dict[str, str] | None = None) -> None:
         self.checks.append({"gate": gate, "passed": not codes, "codes": codes})
@@ -93,22 +96,18 @@ class GateReport:
 
 
 def _evaluation_codes(rx: Prescription, policy: PrescribingPolicy, on: date, now: datetime) -> list[str]:
-    from scheduling.selectors import latest_completed_evaluation
+    """A recent evaluation by this prescriber: a completed audio-video visit within the policy
+    window, or an in-person evaluation within it (seeing the patient in person is at least as
+    good). Whether telemedicine prescribing is lawful at all is the basis gate's question."""
+    from scheduling.selectors import latest_completed_evaluation, latest_in_person_evaluation
 
-    codes = []
     since = now - timedelta(days=policy.evaluation_window_days)
-    if latest_completed_evaluation(patient=rx.patient, physician=rx.physician, since=since) is None:
-        codes.append("evaluation_missing")
-    if policy.require_in_person_after_flex_end and on > policy.telemedicine_flexibility_ends_on:
-        in_person = InPersonEvaluation.objects.filter(
-            patient=rx.patient,
-            physician=rx.physician,
-            evaluated_on__gte=on - timedelta(days=policy.evaluation_window_days),
-            evaluated_on__lte=on,
-        )
-        if not in_person.exists():
-            codes.append("in_person_evaluation_required")
-    return codes
+    if latest_completed_evaluation(patient=rx.patient, physician=rx.physician, since=since) is not None:
+        return []
+    window_start = on - timedelta(days=policy.evaluation_window_days)
+    if latest_in_person_evaluation(patient=rx.patient, physician=rx.physician, on=on, since=window_start):
+        return []
+    return ["evaluation_missing"]
 
 
 def _pdmp_codes(rx: Prescription, policy: PrescribingPolicy, state: str, on: date) -> list[str]:
@@ -141,6 +140,8 @@ def run_gates(*, rx: Prescription, on: date, now: datetime, policy: PrescribingP
     state = patient_state(patient)
 
     report.record("evaluation", _evaluation_codes(rx, policy, on, now))
+    report.basis = prescribing_basis(patient=patient, physician=rx.physician, state=state, on=on, policy=policy)
+    report.record("basis", report.basis.codes)
     if state is None:
         report.record("location", ["patient_location_missing"])
         report.record("licensing", [])
@@ -176,7 +177,7 @@ def run_gates(*, rx: Prescription, on: date, now: datetime, policy: PrescribingP
     return report
 
 
-def _snapshot(rx: Prescription, state: str, on: date) -> dict:
+def _snapshot(rx: Prescription, state: str, on: date, basis: BasisDecision) -> dict:
     """The contents 21 CFR 1306.05 requires on a controlled-substance prescription, frozen."""
     from practice.models import DEARegistration, PhysicianProfile
 
@@ -227,6 +228,9 @@ def _snapshot(rx: Prescription, state: str, on: date) -> dict:
         "prescriber_address": office,
         "prescriber_dea_number": dea.number if dea else "",
         "pharmacy": rx.pharmacy.name,
+        "issued_on": on.isoformat(),
+        "prescribing_basis": basis.basis,
+        "prescribing_basis_evidence": basis.evidence,
     }
 
 
@@ -257,7 +261,9 @@ def prescription_sign(
         if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:
             raise PrescriptionSigned()
         now = timezone.now()
-        signing_date = on or local_date(now, patient_zone(rx.patient))
+        # The issue date and the policy in force are the practice's calendar date
+        # (docs/prescribing-basis.md#dates), never UTC's.
+        signing_date = on or practice_date(now)
         policy = policy_on(signing_date)
         report = run_gates(rx=rx, on=signing_date, now=now, policy=policy)
         attempt = SigningAttempt.objects.create(
@@ -272,8 +278,9 @@ def prescription_sign(
         )
         if report.passed:
             state = patient_state(rx.patient) or ""
-            rx.snapshot = _snapshot(rx, state, signing_date)
+            rx.snapshot = _snapshot(rx, state, signing_date, report.basis)
             rx.patient_state = state
+            rx.prescribing_basis = report.basis.basis
             rx.signed_at = now
             rx.expires_on = add_months(signing_date, policy.expiry_months)
             rx.status = PrescriptionStatus.SIGNED

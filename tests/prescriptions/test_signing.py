@@ -13,7 +13,6 @@ from accounts.models import AuditEvent
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
 from prescriptions.models import (
     DeliveryOrder,
-    InPersonEvaluation,
     PDMPCheck,
     PrescribingPolicy,
     Prescription,
@@ -212,9 +211,9 @@ def test_after_the_flexibility_end_date_an_in_person_evaluation_is_required(pati
         effective_from=date(2026, 11, 1), telemedicine_flexibility_ends_on=date(2026, 11, 19)
     )
     assert refusal_codes(draft, physician) == ["in_person_evaluation_required"]
-    InPersonEvaluation.objects.create(
-        patient=patient, physician=physician, evaluated_on=date(2026, 11, 18), documented_by=physician
-    )
+    from tests.scheduling.factories import InPersonEvaluationFactory
+
+    InPersonEvaluationFactory(patient=patient, physician=physician, evaluated_on=date(2026, 11, 18))
     assert sign(draft, physician).status == PrescriptionStatus.SIGNED
 
 

@@ -2,7 +2,9 @@ from datetime import timedelta
 
 import factory
 
-from scheduling.models import Appointment, AppointmentType
+from django.utils import timezone
+
+from scheduling.models import Appointment, AppointmentType, InPersonEvaluation, VisitLocation
 from tests.factories import PatientUserFactory, PhysicianUserFactory
 
 
@@ -17,6 +19,33 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     buffer_minutes = factory.LazyAttribute(lambda o: o.appointment_type.buffer_minutes)
     idempotency_key = factory.Sequence(lambda n: f"factory-key-{n:06d}")
     patient_state = "FL"
+
+
+class VisitLocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VisitLocation
+
+    name = "Miami office"
+    address_line1 = "200 Biscayne Blvd"
+    city = "Miami"
+    state = "FL"
+    zip_code = "33131"
+    time_zone = "America/New_York"
+
+
+class InPersonEvaluationFactory(factory.django.DjangoModelFactory):
+    """A physician-recorded in-person evaluation (source `recorded`) at the Miami office."""
+
+    class Meta:
+        model = InPersonEvaluation
+
+    patient = factory.SubFactory(PatientUserFactory)
+    physician = factory.SubFactory(PhysicianUserFactory)
+    source = "recorded"
+    place_address = "200 Biscayne Blvd, Miami, FL 33131"
+    place_state = "FL"
+    attested_by = factory.SelfAttribute("physician")
+    attested_at = factory.LazyFunction(timezone.now)
 
 
 def book(client, physician, starts_at="2026-06-03T13:00:00Z", key="key-00000001", appointment_type="free_consultation"):

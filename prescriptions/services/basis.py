@@ -1,0 +1,140 @@
+"""The prescribing basis: may this physician prescribe a controlled substance to this patient by
+telemedicine on this date, and on what lawful ground? docs/prescribing-basis.md.
+
+One place answers it, for signing, for every later fill, and for the readiness worklist. The
+grounds, in the order they are preferred when several hold (the most durable first, so a
+signature made while the flexibilities are still in force already names the ground that will
+outlast them):
+
+1. `in_person_evaluation`: the prescriber has conducted at least one in-person medical
+   evaluation of the patient (21 U.S.C. 829(e)(2)(A)(i)). The law sets no repeat interval;
+   the policy's `in_person_evaluation_valid_days` may (default: none). A referring doctor's
+   exam does not count, so only this prescriber's evaluations are read.
+2. `practitioner_present`: during a recent video visit by this prescriber the patient was with a
+   practitioner DEA-registered in the patient's state (21 U.S.C. 802(54)(B)), within
+   `practitioner_present_valid_days` of the visit.
+3. `special_registration`: a DEA special registration for telemedicine (proposed 90 FR 6541);
+   only when a policy row turns it on and the prescriber holds one.
+4. `telemedicine_flexibility`: the DEA's temporary telemedicine flexibilities are in force on
+   the date (the policy row's `telemedicine_flexibility_ends_on`, 31 Dec 2026 under 90 FR 61301;
+   a later extension is a new policy row, no deploy).
+
+None holding is refused with `in_person_evaluation_required`: the one step the practice can take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from accounts.models import User
+from api.clock import practice_zone
+from practice.models import PhysicianProfile
+from prescriptions.models import PrescribingBasis, PrescribingPolicy
+from scheduling.selectors import latest_in_person_evaluation, practitioner_present_visit
+
+MISSING_CODE = "in_person_evaluation_required"
+MISSING_MESSAGE = (
+    "No lawful basis to prescribe by telemedicine on this date: an in-person evaluation by you is "
+    "required (or a visit with a DEA-registered practitioner present)."
+)
+
+
+@dataclass(frozen=True)
+class BasisDecision:
+    """`basis` is the ground relied on (None when none holds); `evidence` is what the signed
+    prescription's snapshot keeps about it; `codes` the refusal codes."""
+
+    basis: str | None
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.basis is not None
+
+    @property
+    def codes(self) -> list[str]:
+        return [] if self.ok else [MISSING_CODE]
+
+
+def flexibility_in_force(policy: PrescribingPolicy, on: date) -> bool:
+    return not policy.require_in_person_after_flex_end or on <= policy.telemedicine_flexibility_ends_on
+
+
+def _in_person(patient: User, physician: User, on: date, policy: PrescribingPolicy) -> BasisDecision | None:
+    since = None
+    if policy.in_person_evaluation_valid_days is not None:
+        since = on - timedelta(days=policy.in_person_evaluation_valid_days)
+    found = latest_in_person_evaluation(patient=patient, physician=physician, on=on, since=since)
+    if found is None:
+        return None
+    return BasisDecision(
+        PrescribingBasis.IN_PERSON_EVALUATION,
+        {
+            "in_person_evaluation_id": str(found.public_id),
+            "evaluated_on": found.evaluated_on.isoformat(),
+            "place_address": found.place_address,
+            "place_state": found.place_state,
+            "home_visit": found.home_visit,
+            "others_present": found.others_present,
+        },
+    )
+
+
+def _practitioner_present(
+    patient: User, physician: User, state: str | None, on: date, policy: PrescribingPolicy
+) -> BasisDecision | None:
+    if not policy.practitioner_present_allowed or state is None:
+        return None
+    zone = practice_zone()
+    until = datetime.combine(on + timedelta(days=1), time.min, zone)
+    since = datetime.combine(on - timedelta(days=policy.practitioner_present_valid_days), time.min, zone)
+    visit = practitioner_present_visit(patient=patient, physician=physician, state=state, since=since, until=until)
+    if visit is None:
+        return None
+    presence = visit.practitioner_presence
+    return BasisDecision(
+        PrescribingBasis.PRACTITIONER_PRESENT,
+        {
+            "appointment_id": str(visit.public_id),
+            "visit_completed_at": visit.completed_at.isoformat(),
+            "patient_state_at_visit": visit.patient_state_at_visit,
+            "practitioner_name": presence.practitioner_name,
+            "practitioner_npi": presence.practitioner_npi,
+            "practitioner_dea_number": presence.practitioner_dea_number,
+            "practitioner_state": presence.practitioner_state,
+        },
+    )
+
+
+def _special_registration(physician: User, policy: PrescribingPolicy) -> BasisDecision | None:
+    if not policy.special_registration_enabled:
+        return None
+    number = (
+        PhysicianProfile.objects.filter(user=physician)
+        .values_list("telemedicine_special_registration", flat=True)
+        .first()
+    )
+    if not number:
+        return None
+    return BasisDecision(PrescribingBasis.SPECIAL_REGISTRATION, {"special_registration": number})
+
+
+def prescribing_basis(
+    *, patient: User, physician: User, state: str | None, on: date, policy: PrescribingPolicy
+) -> BasisDecision:
+    """The ground this physician may rely on to prescribe to this patient on `on` (a date in the
+    practice's time zone), with `policy` the row in force that day."""
+    for decision in (
+        _in_person(patient, physician, on, policy),
+        _practitioner_present(patient, physician, state, on, policy),
+        _special_registration(physician, policy),
+    ):
+        if decision is not None:
+            return decision
+    if flexibility_in_force(policy, on):
+        return BasisDecision(
+            PrescribingBasis.TELEMEDICINE_FLEXIBILITY,
+            {"flexibility_ends_on": policy.telemedicine_flexibility_ends_on.isoformat()},
+        )
+    return BasisDecision(None)
