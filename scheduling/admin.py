@@ -2,15 +2,15 @@ from django.contrib import admin
 
 from accounts.audit import AuditedAdminMixin
 from scheduling.models import (
-    InPersonEvaluation,
-    VisitLocation,
-    VisitPractitionerPresence,
     AgendaDigest,
     Appointment,
     AppointmentType,
     AvailabilityException,
     FreeConsultationGrant,
+    InPersonEvaluation,
     Reminder,
+    VisitLocation,
+    VisitPractitionerPresence,
     WeeklyAvailability,
 )
 

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('practice', '0004_expiry_notice_sent_at'),
+        ("practice", "0004_expiry_notice_sent_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='physicianprofile',
-            name='telemedicine_special_registration',
-            field=models.CharField(blank=True, help_text='DEA special registration for telemedicine, once such a rule exists (docs/prescribing-basis.md).', max_length=32),
+            model_name="physicianprofile",
+            name="telemedicine_special_registration",
+            field=models.CharField(
+                blank=True,
+                help_text="DEA special registration for telemedicine, once such a rule exists (docs/prescribing-basis.md).",
+                max_length=32,
+            ),
         ),
     ]

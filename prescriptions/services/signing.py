@@ -36,10 +36,10 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from api.clock import practice_date
 from api.errors import NotFound
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
-from api.clock import practice_date
 from prescriptions.models import (
     PDMPCheck,
     PrescribingPolicy,

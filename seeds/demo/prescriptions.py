@@ -27,11 +27,13 @@ from prescriptions.models import (
     Pharmacy,
     PharmacyLicenceKind,
     PharmacyStateLicence,
+    PrescribingBasis,
     Prescription,
     PrescriptionStatus,
     RefillRequest,
     Route,
 )
+from prescriptions.services.basis import BasisDecision
 from prescriptions.services.patient_facts import verified_ship_to
 from prescriptions.services.prescribing import add_months
 from prescriptions.services.signing import _snapshot
@@ -178,7 +180,10 @@ def _prescribe(patient: User, product: MedicationProduct, pharmacy: Pharmacy, re
         refills=refills,
         patient_state=profile.state,
     )
-    rx.snapshot = _snapshot(rx, profile.state, signed_at.date())
+    # Signed in 2026 under the federal telemedicine flexibilities (the demo's video-only patients).
+    basis = BasisDecision(PrescribingBasis.TELEMEDICINE_FLEXIBILITY, {"flexibility_ends_on": "2026-12-31"})
+    rx.prescribing_basis = basis.basis
+    rx.snapshot = _snapshot(rx, profile.state, signed_at.date(), basis)
     rx.status = PrescriptionStatus.SIGNED
     rx.signed_at = signed_at
     rx.expires_on = add_months(signed_at.date(), 6)

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import factory
-
 from django.utils import timezone
 
 from scheduling.models import Appointment, AppointmentType, InPersonEvaluation, VisitLocation

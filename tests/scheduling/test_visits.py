@@ -217,4 +217,12 @@ def test_calendar_feed_is_for_physicians_only(api, patient):
 
 def test_appointment_types_come_from_the_data_migration():
     types = {t.code: (t.duration_minutes, t.requires_subscription) for t in AppointmentType.objects.all()}
-    assert types == {"free_consultation": (20, False), "follow_up": (30, True), "medication_review": (20, True)}
+    assert types == {
+        "free_consultation": (20, False),
+        "follow_up": (30, True),
+        "medication_review": (20, True),
+        "in_person_evaluation": (60, True),
+    }
+    assert list(AppointmentType.objects.filter(in_person=True).values_list("code", flat=True)) == [
+        "in_person_evaluation"
+    ]
