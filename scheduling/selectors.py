@@ -442,28 +442,50 @@ def latest_in_person_evaluation(
     *, patient: User, physician: User, on: date, since: date | None = None
 ) -> InPersonEvaluation | None:
     """The latest standing in-person evaluation by this physician on or before `on` (and on or
-    after `since` when the policy limits how long one counts)."""
+    after `since` when given)."""
     rows = in_person_evaluations(patient=patient, physician=physician).filter(evaluated_on__lte=on)
     if since is not None:
         rows = rows.filter(evaluated_on__gte=since)
     return rows.first()
 
 
-def practitioner_present_visit(*, patient: User, physician: User, state: str, since: datetime, until: datetime):
-    """The latest completed video visit by this physician, completed in [since, until), at which a
-    practitioner DEA-registered in `state` was with the patient, and the patient was in `state`."""
+def in_person_evaluations_for(*, patient_ids, physician_ids) -> QuerySet[InPersonEvaluation]:
+    """Standing in-person evaluations of these patients by these physicians, newest first."""
+    return InPersonEvaluation.objects.filter(
+        patient_id__in=patient_ids, physician_id__in=physician_ids, voided_at__isnull=True
+    ).order_by("-evaluated_on", "-id")
+
+
+def practitioner_present_visits_for(*, patient_ids, physician_ids) -> QuerySet[Appointment]:
+    """Completed video visits of these patients with these physicians at which a DEA-registered
+    practitioner was with the patient (21 U.S.C. 802(54)(B)), newest first."""
     return (
         Appointment.objects.filter(
-            patient=patient,
-            physician=physician,
+            patient_id__in=patient_ids,
+            physician_id__in=physician_ids,
             status=AppointmentStatus.COMPLETED,
             modality=Modality.AUDIO_VIDEO,
-            completed_at__gte=since,
-            completed_at__lt=until,
-            patient_state_at_visit=state,
-            practitioner_presence__practitioner_state=state,
+            practitioner_presence__isnull=False,
         )
         .select_related("practitioner_presence")
         .order_by("-completed_at", "-id")
-        .first()
     )
+
+
+def upcoming_in_person_visits_for(*, pairs, now: datetime) -> dict[tuple[int, int], datetime]:
+    """The next booked in-person evaluation of each (patient id, physician id) pair, if any."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = Appointment.objects.filter(
+        patient_id__in={p for p, _ in pairs},
+        physician_id__in={d for _, d in pairs},
+        appointment_type__code=AppointmentTypeCode.IN_PERSON_EVALUATION,
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS],
+        starts_at__gte=now - timedelta(hours=12),
+    ).order_by("starts_at")
+    result: dict[tuple[int, int], datetime] = {}
+    for patient_id, physician_id, starts_at in rows.values_list("patient_id", "physician_id", "starts_at"):
+        if (patient_id, physician_id) in pairs:
+            result.setdefault((patient_id, physician_id), starts_at)
+    return result

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "prescriptions",
+    "careteam",
     "seeds",
 ]
 
@@ -448,6 +449,12 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 # Several models now have a "status" field: one un-named set left would get a hashed name.
 if "practice.models.CredentialStatus" not in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].values():
     SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialStatusEnum"] = "practice.models.CredentialStatus"
+# Daily: inside the notice window before a prescribing-policy switch, the care team's readiness
+# counts and one notice to each patient not ready (careteam/services.py).
+CELERY_BEAT_SCHEDULE["careteam-prescribing-readiness-watch"] = {
+    "task": "careteam.tasks.prescribing_readiness_watch",
+    "schedule": crontab(hour=13, minute=3),  # UTC: 08:03/09:03 in New York, after the night's jobs
+}
 CELERY_BEAT_SCHEDULE["prescriptions-poll-stale-shipments"] = {
     "task": "prescriptions.tasks.poll_stale_shipments",
     "schedule": 30 * 60,

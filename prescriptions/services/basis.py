@@ -24,6 +24,7 @@ None holding is refused with `in_person_evaluation_required`: the one step the p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -31,7 +32,7 @@ from accounts.models import User
 from api.clock import practice_zone
 from practice.models import PhysicianProfile
 from prescriptions.models import PrescribingBasis, PrescribingPolicy
-from scheduling.selectors import latest_in_person_evaluation, practitioner_present_visit
+from scheduling.selectors import in_person_evaluations_for, practitioner_present_visits_for
 
 MISSING_CODE = "in_person_evaluation_required"
 MISSING_MESSAGE = (
@@ -61,63 +62,109 @@ def flexibility_in_force(policy: PrescribingPolicy, on: date) -> bool:
     return not policy.require_in_person_after_flex_end or on <= policy.telemedicine_flexibility_ends_on
 
 
-def _in_person(patient: User, physician: User, on: date, policy: PrescribingPolicy) -> BasisDecision | None:
+@dataclass
+class Evidence:
+    """What the basis rules read about one (patient, prescriber) pair: loaded for one pair by
+    `evidence_for`, or for many at once by `evidence_for_pairs` (the readiness worklist), and
+    judged by the same `decide`."""
+
+    evaluations: list = field(default_factory=list)  # standing InPersonEvaluations, newest first
+    presence_visits: list = field(default_factory=list)  # practitioner-present video visits, newest first
+    special_registration: str = ""
+
+
+def _in_person(evidence: Evidence, on: date, policy: PrescribingPolicy) -> BasisDecision | None:
     since = None
     if policy.in_person_evaluation_valid_days is not None:
         since = on - timedelta(days=policy.in_person_evaluation_valid_days)
-    found = latest_in_person_evaluation(patient=patient, physician=physician, on=on, since=since)
-    if found is None:
-        return None
-    return BasisDecision(
-        PrescribingBasis.IN_PERSON_EVALUATION,
-        {
-            "in_person_evaluation_id": str(found.public_id),
-            "evaluated_on": found.evaluated_on.isoformat(),
-            "place_address": found.place_address,
-            "place_state": found.place_state,
-            "home_visit": found.home_visit,
-            "others_present": found.others_present,
-        },
-    )
+    for found in evidence.evaluations:
+        if found.evaluated_on <= on and (since is None or found.evaluated_on >= since):
+            return BasisDecision(
+                PrescribingBasis.IN_PERSON_EVALUATION,
+                {
+                    "in_person_evaluation_id": str(found.public_id),
+                    "evaluated_on": found.evaluated_on.isoformat(),
+                    "place_address": found.place_address,
+                    "place_state": found.place_state,
+                    "home_visit": found.home_visit,
+                    "others_present": found.others_present,
+                },
+            )
+    return None
 
 
-def _practitioner_present(
-    patient: User, physician: User, state: str | None, on: date, policy: PrescribingPolicy
-) -> BasisDecision | None:
-    if not policy.practitioner_present_allowed or state is None:
-        return None
+def _presence_bounds(on: date, policy: PrescribingPolicy) -> tuple[datetime, datetime]:
     zone = practice_zone()
     until = datetime.combine(on + timedelta(days=1), time.min, zone)
     since = datetime.combine(on - timedelta(days=policy.practitioner_present_valid_days), time.min, zone)
-    visit = practitioner_present_visit(patient=patient, physician=physician, state=state, since=since, until=until)
-    if visit is None:
-        return None
-    presence = visit.practitioner_presence
-    return BasisDecision(
-        PrescribingBasis.PRACTITIONER_PRESENT,
-        {
-            "appointment_id": str(visit.public_id),
-            "visit_completed_at": visit.completed_at.isoformat(),
-            "patient_state_at_visit": visit.patient_state_at_visit,
-            "practitioner_name": presence.practitioner_name,
-            "practitioner_npi": presence.practitioner_npi,
-            "practitioner_dea_number": presence.practitioner_dea_number,
-            "practitioner_state": presence.practitioner_state,
-        },
-    )
+    return since, until
 
 
-def _special_registration(physician: User, policy: PrescribingPolicy) -> BasisDecision | None:
-    if not policy.special_registration_enabled:
+def _practitioner_present(
+    evidence: Evidence, state: str | None, on: date, policy: PrescribingPolicy
+) -> BasisDecision | None:
+    if not policy.practitioner_present_allowed or state is None:
         return None
-    number = (
-        PhysicianProfile.objects.filter(user=physician)
-        .values_list("telemedicine_special_registration", flat=True)
-        .first()
+    since, until = _presence_bounds(on, policy)
+    for visit in evidence.presence_visits:
+        presence = visit.practitioner_presence
+        if (
+            since <= visit.completed_at < until
+            and visit.patient_state_at_visit == state
+            and presence.practitioner_state == state
+        ):
+            return BasisDecision(
+                PrescribingBasis.PRACTITIONER_PRESENT,
+                {
+                    "appointment_id": str(visit.public_id),
+                    "visit_completed_at": visit.completed_at.isoformat(),
+                    "patient_state_at_visit": visit.patient_state_at_visit,
+                    "practitioner_name": presence.practitioner_name,
+                    "practitioner_npi": presence.practitioner_npi,
+                    "practitioner_dea_number": presence.practitioner_dea_number,
+                    "practitioner_state": presence.practitioner_state,
+                },
+            )
+    return None
+
+
+def decide(*, evidence: Evidence, state: str | None, on: date, policy: PrescribingPolicy) -> BasisDecision:
+    """The rules, on loaded evidence (no queries): the most durable ground that holds on `on`."""
+    for decision in (_in_person(evidence, on, policy), _practitioner_present(evidence, state, on, policy)):
+        if decision is not None:
+            return decision
+    if policy.special_registration_enabled and evidence.special_registration:
+        return BasisDecision(
+            PrescribingBasis.SPECIAL_REGISTRATION, {"special_registration": evidence.special_registration}
+        )
+    if flexibility_in_force(policy, on):
+        return BasisDecision(
+            PrescribingBasis.TELEMEDICINE_FLEXIBILITY,
+            {"flexibility_ends_on": policy.telemedicine_flexibility_ends_on.isoformat()},
+        )
+    return BasisDecision(None)
+
+
+def evidence_for_pairs(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Evidence]:
+    """Evidence for many (patient id, physician id) pairs in three queries."""
+    pairs = set(pairs)
+    result = {pair: Evidence() for pair in pairs}
+    patient_ids = {p for p, _ in pairs}
+    physician_ids = {d for _, d in pairs}
+    for row in in_person_evaluations_for(patient_ids=patient_ids, physician_ids=physician_ids):
+        if (row.patient_id, row.physician_id) in result:
+            result[(row.patient_id, row.physician_id)].evaluations.append(row)
+    for visit in practitioner_present_visits_for(patient_ids=patient_ids, physician_ids=physician_ids):
+        if (visit.patient_id, visit.physician_id) in result:
+            result[(visit.patient_id, visit.physician_id)].presence_visits.append(visit)
+    numbers = dict(
+        PhysicianProfile.objects.filter(user_id__in=physician_ids)
+        .exclude(telemedicine_special_registration="")
+        .values_list("user_id", "telemedicine_special_registration")
     )
-    if not number:
-        return None
-    return BasisDecision(PrescribingBasis.SPECIAL_REGISTRATION, {"special_registration": number})
+    for (_patient, physician_id), evidence in result.items():
+        evidence.special_registration = numbers.get(physician_id, "")
+    return result
 
 
 def prescribing_basis(
@@ -125,16 +172,5 @@ def prescribing_basis(
 ) -> BasisDecision:
     """The ground this physician may rely on to prescribe to this patient on `on` (a date in the
     practice's time zone), with `policy` the row in force that day."""
-    for decision in (
-        _in_person(patient, physician, on, policy),
-        _practitioner_present(patient, physician, state, on, policy),
-        _special_registration(physician, policy),
-    ):
-        if decision is not None:
-            return decision
-    if flexibility_in_force(policy, on):
-        return BasisDecision(
-            PrescribingBasis.TELEMEDICINE_FLEXIBILITY,
-            {"flexibility_ends_on": policy.telemedicine_flexibility_ends_on.isoformat()},
-        )
-    return BasisDecision(None)
+    evidence = evidence_for_pairs([(patient.pk, physician.pk)])[(patient.pk, physician.pk)]
+    return decide(evidence=evidence, state=state, on=on, policy=policy)

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from api.clock import practice_date
+from api.clock import practice_date, practice_zone
 from api.errors import NotFound
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
@@ -54,7 +54,6 @@ from prescriptions.services.patient_facts import (
     legal_name,
     local_date,
     patient_state,
-    patient_zone,
     profile_of,
     standing,
     verified_ship_to,
@@ -113,8 +112,9 @@ def _evaluation_codes(rx: Prescription, policy: PrescribingPolicy, on: date, now
 def _pdmp_codes(rx: Prescription, policy: PrescribingPolicy, state: str, on: date) -> list[str]:
     """Florida: a check no older than `fl_pdmp_max_age_days` (0 = the signing day, in the
     patient's time zone). New Jersey: a check within `nj_pdmp_interval_days` before signing, so
-    the first prescription and every one after the interval need a fresh check."""
-    zone = patient_zone(rx.patient)
+    the first prescription and every one after the interval need a fresh check. Days are counted
+    in the practice's time zone, the calendar of the signing date itself."""
+    zone = practice_zone()
     if state == "FL":
         max_age = policy.fl_pdmp_max_age_days
     elif state == "NJ":

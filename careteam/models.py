@@ -1,0 +1,60 @@
+"""Rows that make the readiness notices go out once: one digest to the care team per local date,
+one notice per patient per policy switch (docs/prescribing-basis.md#readiness)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class SendStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ReadinessDigest(models.Model):
+    """The daily email of readiness counts to the care team before a policy switch (counts and
+    physician names only: no patient information)."""
+
+    date = models.DateField(unique=True, help_text="The practice-local date it is for.")
+    switch_on = models.DateField(help_text="The first day the stricter prescribing rule applies.")
+    counts = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"readiness digest {self.date}"
+
+
+class ReadinessNotice(models.Model):
+    """One notice to a patient who is not ready for a policy switch: "Please book your in-person
+    visit with your physician. Open the app to choose a time." Once per patient and switch."""
+
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    switch_on = models.DateField()
+    status = models.CharField(max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["switch_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["patient", "switch_on"], name="readiness_notice_once")]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"readiness notice #{self.pk}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id

@@ -1,0 +1,15 @@
+"""Thin tasks: the daily readiness watch (safe to run twice: rows are unique and claimed)."""
+
+from celery import shared_task
+
+from careteam.services import readiness_watch
+
+
+@shared_task(acks_late=True)
+def prescribing_readiness_watch() -> dict:
+    result = readiness_watch()
+    return {
+        "switch_on": result.switch_on.isoformat() if result.switch_on else None,
+        "digest_sent": result.digest_sent,
+        "notices_sent": result.notices_sent,
+    }
