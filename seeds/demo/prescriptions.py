@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Role, User
+from patients.models import PatientProfile
 from prescriptions.models import (
     DeliveryOrder,
     DosageForm,
@@ -37,6 +38,7 @@ from prescriptions.services.basis import BasisDecision
 from prescriptions.services.patient_facts import verified_ship_to
 from prescriptions.services.prescribing import add_months
 from prescriptions.services.signing import _snapshot
+from scheduling.models import InPersonEvaluation, InPersonEvaluationSource
 
 PRODUCTS = [
     (
@@ -252,4 +254,42 @@ def run(stdout) -> None:
         RefillRequest.objects.create(
             prescription=pensacola, patient=pensacola.patient, patient_note="Demo refill request."
         )
-    stdout.write(f"  {len(products)} products, {len(pharmacies)} pharmacies, {orders} new demo orders")
+    evaluations = _in_person_evaluations()
+    stdout.write(
+        f"  {len(products)} products, {len(pharmacies)} pharmacies, {orders} new demo orders, "
+        f"{evaluations} new in-person evaluations"
+    )
+
+
+# Seen in person by their physician (ready to be prescribed after the federal telemedicine
+# flexibilities end); the other demo patients were seen only by video (ready in 2026, not in 2027).
+IN_PERSON = {
+    "patient.jersey@demo.practice.example": (
+        "1 Gateway Center, Newark, NJ 07102",
+        "NJ",
+        "Medical assistant (chaperone)",
+    ),
+}
+
+
+def _in_person_evaluations() -> int:
+    created = 0
+    for email, (address, state, others) in IN_PERSON.items():
+        profile = PatientProfile.objects.filter(user__email=email).select_related("user", "assigned_physician").first()
+        if profile is None or profile.assigned_physician is None:
+            continue
+        if InPersonEvaluation.objects.filter(patient=profile.user).exists():
+            continue
+        InPersonEvaluation.objects.create(
+            patient=profile.user,
+            physician=profile.assigned_physician,
+            evaluated_on=timezone.localdate() - timedelta(days=20),
+            source=InPersonEvaluationSource.RECORDED,
+            place_address=address,
+            place_state=state,
+            others_present=others,
+            attested_by=profile.assigned_physician,
+            attested_at=timezone.now() - timedelta(days=20),
+        )
+        created += 1
+    return created

@@ -85,6 +85,8 @@ SPECS: dict[str, Spec] = {
     "v1:billing:staff-subscriptions": Spec(sees_a=BACK_OFFICE),
     "v1:billing:staff-past-due": Spec(sees_a=BACK_OFFICE),
     "v1:billing:staff-invoices": Spec(sees_a=BACK_OFFICE),
+    # care team: the prescribing-readiness worklist (staff: everyone; a physician: their caseload)
+    "v1:staff-prescribing-readiness": Spec(sees_a=CLINICIANS_A),
     # physicians' credentials (staff manage; a physician reads their own)
     "v1:staff-physicians": Spec(sees_a=BACK_OFFICE),
     "v1:staff-physician": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE),
