@@ -4,6 +4,7 @@ from scheduling import apis
 
 urlpatterns = [
     path("availability/", apis.AvailabilityApi.as_view(), name="availability"),
+    path("visit-locations/", apis.VisitLocationListApi.as_view(), name="visit-locations"),
     path("appointments/", apis.AppointmentListApi.as_view(), name="appointments"),
     path("appointments/<uuid:public_id>/", apis.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path(

@@ -75,6 +75,7 @@ SPECS: dict[str, Spec] = {
     "v1:auth-me": Spec(sees_a=frozenset({"patient_a"})),
     "v1:service-area-check": Spec(),
     "v1:service-area-counties": Spec(),
+    "v1:visit-locations": Spec(),
     "v1:assessment-create": Spec(),
     # billing
     "v1:billing:checkout-session": Spec(sees_a=frozenset({"patient_a"})),
