@@ -105,7 +105,9 @@ class PhysicianSlotsOutput(serializers.Serializer):
 
 class AvailabilityOutput(serializers.Serializer):
     state = serializers.CharField()
-    time_zone = serializers.CharField(help_text="The patient's zone; slot times are shown in it.")
+    time_zone = serializers.CharField(
+        help_text="The patient's zone; slot times are shown in it (in-person types: in each entry's location's zone)."
+    )
     start = serializers.DateField()
     end = serializers.DateField()
     appointment_type = serializers.CharField()

@@ -347,6 +347,18 @@ def test_a_booked_in_person_visit_and_its_buffer_hold_the_physicians_time(api, p
     assert slots == []
 
 
+def test_rescheduling_an_in_person_visit_stays_at_its_office(api, patient, physician, office_hours, miami):
+    booked = book_in_person(api(patient), physician)
+    assert booked.status_code == 201
+    url = f"/api/v1/appointments/{booked.json()['id']}/reschedule/"
+    # Thursday 13:00 Eastern is Newark time, not Miami's: no hours at this visit's office then.
+    moved = api(patient).post(url, {"starts_at": "2026-06-04T17:00:00Z"}, format="json")
+    assert moved.status_code == 400 and moved.json()["code"] == "not_on_grid"
+    moved = api(patient).post(url, {"starts_at": "2026-06-10T18:00:00Z"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["location"]["id"] == str(miami.public_id) and moved.json()["modality"] == "in_person"
+
+
 # --- reminders and calendar ---------------------------------------------------------------
 
 
