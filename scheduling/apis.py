@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician
+from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician, IsPracticeStaff
 from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
@@ -36,6 +36,9 @@ from scheduling.serializers import (
     CompleteInput,
     JoinOutput,
     RescheduleInput,
+    StaffVisitLocationInput,
+    StaffVisitLocationOutput,
+    StaffVisitLocationPatch,
     VisitLocationOutput,
     VisitLocationQuery,
     WeeklyAvailabilityInput,
@@ -46,6 +49,7 @@ from scheduling.serializers import (
 )
 from scheduling.services import availability as availability_services
 from scheduling.services import booking, visits
+from scheduling.services import locations as location_services
 
 TAGS = ["scheduling"]
 
@@ -162,6 +166,48 @@ class VisitLocationListApi(APIView):
         query.is_valid(raise_exception=True)
         rows = selectors.visit_locations(state=query.validated_data.get("state"))
         return Response([selectors.location_data(row) for row in rows])
+
+
+def _staff_location_data(location) -> dict:
+    return {**selectors.location_data(location), "is_active": location.is_active}
+
+
+class StaffVisitLocationListApi(APIView):
+    """Staff: every visit location (inactive ones too), and new ones."""
+
+    permission_classes = [IsPracticeStaff]
+
+    @extend_schema(
+        responses={200: StaffVisitLocationOutput(many=True)}, tags=TAGS, operation_id="staff_visit_locations"
+    )
+    def get(self, request):
+        rows = selectors.visit_locations(include_inactive=True)
+        return Response([_staff_location_data(row) for row in rows])
+
+    @extend_schema(request=StaffVisitLocationInput, responses={201: StaffVisitLocationOutput, **errors(400)}, tags=TAGS)
+    def post(self, request):
+        data = StaffVisitLocationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = location_services.visit_location_create(actor=request.user, request=request, **data.validated_data)
+        return Response(_staff_location_data(location), status=status.HTTP_201_CREATED)
+
+
+class StaffVisitLocationDetailApi(APIView):
+    permission_classes = [IsPracticeStaff]
+
+    @extend_schema(
+        request=StaffVisitLocationPatch,
+        responses={200: StaffVisitLocationOutput, **errors(400, 404)},
+        tags=TAGS,
+        description="Change an office; `is_active: false` takes it out of search and booking (booked visits keep it).",
+    )
+    def patch(self, request, public_id):
+        data = StaffVisitLocationPatch(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        location = location_services.visit_location_update(
+            actor=request.user, public_id=public_id, request=request, **data.validated_data
+        )
+        return Response(_staff_location_data(location))
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -213,10 +213,14 @@ def slots_json(slots: list[Slot], viewer_tz: ZoneInfo, memo: dict | None = None)
     return "[" + ",".join(texts) + "]"
 
 
-def visit_locations(*, state: str | None = None, public_id=None) -> QuerySet[VisitLocation]:
+def visit_locations(
+    *, state: str | None = None, public_id=None, include_inactive: bool = False
+) -> QuerySet[VisitLocation]:
     """Active visit locations (offices and home-visit areas), optionally of one state. Public:
-    an office's address is not PHI."""
-    rows = VisitLocation.objects.filter(is_active=True).order_by("state", "name", "id")
+    an office's address is not PHI. `include_inactive`: staff's list."""
+    rows = VisitLocation.objects.order_by("state", "name", "id")
+    if not include_inactive:
+        rows = rows.filter(is_active=True)
     if state:
         rows = rows.filter(state=state)
     if public_id is not None:

@@ -76,6 +76,40 @@ class VisitLocationOutput(serializers.Serializer):
     instructions = serializers.CharField(allow_blank=True)
 
 
+class StaffVisitLocationOutput(VisitLocationOutput):
+    is_active = serializers.BooleanField()
+
+
+class StaffVisitLocationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=VisitLocationKind.choices, default=VisitLocationKind.OFFICE)
+    address_line1 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    state = serializers.ChoiceField(choices=ServiceState.choices)
+    zip_code = serializers.RegexField(r"^\d{5}$", required=False, default="", allow_blank=True)
+    time_zone = serializers.ChoiceField(
+        choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], default="America/New_York"
+    )
+    instructions = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    is_active = serializers.BooleanField(default=True)
+
+
+class StaffVisitLocationPatch(StaffVisitLocationInput):
+    name = serializers.CharField(max_length=120, required=False)
+    kind = serializers.ChoiceField(choices=VisitLocationKind.choices, required=False)
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    state = serializers.ChoiceField(choices=ServiceState.choices, required=False)
+    zip_code = serializers.RegexField(r"^\d{5}$", required=False, allow_blank=True)
+    time_zone = serializers.ChoiceField(
+        choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], required=False
+    )
+    instructions = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
 class VisitLocationQuery(serializers.Serializer):
     state = serializers.ChoiceField(choices=ServiceState.choices, required=False)
 

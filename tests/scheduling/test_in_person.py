@@ -643,3 +643,30 @@ def test_void_an_evaluation(caseload, physician, other_physician, patient):
         in_person_evaluation_void(actor=physician, public_id=evaluation.public_id, reason="Again")
     assert again.value.code == "already_voided"
     assert AuditEvent.objects.filter(object_id=str(evaluation.pk), action="update").count() == 1
+
+
+# --- staff manage locations ---------------------------------------------------------------
+
+
+def test_staff_create_change_and_deactivate_an_office(api, staff, patient, physician, client):
+    body = {
+        "name": "Tampa office",
+        "address_line1": "100 N Tampa St",
+        "city": "Tampa",
+        "state": "FL",
+        "zip_code": "33602",
+        "instructions": "Suite 400.",
+    }
+    created = api(staff).post("/api/v1/staff/visit-locations/", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["time_zone"] == "America/New_York" and created.json()["is_active"] is True
+    url = f"/api/v1/staff/visit-locations/{created.json()['id']}/"
+    assert [r["name"] for r in client.get("/api/v1/visit-locations/").json()] == ["Tampa office"]
+    assert api(staff).patch(url, {"is_active": False}, format="json").json()["is_active"] is False
+    assert client.get("/api/v1/visit-locations/").json() == []
+    assert len(api(staff).get("/api/v1/staff/visit-locations/").json()) == 1
+    # An office needs an address; patients and physicians do not manage offices.
+    assert api(staff).patch(url, {"address_line1": ""}, format="json").status_code == 400
+    for user in (patient, physician):
+        assert api(user).patch(url, {"name": "Mine"}, format="json").status_code == 403
+    assert AuditEvent.objects.filter(object_type="scheduling.visitlocation").count() == 2
