@@ -177,7 +177,7 @@ def appointment_join_url(*, actor: User, appointment: Appointment, request=None)
         url = appointment.physician_video_url
     else:
         raise NotFound()
-    if appointment.modality == Modality.IN_PERSON:
+    if appointment.modality == Modality.IN_PERSON or appointment.location_id is not None:
         raise NotAVideoVisit()
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
         raise InvalidTransition()
@@ -196,6 +196,7 @@ def video_links_create(*, appointment_id: int) -> bool:
         status=AppointmentStatus.BOOKED,
         video_status=VideoStatus.NONE,
         modality=Modality.AUDIO_VIDEO,
+        location__isnull=True,
     ).update(video_status=VideoStatus.CREATING)
     if claimed != 1:
         return False
@@ -227,6 +228,7 @@ def due_video_appointment_ids(*, now: datetime | None = None) -> list[int]:
             status=AppointmentStatus.BOOKED,
             video_status=VideoStatus.NONE,
             modality=Modality.AUDIO_VIDEO,
+            location__isnull=True,
             starts_at__lte=now + timedelta(minutes=settings.VIDEO_LINK_LEAD_MINUTES),
             ends_at__gt=now,
         ).values_list("id", flat=True)[:500]
