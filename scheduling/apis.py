@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician
+from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician, IsPracticeStaff
 from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
@@ -36,6 +36,11 @@ from scheduling.serializers import (
     CompleteInput,
     JoinOutput,
     RescheduleInput,
+    StaffVisitLocationInput,
+    StaffVisitLocationOutput,
+    StaffVisitLocationPatch,
+    VisitLocationOutput,
+    VisitLocationQuery,
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatch,
@@ -44,6 +49,7 @@ from scheduling.serializers import (
 )
 from scheduling.services import availability as availability_services
 from scheduling.services import booking, visits
+from scheduling.services import locations as location_services
 
 TAGS = ["scheduling"]
 
@@ -109,6 +115,7 @@ class AvailabilityApi(APIView):
             viewer_tz=tz,
             patient=patient,
             physician_public_id=data.get("physician"),
+            location_public_id=data.get("location"),
         )
         paginator = PagePagination()
         page = paginator.paginate_queryset(entries.texts, request, view=self) or []
@@ -140,6 +147,69 @@ class AvailabilityApi(APIView):
         return response
 
 
+class VisitLocationListApi(APIView):
+    """Where in-person evaluations take place: the practice's active offices (and home-visit
+    areas), optionally of one state. Public, like the service area: no PHI."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public_form"
+
+    @extend_schema(
+        parameters=[VisitLocationQuery],
+        responses={200: VisitLocationOutput(many=True), **errors(400)},
+        tags=TAGS,
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def get(self, request):
+        query = VisitLocationQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.visit_locations(state=query.validated_data.get("state"))
+        return Response([selectors.location_data(row) for row in rows])
+
+
+def _staff_location_data(location) -> dict:
+    return {**selectors.location_data(location), "is_active": location.is_active}
+
+
+class StaffVisitLocationListApi(APIView):
+    """Staff: every visit location (inactive ones too), and new ones."""
+
+    permission_classes = [IsPracticeStaff]
+
+    @extend_schema(
+        responses={200: StaffVisitLocationOutput(many=True)}, tags=TAGS, operation_id="staff_visit_locations"
+    )
+    def get(self, request):
+        rows = selectors.visit_locations(include_inactive=True)
+        return Response([_staff_location_data(row) for row in rows])
+
+    @extend_schema(request=StaffVisitLocationInput, responses={201: StaffVisitLocationOutput, **errors(400)}, tags=TAGS)
+    def post(self, request):
+        data = StaffVisitLocationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = location_services.visit_location_create(actor=request.user, request=request, **data.validated_data)
+        return Response(_staff_location_data(location), status=status.HTTP_201_CREATED)
+
+
+class StaffVisitLocationDetailApi(APIView):
+    permission_classes = [IsPracticeStaff]
+
+    @extend_schema(
+        request=StaffVisitLocationPatch,
+        responses={200: StaffVisitLocationOutput, **errors(400, 404)},
+        tags=TAGS,
+        description="Change an office; `is_active: false` takes it out of search and booking (booked visits keep it).",
+    )
+    def patch(self, request, public_id):
+        data = StaffVisitLocationPatch(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        location = location_services.visit_location_update(
+            actor=request.user, public_id=public_id, request=request, **data.validated_data
+        )
+        return Response(_staff_location_data(location))
+
+
 # --- appointments ------------------------------------------------------------------------
 
 
@@ -167,9 +237,12 @@ class AppointmentListApi(GenericAPIView):
         },
         tags=TAGS,
         description=(
-            "Book a slot. Errors: 409 `slot_unavailable` (just taken), `idempotency_key_reused`; 400 "
-            "`not_on_grid`, `in_the_past`, `too_soon`, `location_required`; 422 `physician_not_licensed`, "
-            "`subscription_required`, `free_consultation_used`, `too_many_bookings`, `physician_not_accepting`."
+            "Book a slot. An `in_person_evaluation` is booked at a visit location (`location`, needed when the "
+            "physician has several in your state): the answer names it with its address. Errors: 409 "
+            "`slot_unavailable` (just taken), `idempotency_key_reused`; 400 `not_on_grid`, `in_the_past`, "
+            "`too_soon`, `location_required`, `visit_location_required`; 422 `physician_not_licensed`, "
+            "`subscription_required`, `free_consultation_used`, `too_many_bookings`, `physician_not_accepting`, "
+            "`location_out_of_state`."
         ),
     )
     def post(self, request):
@@ -182,6 +255,7 @@ class AppointmentListApi(GenericAPIView):
             appointment_type_code=v["appointment_type"],
             starts_at=v["starts_at"],
             idempotency_key=v["idempotency_key"],
+            location_public_id=v.get("location"),
             request=request,
         )
         return Response(
@@ -247,7 +321,18 @@ class AppointmentStartApi(APIView):
 class AppointmentCompleteApi(APIView):
     permission_classes = [IsPhysician]
 
-    @extend_schema(request=CompleteInput, responses={200: AppointmentDetailOutput, **errors(409)}, tags=TAGS)
+    @extend_schema(
+        request=CompleteInput,
+        responses={200: AppointmentDetailOutput, **errors(400, 409)},
+        tags=TAGS,
+        description=(
+            "Record the visit. An in-person visit needs `attest_in_person: true` (400 `attestation_required`) and "
+            "records the in-person evaluation (21 U.S.C. 829(e)). A video visit may name the practitioner "
+            "DEA-registered in the patient's state who was with the patient (`practitioner_present`; 400 "
+            "`practitioner_state_mismatch` when their state is not the patient's at the visit). 409 "
+            "`invalid_status` once completed."
+        ),
+    )
     def post(self, request, public_id):
         data = CompleteInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -275,7 +360,7 @@ class AppointmentJoinApi(APIView):
         responses={200: JoinOutput, **errors(409)},
         tags=TAGS,
         description="The caller's own video link (patient or physician of the visit); 409 `video_not_ready` "
-        "until it is created shortly before the visit.",
+        "until it is created shortly before the visit, `not_a_video_visit` for an in-person visit.",
     )
     def get(self, request, public_id):
         appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)

@@ -1,8 +1,10 @@
 """iCalendar (.ics) for physicians, who live in their calendars.
 
-Events carry no patient name or other PHI: only "Video visit", the time, a stable UID and a
+Events carry no patient name or other PHI: only "Video visit" (or "In-person visit" with the
+office's address, which is the practice's, not the patient's), the time, a stable UID and a
 link to the app, because calendar feeds end up synced to third-party calendar services that
-are outside the practice's BAAs. The app shows who the visit is with.
+are outside the practice's BAAs. The app shows who the visit is with. No event carries a video
+link (those are made shortly before the visit and handed out by the join endpoint).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from scheduling.models import AppointmentStatus
+from scheduling.models import AppointmentStatus, VisitLocationKind
 
 
 def build_calendar(appointments) -> bytes:
@@ -28,7 +30,13 @@ def build_calendar(appointments) -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", appointment.starts_at)
         event.add("dtend", appointment.ends_at)
-        event.add("summary", "Video visit")
+        location = appointment.location
+        if location is None:
+            event.add("summary", "Video visit")
+        else:
+            event.add("summary", "In-person visit")
+            if location.kind != VisitLocationKind.HOME_VISIT:
+                event.add("location", location.address_text)
         event.add("description", f"Open the app for details: {link}")
         event.add("url", link)
         event.add("status", "CANCELLED" if appointment.status == AppointmentStatus.CANCELLED else "CONFIRMED")

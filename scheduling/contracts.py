@@ -199,3 +199,19 @@ def score_from_row(row, instrument: str):
     from patients.selectors import score_from_row as score
 
     return score(row, instrument)
+
+
+def patient_home_address(patient) -> tuple[str, str] | None:
+    """(one-line address, state) of the patient's verified home address; None when unverified.
+    Where a home visit took place (docs/in-person-visits.md#attestation)."""
+    from patients.models import PatientProfile
+
+    row = (
+        PatientProfile.objects.filter(user=patient, address_verified_at__isnull=False)
+        .values("address_line1", "address_line2", "city", "state", "zip_code")
+        .first()
+    )
+    if row is None:
+        return None
+    parts = [row["address_line1"], row["address_line2"], row["city"], f"{row['state']} {row['zip_code']}".strip()]
+    return ", ".join(p for p in parts if p), row["state"]

@@ -96,3 +96,51 @@ class VideoNotReady(Conflict):
 class InvalidVisitState(DomainError):
     code = "invalid_visit_state"
     default_message = "The patient's location at the visit must be Florida or New Jersey."
+
+
+# --- in-person visits (docs/in-person-visits.md) ----------------------------------------------
+
+
+class AvailabilityOverlap(Conflict):
+    code = "availability_overlap"
+    default_message = "These hours overlap your hours at another place (video or another location)."
+
+
+class VisitLocationRequired(DomainError):
+    code = "visit_location_required"
+    default_message = "This physician sees patients in person at several places: choose one."
+
+
+class LocationOutOfState(Refused):
+    code = "location_out_of_state"
+    default_message = "In-person visits are booked at a location in your own state."
+
+
+class NotAVideoVisit(Conflict):
+    code = "not_a_video_visit"
+    default_message = "This is an in-person visit: it has no video link."
+
+
+class AttestationRequired(DomainError):
+    code = "attestation_required"
+    default_message = "Attest that you evaluated the patient in person to complete an in-person visit."
+
+
+class PractitionerStateMismatch(DomainError):
+    code = "practitioner_state_mismatch"
+    default_message = "The practitioner present must be DEA-registered in the state where the patient was."
+
+
+class DateInFuture(DomainError):
+    code = "date_in_future"
+    default_message = "An evaluation cannot be recorded for a future date."
+
+
+class StateNotServed(DomainError):
+    code = "state_not_served"
+    default_message = "The evaluation must have taken place in Florida or New Jersey."
+
+
+class AlreadyVoided(Conflict):
+    code = "already_voided"
+    default_message = "This evaluation was already voided."

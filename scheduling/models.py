@@ -408,6 +408,9 @@ class VisitPractitionerPresence(models.Model):
     practitioner_npi = models.CharField(max_length=10)
     practitioner_dea_number = models.CharField(max_length=9)
     practitioner_state = models.CharField(max_length=2)
+    # A DEA number of the right shape whose checksum fails is kept and flagged for staff to
+    # verify, as DEA registrations are (practice.identifiers; docs/in-person-visits.md).
+    dea_needs_verification = models.BooleanField(default=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -23,8 +23,10 @@ from scheduling.models import (
     AppointmentType,
     AppointmentTypeCode,
     AvailabilityException,
+    ExceptionKind,
     InPersonEvaluation,
     Modality,
+    VisitLocation,
     WeeklyAvailability,
 )
 from scheduling.slots import DateException, Interval, Slot, WeeklyBlock, date_ranges_predicate, generate_slots
@@ -105,9 +107,15 @@ def slots_for_physicians(
     include_busy: bool = True,
     exclude_appointment_id: int | None = None,
     windows: dict[int, list] | None = None,
+    location: VisitLocation | None = None,
 ) -> dict[int, list[Slot]]:
     """Free slots per physician for a patient in `state`, in a constant number of queries
-    (weekly hours, exceptions, appointments, consult windows unless given)."""
+    (weekly hours, exceptions, appointments, consult windows unless given).
+
+    Without `location`: video slots, from the hours without a location, in each physician's
+    zone. With one: in-person slots there, from the hours at that location, in its zone
+    (docs/in-person-visits.md#hours). Time off applies to both; every booked visit, video or in
+    person, holds the physician's time."""
     if not physician_ids:
         return {}
     if windows is None:
@@ -115,14 +123,18 @@ def slots_for_physicians(
     physician_ids = [pid for pid in physician_ids if windows.get(pid)]
     if not physician_ids:
         return {}
+    place = Q(location__isnull=True) if location is None else Q(location=location)
     weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
     for pid, weekday, start_time, end_time in WeeklyAvailability.objects.filter(
-        physician_id__in=physician_ids
+        place, physician_id__in=physician_ids
     ).values_list("physician_id", "weekday", "start_time", "end_time"):
         weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
     exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
     for pid, day, kind, start_time, end_time in AvailabilityException.objects.filter(
-        physician_id__in=physician_ids, date__gte=start - timedelta(days=2), date__lte=end + timedelta(days=2)
+        place | Q(kind=ExceptionKind.TIME_OFF),
+        physician_id__in=physician_ids,
+        date__gte=start - timedelta(days=2),
+        date__lte=end + timedelta(days=2),
     ).values_list("physician_id", "date", "kind", "start_time", "end_time"):
         exceptions[pid].append(DateException(day, kind, start_time, end_time))
     busy: dict[int, list[Interval]] = {pid: [] for pid in physician_ids}
@@ -143,7 +155,7 @@ def slots_for_physicians(
     memo: dict = {}
     for pid in physician_ids:
         result[pid] = generate_slots(
-            tz=infos[pid].time_zone,
+            tz=infos[pid].time_zone if location is None else contracts.zone(location.time_zone),
             weekly=weekly[pid],
             exceptions=exceptions[pid],
             start=start,
@@ -201,6 +213,70 @@ def slots_json(slots: list[Slot], viewer_tz: ZoneInfo, memo: dict | None = None)
     return "[" + ",".join(texts) + "]"
 
 
+def visit_locations(
+    *, state: str | None = None, public_id=None, include_inactive: bool = False
+) -> QuerySet[VisitLocation]:
+    """Active visit locations (offices and home-visit areas), optionally of one state. Public:
+    an office's address is not PHI. `include_inactive`: staff's list."""
+    rows = VisitLocation.objects.order_by("state", "name", "id")
+    if not include_inactive:
+        rows = rows.filter(is_active=True)
+    if state:
+        rows = rows.filter(state=state)
+    if public_id is not None:
+        rows = rows.filter(public_id=public_id)
+    return rows
+
+
+def in_person_places(
+    *, physician_ids: list[int], locations: list[VisitLocation], start: date, end: date
+) -> dict[int, list[VisitLocation]]:
+    """The locations (of `locations`, in their order) at which each physician has in-person
+    hours: weekly hours, or extra hours in the window (one query)."""
+    if not physician_ids or not locations:
+        return {}
+    by_pk = {loc.pk: loc for loc in locations}
+    weekly = (
+        WeeklyAvailability.objects.filter(physician_id__in=physician_ids, location_id__in=list(by_pk))
+        .order_by()
+        .values_list("physician_id", "location_id")
+    )
+    extra = (
+        AvailabilityException.objects.filter(
+            physician_id__in=physician_ids,
+            location_id__in=list(by_pk),
+            kind=ExceptionKind.EXTRA_HOURS,
+            date__gte=start - timedelta(days=1),
+            date__lte=end + timedelta(days=1),
+        )
+        .order_by()
+        .values_list("physician_id", "location_id")
+    )
+    pairs = set(weekly.union(extra))
+    return {
+        pid: [loc for loc in locations if (pid, loc.pk) in pairs]
+        for pid in physician_ids
+        if any((pid, loc.pk) in pairs for loc in locations)
+    }
+
+
+def location_data(location: VisitLocation) -> dict:
+    """What an answer says about a visit location (the same keys as VisitLocationOutput)."""
+    return {
+        "id": str(location.public_id),
+        "name": location.name,
+        "kind": location.kind,
+        "address": location.address_text,
+        "address_line1": location.address_line1,
+        "address_line2": location.address_line2,
+        "city": location.city,
+        "state": location.state,
+        "zip_code": location.zip_code,
+        "time_zone": location.time_zone,
+        "instructions": location.instructions,
+    }
+
+
 class AvailabilityEntries(NamedTuple):
     texts: list[str]  # JSON text of each entry, in display order
     version: str | None  # names this exact list (None when the cache is off)
@@ -215,13 +291,18 @@ def availability_entries(
     viewer_tz: ZoneInfo,
     patient: User | None = None,
     physician_public_id=None,
+    location_public_id=None,
     now: datetime | None = None,
 ) -> AvailabilityEntries:
     """The availability answer's `results`, as the JSON text of each entry (physician, their
     zone, their slots in the patient's zone), for the physicians with at least one slot, in
     display order, from slots_for_physicians; each physician's slots are cached
     (scheduling.availability_cache explains why that is exact). A constant number of queries
-    whatever the number of physicians; none for slots found in the cache."""
+    whatever the number of physicians; none for slots found in the cache.
+
+    In-person types (docs/in-person-visits.md#search): one entry per physician and location, only
+    at active locations in the patient's state (`location_public_id` narrows to one), from the
+    hours at that location, with the slots in the location's zone and the location named."""
     check_window(start=start, end=end)
     now = now or timezone.now()
     physicians, infos, ids = _offered(
@@ -229,54 +310,86 @@ def availability_entries(
     )
     windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=ids) if ids else {}
     ids = [pid for pid in ids if windows.get(pid)]
+    # (physician id, location or None for video), in display order
+    places: dict[int, list[VisitLocation | None]]
+    if appointment_type.in_person:
+        locations = list(visit_locations(state=state, public_id=location_public_id)) if ids else []
+        places = dict(in_person_places(physician_ids=ids, locations=locations, start=start, end=end))
+    else:
+        places = {pid: [None] for pid in ids}
+    pairs = [(pid, loc) for pid in ids for loc in places.get(pid, [])]
+
+    def pair_id(pid: int, loc: VisitLocation | None) -> tuple[int, int | None]:
+        return (pid, loc.pk if loc is not None else None)
+
+    def pair_tz(loc: VisitLocation | None) -> ZoneInfo:
+        return viewer_tz if loc is None else contracts.zone(loc.time_zone)
+
     earliest = earliest_start(now)
-    keys: dict[int, str] = {}
-    if ids and availability_cache.enabled():
-        tokens = availability_cache.versions(ids)
-        for pid in ids:
-            keys[pid] = availability_cache.entry_key(
+    keys: dict[tuple, str] = {}
+    if pairs and availability_cache.enabled():
+        tokens = availability_cache.versions({pid for pid, _ in pairs})
+        for pid, loc in pairs:
+            keys[pair_id(pid, loc)] = availability_cache.entry_key(
                 pid,
                 tokens[pid],
                 appointment_type.duration_minutes,
                 appointment_type.buffer_minutes,
                 infos[pid].time_zone.key,
-                viewer_tz.key,
+                pair_tz(loc).key,
                 start,
                 end,
                 tuple(windows[pid]),
                 settings.SCHEDULING_SLOT_GRID_MINUTES,
                 earliest,
+                # The place: video hours, or the hours at this location (its zone is above).
+                None if loc is None else loc.pk,
             )
     found = availability_cache.get_entries(list(keys.values()))
-    texts = {pid: found[keys[pid]] for pid in ids if keys.get(pid) in found}
-    missing = [pid for pid in ids if pid not in texts]
-    if missing:
+    texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
+    missing_by_place: dict[int | None, tuple[VisitLocation | None, list[int]]] = {}
+    for pid, loc in pairs:
+        if pair_id(pid, loc) not in texts:
+            missing_by_place.setdefault(loc.pk if loc else None, (loc, []))[1].append(pid)
+    computed: dict[tuple, str] = {}
+    for loc, missing in missing_by_place.values():
         slots = slots_for_physicians(
             physician_ids=missing,
             infos=infos,
             appointment_type=appointment_type,
             state=state,
-            viewer_tz=viewer_tz,
+            viewer_tz=pair_tz(loc),
             start=start,
             end=end,
             now=now,
             windows=windows,
+            location=loc,
         )
         texts_memo: dict = {}
-        computed = {pid: slots_json(slots.get(pid, []), viewer_tz, texts_memo) for pid in missing}
-        texts.update(computed)
-        availability_cache.set_entries({keys[pid]: text for pid, text in computed.items() if pid in keys})
+        for pid in missing:
+            computed[pair_id(pid, loc)] = slots_json(slots.get(pid, []), pair_tz(loc), texts_memo)
+    texts.update(computed)
+    availability_cache.set_entries({keys[k]: text for k, text in computed.items() if k in keys})
     entries, parts = [], []
     for p in physicians:
-        text = texts.get(p.pk)
-        if text and text != "[]":
+        for loc in places.get(p.pk, []):
+            text = texts.get(pair_id(p.pk, loc))
+            if not text or text == "[]":
+                continue
             person = json.dumps(
                 {"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name}, separators=(",", ":")
             )
             zone_name = json.dumps(infos[p.pk].time_zone.key)
-            entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
-            parts.append((keys.get(p.pk), person, zone_name))
-    cached = bool(keys) and len(keys) == len(ids)
+            if loc is None:
+                entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
+                parts.append((keys.get(pair_id(p.pk, loc)), person, zone_name))
+            else:
+                place = json.dumps(location_data(loc), separators=(",", ":"))
+                entries.append(
+                    f'{{"physician":{person},"physician_time_zone":{zone_name},"location":{place},"slots":{text}}}'
+                )
+                parts.append((keys.get(pair_id(p.pk, loc)), person, zone_name, place))
+    cached = bool(keys) and len(keys) == len(pairs)
     return AvailabilityEntries(entries, availability_cache.entry_key("answer", *parts) if cached else None)
 
 
@@ -285,7 +398,9 @@ def availability_entries(
 
 def appointment_list(*, fetched_by: User) -> QuerySet[Appointment]:
     """Patient: own; physician: own; staff: all."""
-    qs = Appointment.objects.select_related("appointment_type", "patient", "physician").order_by("-starts_at", "-id")
+    qs = Appointment.objects.select_related("appointment_type", "patient", "physician", "location").order_by(
+        "-starts_at", "-id"
+    )
     if fetched_by.is_practice_staff:
         return qs
     if fetched_by.is_physician:
@@ -321,11 +436,15 @@ def latest_completed_evaluation(*, patient: User, physician: User, since: dateti
 def physician_calendar(*, physician: User, now: datetime | None = None) -> QuerySet[Appointment]:
     """The physician's booked and in-progress visits from 30 days back (for the .ics feed)."""
     now = now or timezone.now()
-    return Appointment.objects.filter(
-        physician=physician,
-        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
-        starts_at__gte=now - timedelta(days=30),
-    ).order_by("starts_at")
+    return (
+        Appointment.objects.filter(
+            physician=physician,
+            status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
+            starts_at__gte=now - timedelta(days=30),
+        )
+        .select_related("location")
+        .order_by("starts_at")
+    )
 
 
 def appointments_for_day(*, physician_ids: list[int], lo: datetime, hi: datetime) -> QuerySet[Appointment]:
@@ -404,8 +523,10 @@ def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
 
 def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], QuerySet[AvailabilityException]]:
     return (
-        WeeklyAvailability.objects.filter(physician=physician),
-        AvailabilityException.objects.filter(physician=physician, date__gte=timezone.now().date() - timedelta(days=1)),
+        WeeklyAvailability.objects.filter(physician=physician).select_related("location"),
+        AvailabilityException.objects.filter(
+            physician=physician, date__gte=timezone.now().date() - timedelta(days=1)
+        ).select_related("location"),
     )
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from practice.models import ServiceState
 from scheduling.models import (
     Appointment,
     AppointmentTypeCode,
     AvailabilityException,
     ExceptionKind,
     Modality,
+    VisitLocationKind,
     Weekday,
     WeeklyAvailability,
 )
+from scheduling.selectors import location_data
 
 # --- availability search -----------------------------------------------------------------
 
@@ -44,12 +48,70 @@ class AvailabilityQuery(serializers.Serializer):
         help_text="Prospective patients (not signed in): the ZIP code from the assessment.",
     )
     county = serializers.RegexField(r"^\d{5}$", required=False, help_text="County FIPS when the ZIP spans counties.")
+    location = serializers.UUIDField(
+        required=False,
+        help_text="In-person types: only slots at this visit location (public id). Ignored for video types.",
+    )
 
     def validate(self, attrs):
         for name in ("start", "end"):
             if not (_EARLIEST <= attrs[name] <= _LATEST):
                 raise serializers.ValidationError({name: "Out of range."}, code="out_of_range")
         return attrs
+
+
+class VisitLocationOutput(serializers.Serializer):
+    """A visit location as every answer names it (scheduling.selectors.location_data)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=VisitLocationKind.choices)
+    address = serializers.CharField(help_text='One line; "At your home" for home visits.')
+    address_line1 = serializers.CharField(allow_blank=True)
+    address_line2 = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    state = serializers.CharField()
+    zip_code = serializers.CharField(allow_blank=True)
+    time_zone = serializers.CharField(help_text="In-person visit times are given in this zone.")
+    instructions = serializers.CharField(allow_blank=True)
+
+
+class StaffVisitLocationOutput(VisitLocationOutput):
+    is_active = serializers.BooleanField()
+
+
+class StaffVisitLocationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=VisitLocationKind.choices, default=VisitLocationKind.OFFICE)
+    address_line1 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    state = serializers.ChoiceField(choices=ServiceState.choices)
+    zip_code = serializers.RegexField(r"^\d{5}$", required=False, default="", allow_blank=True)
+    time_zone = serializers.ChoiceField(
+        choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], default="America/New_York"
+    )
+    instructions = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    is_active = serializers.BooleanField(default=True)
+
+
+class StaffVisitLocationPatch(StaffVisitLocationInput):
+    name = serializers.CharField(max_length=120, required=False)
+    kind = serializers.ChoiceField(choices=VisitLocationKind.choices, required=False)
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    state = serializers.ChoiceField(choices=ServiceState.choices, required=False)
+    zip_code = serializers.RegexField(r"^\d{5}$", required=False, allow_blank=True)
+    time_zone = serializers.ChoiceField(
+        choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], required=False
+    )
+    instructions = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class VisitLocationQuery(serializers.Serializer):
+    state = serializers.ChoiceField(choices=ServiceState.choices, required=False)
 
 
 class PersonOutput(serializers.Serializer):
@@ -68,12 +130,18 @@ class SlotOutput(serializers.Serializer):
 class PhysicianSlotsOutput(serializers.Serializer):
     physician = PersonOutput()
     physician_time_zone = serializers.CharField()
+    location = VisitLocationOutput(
+        required=False,
+        help_text="In-person types only: where the visit takes place; the slots are in its time zone.",
+    )
     slots = SlotOutput(many=True)
 
 
 class AvailabilityOutput(serializers.Serializer):
     state = serializers.CharField()
-    time_zone = serializers.CharField(help_text="The patient's zone; slot times are shown in it.")
+    time_zone = serializers.CharField(
+        help_text="The patient's zone; slot times are shown in it (in-person types: in each entry's location's zone)."
+    )
     start = serializers.DateField()
     end = serializers.DateField()
     appointment_type = serializers.CharField()
@@ -94,22 +162,53 @@ class BookInput(serializers.Serializer):
         help_text="A slot's start (ISO 8601 with offset or Z).", validators=[_in_range]
     )
     idempotency_key = serializers.CharField(min_length=8, max_length=64)
+    location = serializers.UUIDField(
+        required=False,
+        help_text="In-person visits: the visit location (public id); needed when the physician has several in "
+        "your state.",
+    )
 
 
 class RescheduleInput(serializers.Serializer):
     starts_at = serializers.DateTimeField(validators=[_in_range])
 
 
+class PractitionerPresentInput(serializers.Serializer):
+    """The practitioner physically with the patient during a video visit (21 U.S.C. 802(54)(B))."""
+
+    name = serializers.CharField(max_length=200)
+    npi = serializers.CharField(max_length=10)
+    dea_number = serializers.CharField(max_length=9)
+    state = serializers.ChoiceField(choices=ServiceState.choices, help_text="Must be the patient's state at the visit.")
+
+
 class CompleteInput(serializers.Serializer):
     visit_note = serializers.CharField(max_length=20000)
-    modality = serializers.ChoiceField(choices=Modality.choices, default=Modality.AUDIO_VIDEO)
+    modality = serializers.ChoiceField(
+        choices=Modality.choices,
+        required=False,
+        help_text="audio_video for video visits, in_person for in-person visits (the default is the visit's).",
+    )
     patient_state_at_visit = serializers.ChoiceField(
         choices=["FL", "NJ"],
         required=False,
-        help_text="Where the patient was during the visit; defaults to their profile's state.",
+        help_text="Where the patient was during the visit; defaults to their profile's state (an in-person "
+        "visit: the location's).",
     )
     assign_to_me = serializers.BooleanField(
         default=True, help_text="After a free consultation, put the patient on my caseload."
+    )
+    attest_in_person = serializers.BooleanField(
+        default=False,
+        help_text="In-person visits: required true, attesting that you evaluated the patient in your physical "
+        "presence.",
+    )
+    others_present = serializers.CharField(
+        max_length=300, required=False, default="", allow_blank=True, help_text="In-person visits: who else was there."
+    )
+    practitioner_present = PractitionerPresentInput(
+        required=False,
+        help_text="Video visits: a practitioner DEA-registered in the patient's state was with the patient.",
     )
 
 
@@ -119,6 +218,7 @@ class AppointmentOutput(serializers.ModelSerializer):
     physician = PersonOutput(read_only=True)
     appointment_type = serializers.CharField(source="appointment_type.code", read_only=True)
     video_ready = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
 
     class Meta:
         model = Appointment
@@ -138,12 +238,18 @@ class AppointmentOutput(serializers.ModelSerializer):
             "cancelled_at",
             "reschedule_count",
             "video_ready",
+            "location",
             "created_at",
         ]
         read_only_fields = fields
 
     def get_video_ready(self, obj) -> bool:
         return obj.video_status == "ready"
+
+    @extend_schema_field(VisitLocationOutput(allow_null=True))
+    def get_location(self, obj) -> dict | None:
+        """In-person visits: where, with the address. Null for video visits."""
+        return location_data(obj.location) if obj.location_id else None
 
 
 _DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builders
@@ -179,6 +285,7 @@ def appointment_list_data(appointments) -> list[dict]:
             "cancelled_at": _dt(a.cancelled_at),
             "reschedule_count": a.reschedule_count,
             "video_ready": a.video_status == "ready",
+            "location": location_data(a.location) if a.location_id else None,
             "created_at": _dt(a.created_at),
         }
         for a in appointments
@@ -207,10 +314,17 @@ class JoinOutput(serializers.Serializer):
 # --- physician availability --------------------------------------------------------------
 
 
+_HOURS_LOCATION_HELP = (
+    "A visit location's public id: in-person hours there, in the location's time zone. Omit or null: "
+    "video hours, in your own zone."
+)
+
+
 class WeeklyAvailabilityInput(serializers.Serializer):
     weekday = serializers.ChoiceField(choices=Weekday.choices)
     start_time = serializers.TimeField()
     end_time = serializers.TimeField()
+    location = serializers.UUIDField(required=False, allow_null=True, help_text=_HOURS_LOCATION_HELP)
 
     def validate(self, attrs):
         start, end = attrs.get("start_time"), attrs.get("end_time")
@@ -229,12 +343,13 @@ class WeeklyAvailabilityOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     # Wall-clock times without an offset (they are in the physician's zone), so plain strings:
     # OpenAPI's "time" format demands an offset.
-    start_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone.")
-    end_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone.")
+    start_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone (or the location's).")
+    end_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, physician's zone (or the location's).")
+    location = serializers.UUIDField(source="location.public_id", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = WeeklyAvailability
-        fields = ["id", "weekday", "start_time", "end_time"]
+        fields = ["id", "weekday", "start_time", "end_time", "location"]
         read_only_fields = fields
 
 
@@ -243,6 +358,9 @@ class AvailabilityExceptionInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExceptionKind.choices)
     start_time = serializers.TimeField(required=False, allow_null=True)
     end_time = serializers.TimeField(required=False, allow_null=True)
+    location = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Extra hours only: in-person hours at this visit location."
+    )
 
     def validate(self, attrs):
         start, end = attrs.get("start_time"), attrs.get("end_time")
@@ -260,16 +378,18 @@ class AvailabilityExceptionPatch(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False)
     start_time = serializers.TimeField(required=False, allow_null=True)
     end_time = serializers.TimeField(required=False, allow_null=True)
+    location = serializers.UUIDField(required=False, allow_null=True)
 
 
 class AvailabilityExceptionOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     start_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")
     end_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")
+    location = serializers.UUIDField(source="location.public_id", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = AvailabilityException
-        fields = ["id", "date", "kind", "start_time", "end_time"]
+        fields = ["id", "date", "kind", "start_time", "end_time", "location"]
         read_only_fields = fields
 
 

@@ -90,6 +90,11 @@ def _boundary(day: date, at: time, tz: ZoneInfo, *, end: bool) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
+def wall_interval(day: date, start: time, end: time, tz: ZoneInfo) -> Interval:
+    """A block of wall-clock hours on one local date, as an instant interval."""
+    return Interval(_boundary(day, start, tz, end=False), _boundary(day, end, tz, end=True))
+
+
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     merged: list[Interval] = []
     for iv in sorted(intervals, key=lambda i: i.start):

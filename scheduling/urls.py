@@ -4,6 +4,13 @@ from scheduling import apis
 
 urlpatterns = [
     path("availability/", apis.AvailabilityApi.as_view(), name="availability"),
+    path("visit-locations/", apis.VisitLocationListApi.as_view(), name="visit-locations"),
+    path("staff/visit-locations/", apis.StaffVisitLocationListApi.as_view(), name="staff-visit-locations"),
+    path(
+        "staff/visit-locations/<uuid:public_id>/",
+        apis.StaffVisitLocationDetailApi.as_view(),
+        name="staff-visit-location-detail",
+    ),
     path("appointments/", apis.AppointmentListApi.as_view(), name="appointments"),
     path("appointments/<uuid:public_id>/", apis.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path(

@@ -269,6 +269,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "DEAScheduleEnum": "practice.models.DEASchedule",
         "ServiceStateEnum": "practice.models.ServiceState",
         "ServiceAreaReasonEnum": "practice.service_area.REASONS",
+        "VisitLocationKindEnum": "scheduling.models.VisitLocationKind",
     }
 )
 

@@ -29,6 +29,7 @@ from scheduling.errors import (
     IdempotencyKeyReused,
     InThePast,
     InvalidTransition,
+    LocationOutOfState,
     LocationRequired,
     NotOnGrid,
     PhysicianNotAccepting,
@@ -37,8 +38,16 @@ from scheduling.errors import (
     SubscriptionRequired,
     TooManyBookings,
     TooSoon,
+    VisitLocationRequired,
 )
-from scheduling.models import Appointment, AppointmentStatus, AppointmentType, AppointmentTypeCode
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    AppointmentTypeCode,
+    Modality,
+    VisitLocation,
+)
 from scheduling.services.reminders import reminders_cancel, reminders_plan
 from scheduling.slots import Interval, is_on_grid
 
@@ -67,6 +76,35 @@ def _physician(public_id, *, lock: bool = False) -> User:
     return physician
 
 
+def _visit_location(
+    *, physician: User, appointment_type: AppointmentType, location_public_id, state: str, starts_at: datetime
+) -> VisitLocation | None:
+    """Where an in-person visit is booked (docs/in-person-visits.md#booking): the location
+    named, or the one location in the patient's state where the physician has in-person hours.
+    Video visits take none."""
+    if not appointment_type.in_person:
+        if location_public_id is not None:
+            message = "Only in-person visits are booked at a location."
+            raise ValidationError({"location": ValidationError(message, code="not_in_person")})
+        return None
+    if location_public_id is not None:
+        location = selectors.visit_locations(public_id=location_public_id).first()
+        if location is None:
+            raise ValidationError({"location": ValidationError("Unknown visit location.", code="does_not_exist")})
+        if location.state != state:
+            raise LocationOutOfState()
+        return location
+    day = starts_at.date()
+    places = selectors.in_person_places(
+        physician_ids=[physician.pk], locations=list(selectors.visit_locations(state=state)), start=day, end=day
+    ).get(physician.pk, [])
+    if not places:
+        raise NotOnGrid()
+    if len(places) > 1:
+        raise VisitLocationRequired()
+    return places[0]
+
+
 def _check_slot(
     *,
     patient: User,
@@ -75,19 +113,27 @@ def _check_slot(
     starts_at: datetime,
     now: datetime,
     exclude_appointment_id: int | None = None,
+    location: VisitLocation | None = None,
 ) -> _Checked:
-    """Every rule about the time itself, cheapest first. Runs inside the booking transaction."""
+    """Every rule about the time itself, cheapest first. Runs inside the booking transaction.
+
+    An in-person visit (`location`) is on the location's wall-clock grid, within the hours at
+    that location, and the licence checked is the location's state's on the location's date."""
     if starts_at <= now:
         raise InThePast()
     info = contracts.physician_infos([physician.pk])[physician.pk]
-    if not is_on_grid(starts_at, tz=info.time_zone, grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES):
+    place_tz = info.time_zone if location is None else contracts.zone(location.time_zone)
+    if not is_on_grid(starts_at, tz=place_tz, grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES):
         raise NotOnGrid()
-    location = contracts.patient_location(patient=patient)
-    if location is None or not location.state:
-        raise LocationRequired()
-    viewer_tz = contracts.zone(location.time_zone)
+    if location is None:
+        patient_location = contracts.patient_location(patient=patient)
+        if patient_location is None or not patient_location.state:
+            raise LocationRequired()
+        state, viewer_tz = patient_location.state, contracts.zone(patient_location.time_zone)
+    else:
+        state, viewer_tz = location.state, place_tz
     visit_date = starts_at.astimezone(viewer_tz).date()
-    authorization = contracts.physician_authorization(physician=physician, state=location.state, on=visit_date)
+    authorization = contracts.physician_authorization(physician=physician, state=state, on=visit_date)
     if not authorization.allowed:
         raise PhysicianNotLicensed(reasons=[{"code": r.code, "message": r.message} for r in authorization.reasons])
     if starts_at < now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES):
@@ -96,7 +142,7 @@ def _check_slot(
         physician_ids=[physician.pk],
         infos={physician.pk: info},
         appointment_type=appointment_type,
-        state=location.state,
+        state=state,
         viewer_tz=viewer_tz,
         start=visit_date,
         end=visit_date,
@@ -104,6 +150,7 @@ def _check_slot(
         include_busy=False,
         # The licence was just checked for this very date: it is the whole window.
         windows={physician.pk: [(visit_date, visit_date)]},
+        location=location,
     ).get(physician.pk, [])
     slot = next((s for s in offered if s.starts_at == starts_at), None)
     if slot is None:
@@ -120,7 +167,7 @@ def _check_slot(
     for row in taken.values("starts_at", "ends_at", "buffer_minutes"):
         if Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"])).overlaps(held):
             raise SlotUnavailable()
-    return _Checked(physician=physician, appointment_type=appointment_type, state=location.state, ends_at=slot.ends_at)
+    return _Checked(physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at)
 
 
 def _check_patient_rules(*, patient: User, physician: User, appointment_type: AppointmentType, now: datetime) -> None:
@@ -179,6 +226,7 @@ def appointment_book(
     appointment_type_code: str,
     starts_at: datetime,
     idempotency_key: str,
+    location_public_id=None,
     request=None,
     now: datetime | None = None,
 ) -> BookingResult:
@@ -196,8 +244,26 @@ def appointment_book(
         with transaction.atomic():
             # Found and locked in one query: bookings of one physician serialise on its row.
             physician = _physician(physician_public_id, lock=True)
+            location = None
+            if appointment_type.in_person or location_public_id is not None:
+                # The patient's own state: an in-person visit is at a location there.
+                home = contracts.patient_location(patient=actor)
+                if home is None or not home.state:
+                    raise LocationRequired()
+                location = _visit_location(
+                    physician=physician,
+                    appointment_type=appointment_type,
+                    location_public_id=location_public_id,
+                    state=home.state,
+                    starts_at=starts_at,
+                )
             checked = _check_slot(
-                patient=actor, physician=physician, appointment_type=appointment_type, starts_at=starts_at, now=now
+                patient=actor,
+                physician=physician,
+                appointment_type=appointment_type,
+                starts_at=starts_at,
+                now=now,
+                location=location,
             )
             _check_patient_rules(patient=actor, physician=physician, appointment_type=appointment_type, now=now)
             appointment = Appointment(
@@ -209,6 +275,8 @@ def appointment_book(
                 buffer_minutes=appointment_type.buffer_minutes,
                 idempotency_key=idempotency_key,
                 patient_state=checked.state,
+                location=location,
+                modality=Modality.IN_PERSON if location is not None else Modality.AUDIO_VIDEO,
             )
             # The related rows were just read (the physician locked): no need to look them up again.
             appointment.full_clean(
@@ -267,6 +335,7 @@ def appointment_reschedule(
                 starts_at=starts_at,
                 now=now,
                 exclude_appointment_id=appointment.pk,
+                location=appointment.location,
             )
             appointment.starts_at = starts_at
             appointment.ends_at = checked.ends_at

@@ -29,7 +29,15 @@ from django.utils import timezone
 
 from accounts import notifications
 from scheduling import contracts
-from scheduling.models import Appointment, AppointmentStatus, Reminder, ReminderChannel, ReminderStatus
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Reminder,
+    ReminderChannel,
+    ReminderStatus,
+    VisitLocation,
+    VisitLocationKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +86,12 @@ def reminders_cancel(*, appointment: Appointment) -> int:
     )
 
 
-def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime) -> str:
+def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime, location: VisitLocation | None = None) -> str:
+    """The reminder's whole body. A video visit: the time in the patient's zone, nothing else.
+    An in-person visit: the time in the location's zone and the office's address (a practice
+    address is not PHI; a home visit says "at your home"). docs/in-person-visits.md#reminders."""
+    if location is not None:
+        tz = contracts.zone(location.time_zone)
     local = starts_at.astimezone(tz)
     today = now.astimezone(tz).date()
     if local.date() == today:
@@ -88,7 +101,13 @@ def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime) -> str:
     else:
         when = f"on {local.strftime('%a, %b')} {local.day}"
     clock = local.strftime("%I:%M %p").lstrip("0")
-    return f"Reminder: you have a video visit {when} at {clock} {local.tzname()}. Open the app for details."
+    if location is None:
+        return f"Reminder: you have a video visit {when} at {clock} {local.tzname()}. Open the app for details."
+    if location.kind == VisitLocationKind.HOME_VISIT:
+        place = "at your home"
+    else:
+        place = f"at {location.address_text}"
+    return f"Reminder: your in-person visit is {when} at {clock} {local.tzname()} {place}."
 
 
 def _stale_back_to_pending(now: datetime) -> None:
@@ -112,7 +131,7 @@ def reminders_claim(*, now: datetime | None = None, limit: int | None = None, to
     with transaction.atomic():
         rows = list(
             Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("appointment__patient")
+            .select_related("appointment__patient", "appointment__location")
             .filter(status=ReminderStatus.PENDING, due_at__lte=now)
             .order_by("due_at", "id")[:limit]
         )
@@ -170,12 +189,13 @@ def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: dateti
     commit: a crash between two rows re-sends nothing that was already marked sent."""
     email, phone, tz = contact
     appointment = reminder.appointment
-    body = reminder_text(starts_at=appointment.starts_at, tz=tz, now=now)
+    body = reminder_text(starts_at=appointment.starts_at, tz=tz, now=now, location=appointment.location)
+    subject = "Your upcoming video visit" if appointment.location is None else "Your upcoming in-person visit"
     try:
         if reminder.channel == ReminderChannel.SMS:
             provider_id = notifications.send_sms(to=phone, body=body)
         else:
-            notifications.send_email(to=email, subject="Your upcoming video visit", body=body)
+            notifications.send_email(to=email, subject=subject, body=body)
             provider_id = ""
     except Exception:
         failed = reminder.attempts >= settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
@@ -230,7 +250,7 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
     )
     if claimed != 1:
         return False
-    reminder = Reminder.objects.select_related("appointment__patient").get(pk=reminder_id)
+    reminder = Reminder.objects.select_related("appointment__patient", "appointment__location").get(pk=reminder_id)
     return reminders_send_claimed(reminders=[reminder], now=now) == 1
 
 

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from api.errors import DomainError, Forbidden, NotFound
 from scheduling import contracts
-from scheduling.errors import InvalidTransition, InvalidVisitState, TooEarly, VideoNotReady
+from scheduling.errors import InvalidTransition, InvalidVisitState, NotAVideoVisit, TooEarly, VideoNotReady
 from scheduling.models import Appointment, AppointmentStatus, AppointmentTypeCode, Modality, VideoStatus
 from scheduling.video import video_provider
 
@@ -25,7 +26,11 @@ SERVED_STATES = ("FL", "NJ")
 def _own_visit(*, actor: User, appointment: Appointment) -> Appointment:
     if actor.pk != appointment.physician_id:
         raise Forbidden()
-    return Appointment.objects.select_for_update().select_related("appointment_type", "patient").get(pk=appointment.pk)
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("appointment_type", "patient", "location")
+        .get(pk=appointment.pk)
+    )
 
 
 @transaction.atomic
@@ -43,33 +48,74 @@ def appointment_start(*, actor: User, appointment: Appointment, request=None, no
     return appointment
 
 
+def _invalid_modality() -> ValidationError:
+    message = "Book an in-person evaluation to record an in-person visit."
+    return ValidationError({"modality": ValidationError(message, code="invalid_choice")})
+
+
 @transaction.atomic
 def appointment_complete(
     *,
     actor: User,
     appointment: Appointment,
     visit_note: str,
-    modality: str = Modality.AUDIO_VIDEO,
+    modality: str | None = None,
     patient_state_at_visit: str | None = None,
     assign_to_me: bool = True,
+    attest_in_person: bool = False,
+    others_present: str = "",
+    practitioner_present: dict | None = None,
     request=None,
     now: datetime | None = None,
 ):
     """Record the consultation: note, modality (audio-video, DOMAIN.md 4.1) and where the
     patient was (the state whose licence rules applied). Completing a free consultation puts
-    the patient on this physician's caseload unless `assign_to_me` is false."""
+    the patient on this physician's caseload unless `assign_to_me` is false.
+
+    An in-person visit (booked at a location) is completed with the physician's attestation
+    (`attest_in_person`, `others_present`) and records the in-person evaluation in the same
+    transaction; the patient was at the location, so that is their state at the visit. A video
+    visit may record the practitioner who was with the patient (`practitioner_present`: name,
+    npi, dea_number, state). docs/in-person-visits.md#attestation."""
     now = now or timezone.now()
     appointment = _own_visit(actor=actor, appointment=appointment)
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
         raise InvalidTransition()
     if now < appointment.starts_at - timedelta(minutes=settings.SCHEDULING_START_EARLY_MINUTES):
         raise TooEarly("A visit cannot be completed before it starts.")
+    in_person = appointment.location_id is not None
+    if in_person:
+        if modality not in (None, Modality.IN_PERSON):
+            raise ValidationError(
+                {"modality": ValidationError("An in-person visit is completed in person.", code="invalid_choice")}
+            )
+        if practitioner_present:
+            message = "A practitioner present is recorded for video visits only."
+            raise ValidationError({"practitioner_present": ValidationError(message, code="not_a_video_visit")})
+        modality = Modality.IN_PERSON
+        patient_state_at_visit = appointment.location.state
+    else:
+        if modality not in (None, Modality.AUDIO_VIDEO):
+            raise _invalid_modality()
+        modality = Modality.AUDIO_VIDEO
     if patient_state_at_visit is None:
         location = contracts.patient_location(patient=appointment.patient)
         patient_state_at_visit = (location.state if location else "") or appointment.patient_state
     if patient_state_at_visit not in SERVED_STATES:
         message = InvalidVisitState.default_message
         raise InvalidVisitState(fields={"patient_state_at_visit": [{"code": "invalid_choice", "message": message}]})
+    if in_person:
+        # Before the visit's start time is filled in: the evaluation's date is when it started.
+        from scheduling.services.evaluations import in_person_evaluation_record_from_visit
+
+        in_person_evaluation_record_from_visit(
+            actor=actor,
+            appointment=appointment,
+            attest_in_person=attest_in_person,
+            others_present=others_present,
+            request=request,
+            now=now,
+        )
     appointment.status = AppointmentStatus.COMPLETED
     appointment.visit_note = visit_note
     appointment.modality = modality
@@ -78,6 +124,12 @@ def appointment_complete(
     appointment.completed_at = now
     appointment.full_clean(validate_unique=False, validate_constraints=False)
     appointment.save()
+    if practitioner_present:
+        from scheduling.services.evaluations import PractitionerPresent, visit_practitioner_presence_record
+
+        visit_practitioner_presence_record(
+            actor=actor, appointment=appointment, present=PractitionerPresent(**practitioner_present), request=request
+        )
     from scheduling.services.reminders import reminders_cancel
 
     reminders_cancel(appointment=appointment)
@@ -125,6 +177,8 @@ def appointment_join_url(*, actor: User, appointment: Appointment, request=None)
         url = appointment.physician_video_url
     else:
         raise NotFound()
+    if appointment.modality == Modality.IN_PERSON or appointment.location_id is not None:
+        raise NotAVideoVisit()
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
         raise InvalidTransition()
     if appointment.video_status != VideoStatus.READY or not url:
@@ -135,9 +189,14 @@ def appointment_join_url(*, actor: User, appointment: Appointment, request=None)
 
 def video_links_create(*, appointment_id: int) -> bool:
     """Create the visit's links once: claim with a compare-and-swap (none -> creating), call the
-    provider outside any transaction, store the links. Safe to run twice."""
+    provider outside any transaction, store the links. Safe to run twice. In-person visits
+    have no room."""
     claimed = Appointment.objects.filter(
-        pk=appointment_id, status=AppointmentStatus.BOOKED, video_status=VideoStatus.NONE
+        pk=appointment_id,
+        status=AppointmentStatus.BOOKED,
+        video_status=VideoStatus.NONE,
+        modality=Modality.AUDIO_VIDEO,
+        location__isnull=True,
     ).update(video_status=VideoStatus.CREATING)
     if claimed != 1:
         return False
@@ -168,6 +227,8 @@ def due_video_appointment_ids(*, now: datetime | None = None) -> list[int]:
         Appointment.objects.filter(
             status=AppointmentStatus.BOOKED,
             video_status=VideoStatus.NONE,
+            modality=Modality.AUDIO_VIDEO,
+            location__isnull=True,
             starts_at__lte=now + timedelta(minutes=settings.VIDEO_LINK_LEAD_MINUTES),
             ends_at__gt=now,
         ).values_list("id", flat=True)[:500]

@@ -1,8 +1,14 @@
 """Demo scheduling data: working hours for the demo physicians and a spread of visits.
 
-Idempotent: weekly hours are added only to a physician without any; each demo visit is keyed
-by (patient, idempotency_key) and created once. Missing demo users are skipped.
-Past visits are written directly (the booking service refuses the past on purpose).
+Two offices for in-person evaluations (docs/in-person-visits.md): Miami (FL) and Newark (NJ).
+dr.both sees patients in person in Miami on Tuesdays and in Newark on Thursdays, dr.florida in
+Miami on Wednesdays, dr.jersey in Newark on Tuesdays (9-12 and 13-16, the office's time); their
+video hours are the other weekdays, so the two never overlap. patient.miami has had a completed
+in-person evaluation with dr.florida at the Miami office.
+
+Idempotent: offices are keyed by name; weekly hours are added only to a physician without any;
+each demo visit is keyed by (patient, idempotency_key) and created once. Missing demo users are
+skipped. Past visits are written directly (the booking service refuses the past on purpose).
 """
 
 from __future__ import annotations
@@ -13,7 +19,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from scheduling import contracts
-from scheduling.models import Appointment, AppointmentStatus, AppointmentType, WeeklyAvailability
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    InPersonEvaluation,
+    Modality,
+    VisitLocation,
+    WeeklyAvailability,
+)
 from scheduling.services.reminders import reminders_plan
 
 PHYSICIANS = [
@@ -23,6 +37,37 @@ PHYSICIANS = [
     "dr.expiring@demo.practice.example",
 ]
 HOURS = [(dt.time(9), dt.time(12)), (dt.time(13), dt.time(17))]  # Monday to Friday, physician's zone
+IN_PERSON_HOURS = [(dt.time(9), dt.time(12)), (dt.time(13), dt.time(16))]  # the office's zone
+
+# Practice offices (addresses of the practice, not of patients; demo data).
+OFFICES = [
+    {
+        "name": "Miami office",
+        "address_line1": "200 Biscayne Blvd",
+        "address_line2": "Suite 1200",
+        "city": "Miami",
+        "state": "FL",
+        "zip_code": "33131",
+        "time_zone": "America/New_York",
+        "instructions": "Check in at the 12th-floor reception. Validated parking in the building garage.",
+    },
+    {
+        "name": "Newark office",
+        "address_line1": "1 Gateway Center",
+        "address_line2": "Suite 2600",
+        "city": "Newark",
+        "state": "NJ",
+        "zip_code": "07102",
+        "time_zone": "America/New_York",
+        "instructions": "Bring a photo ID for the lobby desk. Steps from Newark Penn Station.",
+    },
+]
+# physician email -> [(office name, weekday)]: in-person days (no video hours on them)
+IN_PERSON_DAYS = {
+    "dr.both@demo.practice.example": [("Miami office", 1), ("Newark office", 3)],
+    "dr.florida@demo.practice.example": [("Miami office", 2)],
+    "dr.jersey@demo.practice.example": [("Newark office", 1)],
+}
 
 # patient email, physician email (None: the patient's assigned physician), type, status, days from today, local time
 VISITS = [
@@ -51,14 +96,21 @@ def _weekday_from(day: dt.date) -> dt.date:
 
 
 def run(stdout) -> None:
+    offices = {}
+    for office in OFFICES:
+        offices[office["name"]], _ = VisitLocation.objects.get_or_create(name=office["name"], defaults=office)
     physicians = {u.email: u for u in User.objects.filter(email__in=PHYSICIANS)}
     added = 0
-    for physician in physicians.values():
+    for email, physician in physicians.items():
         if WeeklyAvailability.objects.filter(physician=physician).exists():
             continue
+        in_person = {weekday: offices[name] for name, weekday in IN_PERSON_DAYS.get(email, [])}
         for weekday in range(5):
-            for start, end in HOURS:
-                WeeklyAvailability.objects.create(physician=physician, weekday=weekday, start_time=start, end_time=end)
+            location = in_person.get(weekday)
+            for start, end in IN_PERSON_HOURS if location else HOURS:
+                WeeklyAvailability.objects.create(
+                    physician=physician, location=location, weekday=weekday, start_time=start, end_time=end
+                )
                 added += 1
 
     types = {t.code: t for t in AppointmentType.objects.all()}
@@ -108,4 +160,58 @@ def run(stdout) -> None:
         if status == AppointmentStatus.BOOKED:
             reminders_plan(appointment=appointment, now=now)
         created += 1
-    stdout.write(f"  {added} weekly availability blocks, {created} visits")
+    evaluations = _completed_in_person_visit(offices["Miami office"], physicians, types, now)
+    stdout.write(
+        f"  {len(offices)} offices, {added} weekly availability blocks, {created} visits, "
+        f"{evaluations} in-person evaluation visit"
+    )
+
+
+def _completed_in_person_visit(office: VisitLocation, physicians: dict, types: dict, now: dt.datetime) -> int:
+    """patient.miami's in-person evaluation with dr.florida at the Miami office, last Wednesday
+    (or the one before), completed with the attestation and its InPersonEvaluation record."""
+    patient = User.objects.filter(email="patient.miami@demo.practice.example").first()
+    physician = physicians.get("dr.florida@demo.practice.example")
+    appointment_type = types.get("in_person_evaluation")
+    key = "demo-in-person-evaluation"
+    if patient is None or physician is None or appointment_type is None:
+        return 0
+    if Appointment.objects.filter(patient=patient, idempotency_key=key).exists():
+        return 0
+    tz = contracts.zone(office.time_zone)
+    day = timezone.localdate(now, tz) - dt.timedelta(days=7)
+    while day.weekday() != 2:
+        day -= dt.timedelta(days=1)
+    starts_at = dt.datetime.combine(day, dt.time(10), tzinfo=tz).astimezone(dt.UTC)
+    ends_at = starts_at + dt.timedelta(minutes=appointment_type.duration_minutes)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        physician=physician,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        buffer_minutes=appointment_type.buffer_minutes,
+        status=AppointmentStatus.COMPLETED,
+        idempotency_key=key,
+        patient_state=office.state,
+        patient_state_at_visit=office.state,
+        modality=Modality.IN_PERSON,
+        location=office,
+        visit_note="Demo in-person evaluation note (not a real patient).",
+        started_at=starts_at,
+        completed_at=ends_at,
+    )
+    InPersonEvaluation.objects.create(
+        patient=patient,
+        physician=physician,
+        evaluated_on=day,
+        source="visit",
+        appointment=appointment,
+        location=office,
+        place_address=office.address_text,
+        place_state=office.state,
+        others_present="Medical assistant (demo)",
+        attested_by=physician,
+        attested_at=ends_at,
+    )
+    return 1

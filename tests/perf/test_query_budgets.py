@@ -450,7 +450,8 @@ def test_list_costs_the_same_queries_for_1_and_50_rows(route, role, world):
 
 
 # --- availability: the same queries for 5 and for 50 physicians ---------------------------------
-def _licensed_physicians(n: int) -> list:
+def _licensed_physicians(n: int, locations: list | None = None) -> list:
+    """`locations`: in-person hours at these visit locations (in turn) instead of video hours."""
     from scheduling.models import WeeklyAvailability
     from tests.practice.factories import PhysicianProfileFactory, StateLicenseFactory
 
@@ -461,17 +462,29 @@ def _licensed_physicians(n: int) -> list:
         StateLicenseFactory(
             physician=doctor, state="FL", issued_on=today - timedelta(days=365), expires_on=today + timedelta(days=365)
         )
+        location = locations[len(doctors) % len(locations)] if locations else None
         WeeklyAvailability.objects.bulk_create(
-            WeeklyAvailability(physician=doctor, weekday=d, start_time=dt.time(9), end_time=dt.time(17))
+            WeeklyAvailability(
+                physician=doctor, weekday=d, start_time=dt.time(9), end_time=dt.time(17), location=location
+            )
             for d in range(7)
         )
         doctors.append(doctor)
     return doctors
 
 
-@pytest.mark.parametrize("appointment_type", ["free_consultation", "follow_up"])
+@pytest.mark.parametrize("appointment_type", ["free_consultation", "follow_up", "in_person_evaluation"])
 def test_availability_costs_the_same_queries_for_5_and_50_physicians(appointment_type, world):
-    from tests.scheduling.factories import AppointmentFactory
+    from scheduling.models import AppointmentType
+    from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory
+
+    locations = None
+    if appointment_type == "in_person_evaluation":
+        AppointmentType.objects.get_or_create(
+            code=appointment_type,
+            defaults={"name": "In-person evaluation", "duration_minutes": 60, "buffer_minutes": 15, "in_person": True},
+        )
+        locations = [VisitLocationFactory(), VisitLocationFactory(name="Tampa office", city="Tampa", zip_code="33602")]
 
     client = client_for(world.patient)
     today = timezone.localdate()
@@ -491,12 +504,12 @@ def test_availability_costs_the_same_queries_for_5_and_50_physicians(appointment
         assert response.json()["count"] == expected_physicians
         return ctx
 
-    doctors = _licensed_physicians(5)
+    doctors = _licensed_physicians(5, locations)
     for i, doctor in enumerate(doctors):  # some booked time, so the busy intervals are read too
         start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=i)
         AppointmentFactory(physician=doctor, starts_at=start)
     five = measure(5)
-    _licensed_physicians(45)
+    _licensed_physicians(45, locations)
     fifty = measure(50)
     assert len(fifty) == len(five), (
         f"availability: {len(five)} queries for 5 physicians, {len(fifty)} for 50\n"

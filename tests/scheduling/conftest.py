@@ -91,6 +91,7 @@ def _appointment_types(request):
         ("free_consultation", "Free consultation", 20, 10, False),
         ("follow_up", "Follow-up", 30, 10, True),
         ("medication_review", "Medication review", 20, 10, True),
+        ("in_person_evaluation", "In-person evaluation", 60, 15, True),
     ]:
         AppointmentType.objects.get_or_create(
             code=code,
@@ -99,6 +100,7 @@ def _appointment_types(request):
                 "duration_minutes": duration,
                 "buffer_minutes": buffer,
                 "requires_subscription": subscription,
+                "in_person": code == "in_person_evaluation",
             },
         )
 

@@ -281,3 +281,51 @@ def test_prospective_patient_searches_with_their_assessment(anon_client, physici
         "/api/v1/availability/", {"start": "2026-06-02", "end": "2026-06-02", "assessment": str(uuid.uuid4())}
     )
     assert unknown.status_code == 400 and unknown.json()["code"] == "location_not_served"
+
+
+def test_in_person_evaluation_with_the_real_apps(api, patient, physician, frozen, django_capture_on_commit_callbacks):
+    """A Florida member books the Miami office of a physician licensed in Florida, the physician
+    completes it with the attestation, and the evaluation stands for the prescribing basis; the
+    home address comes from the verified profile for a home visit."""
+    from scheduling.models import AppointmentType, InPersonEvaluation
+    from scheduling.selectors import latest_in_person_evaluation
+    from tests.scheduling.factories import VisitLocationFactory
+
+    AppointmentType.objects.get_or_create(
+        code="in_person_evaluation",
+        defaults={"name": "In-person evaluation", "duration_minutes": 60, "buffer_minutes": 15, "in_person": True},
+    )
+    miami = VisitLocationFactory()
+    make_physician(physician, states=("FL",))
+    WeeklyAvailability.objects.create(
+        physician=physician, location=miami, weekday=2, start_time=time(13), end_time=time(16)
+    )
+    make_patient(patient, assigned_physician=physician)
+    SubscriptionFactory(customer__patient=patient)
+    body = search(api(patient), appointment_type="in_person_evaluation", start="2026-06-03", end="2026-06-03")
+    [entry] = body["results"]
+    assert entry["location"]["id"] == str(miami.public_id)
+    assert entry["slots"][0]["starts_at"] == "2026-06-03T13:00:00-04:00"
+    with django_capture_on_commit_callbacks(execute=True):
+        booked = book(
+            api(patient),
+            physician,
+            starts_at=entry["slots"][0]["starts_at_utc"],
+            appointment_type="in_person_evaluation",
+        )
+    assert booked.status_code == 201, booked.json()
+    visit = Appointment.objects.get(public_id=booked.json()["id"])
+    with time_machine.travel(visit.starts_at + timedelta(minutes=55), tick=False):
+        done = api(physician).post(
+            f"/api/v1/appointments/{visit.public_id}/complete/",
+            {"visit_note": "Examined.", "attest_in_person": True, "others_present": "Medical assistant"},
+            format="json",
+        )
+    assert done.status_code == 200, done.json()
+    evaluation = InPersonEvaluation.objects.get(appointment=visit)
+    assert evaluation.evaluated_on == date(2026, 6, 3) and evaluation.place_state == "FL"
+    assert latest_in_person_evaluation(patient=patient, physician=physician, on=date(2026, 6, 3)) == evaluation
+    from scheduling import contracts
+
+    address, state = contracts.patient_home_address(patient)
+    assert state == "FL" and address.startswith("1 Ocean Drive")

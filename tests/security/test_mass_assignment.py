@@ -11,11 +11,14 @@ from drf_spectacular.generators import SchemaGenerator
 # Writable fields of every write operation. A new writable field fails this test until it is
 # added here: a reviewed decision, not an accident of a ModelSerializer.
 WRITABLE = {
-    "POST /api/v1/appointments/": {"appointment_type", "idempotency_key", "physician", "starts_at"},
+    "POST /api/v1/appointments/": {"appointment_type", "idempotency_key", "location", "physician", "starts_at"},
     "POST /api/v1/appointments/{public_id}/complete/": {
         "assign_to_me",
+        "attest_in_person",
         "modality",
+        "others_present",
         "patient_state_at_visit",
+        "practitioner_present",
         "visit_note",
     },
     "POST /api/v1/appointments/{public_id}/reschedule/": {"starts_at"},
@@ -78,10 +81,31 @@ WRITABLE = {
     ),
     "PATCH /api/v1/patient/profile/": PROFILE,
     "POST /api/v1/patient/questionnaires/": {"answers", "client_submission_id", "instrument"},
-    "POST /api/v1/physician/availability/exceptions/": {"date", "end_time", "kind", "start_time"},
-    "PATCH /api/v1/physician/availability/exceptions/{public_id}/": {"date", "end_time", "kind", "start_time"},
-    "POST /api/v1/physician/availability/weekly/": {"end_time", "start_time", "weekday"},
-    "PATCH /api/v1/physician/availability/weekly/{public_id}/": {"end_time", "start_time", "weekday"},
+    "POST /api/v1/physician/availability/exceptions/": {"date", "end_time", "kind", "location", "start_time"},
+    "PATCH /api/v1/physician/availability/exceptions/{public_id}/": {
+        "date",
+        "end_time",
+        "kind",
+        "location",
+        "start_time",
+    },
+    "POST /api/v1/physician/availability/weekly/": {"end_time", "location", "start_time", "weekday"},
+    "PATCH /api/v1/physician/availability/weekly/{public_id}/": {"end_time", "location", "start_time", "weekday"},
+    "POST /api/v1/staff/visit-locations/": (
+        VISIT_LOCATION := {
+            "address_line1",
+            "address_line2",
+            "city",
+            "instructions",
+            "is_active",
+            "kind",
+            "name",
+            "state",
+            "time_zone",
+            "zip_code",
+        }
+    ),
+    "PATCH /api/v1/staff/visit-locations/{public_id}/": VISIT_LOCATION,
     "POST /api/v1/physician/patients/{patient_id}/pdmp-checks/": {"checked_at", "result_summary", "state"},
     "POST /api/v1/physician/prescriptions/": (
         RX := {"days_supply", "directions", "dose", "first_fill_quantity", "pharmacy", "product", "quantity", "refills"}

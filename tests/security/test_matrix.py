@@ -75,6 +75,9 @@ SPECS: dict[str, Spec] = {
     "v1:auth-me": Spec(sees_a=frozenset({"patient_a"})),
     "v1:service-area-check": Spec(),
     "v1:service-area-counties": Spec(),
+    "v1:visit-locations": Spec(),
+    "v1:staff-visit-locations": Spec(),
+    "v1:staff-visit-location-detail": Spec(obj=_a("visit_location", "public_id"), acts=BACK_OFFICE),
     "v1:assessment-create": Spec(),
     # billing
     "v1:billing:checkout-session": Spec(sees_a=frozenset({"patient_a"})),
@@ -199,7 +202,7 @@ def build_world() -> World:
         ProductFactory,
         SignedPrescriptionFactory,
     )
-    from tests.scheduling.factories import AppointmentFactory
+    from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory
 
     w = World()
     w.physician_a = PhysicianUserFactory(email="matrix.dr.a@example.test")
@@ -240,6 +243,7 @@ def build_world() -> World:
     w.exception_a = AvailabilityException.objects.create(
         physician=w.physician_a, date=timezone.localdate() + dt.timedelta(days=5), kind="time_off"
     )
+    w.visit_location = VisitLocationFactory()
     w.product = ProductFactory()
     w.rx_a = SignedPrescriptionFactory(patient=w.patient_a, physician=w.physician_a, directions=f"{CANARY} directions")
     w.rx_draft_a = PrescriptionFactory(patient=w.patient_a, physician=w.physician_a)
