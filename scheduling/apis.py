@@ -34,6 +34,9 @@ from scheduling.serializers import (
     BookInput,
     CaseloadRowOutput,
     CompleteInput,
+    InPersonEvaluationInput,
+    InPersonEvaluationOutput,
+    InPersonEvaluationVoidInput,
     JoinOutput,
     RescheduleInput,
     StaffVisitLocationInput,
@@ -48,7 +51,7 @@ from scheduling.serializers import (
     caseload_row_data,
 )
 from scheduling.services import availability as availability_services
-from scheduling.services import booking, visits
+from scheduling.services import booking, evaluations, visits
 from scheduling.services import locations as location_services
 
 TAGS = ["scheduling"]
@@ -497,3 +500,81 @@ class AvailabilityExceptionDetailApi(APIView):
     def delete(self, request, public_id):
         availability_services.availability_exception_delete(actor=request.user, public_id=public_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhysicianInPersonEvaluationsApi(GenericAPIView):
+    """A caseload patient's in-person evaluations, and recording one done elsewhere."""
+
+    permission_classes = [IsPhysician]
+    serializer_class = InPersonEvaluationOutput
+    pagination_class = PagePagination
+
+    @extend_schema(
+        operation_id="physician_patient_in_person_evaluations_list",
+        summary="A caseload patient's in-person evaluations (voided ones included)",
+        description=(
+            "Every in-person evaluation of the patient, by any physician, newest first; only the "
+            "prescriber's own standing evaluations ground their prescriptions (docs/prescribing-basis.md). "
+            "A patient not on your caseload is 404."
+        ),
+        responses={200: InPersonEvaluationOutput(many=True), **errors(401, 403, 404)},
+        tags=["in-person evaluations"],
+    )
+    def get(self, request, patient_id):
+        patient = selectors.caseload_patient_get(physician=request.user, patient_public_id=patient_id)
+        page = self.paginate_queryset(selectors.in_person_evaluation_history(patient=patient))
+        audit_log(request, AuditAction.READ, *page)
+        return self.get_paginated_response(InPersonEvaluationOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="physician_patient_in_person_evaluations_create",
+        summary="Record an in-person evaluation you conducted elsewhere (attested by you)",
+        description=(
+            "Posting attests that you evaluated the patient in your physical presence on that date "
+            "(21 U.S.C. 829(e)(2)). Errors: `date_in_future`, `state_not_served`, "
+            "`location_state_mismatch`, `home_address_unverified`; a patient not on your caseload is 404."
+        ),
+        request=InPersonEvaluationInput,
+        responses={201: InPersonEvaluationOutput, **errors(400, 401, 403, 404)},
+        tags=["in-person evaluations"],
+    )
+    def post(self, request, patient_id):
+        data = InPersonEvaluationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = selectors.caseload_patient_get(physician=request.user, patient_public_id=patient_id)
+        values = data.validated_data
+        address = values["place_address"]
+        if values["home_visit"] and not address.strip():
+            home = contracts.patient_home_address(patient)
+            address = home[0] if home else ""
+        evaluation = evaluations.in_person_evaluation_record(
+            actor=request.user,
+            patient=patient,
+            evaluated_on=values["evaluated_on"],
+            place_address=address,
+            place_state=values["place_state"],
+            home_visit=values["home_visit"],
+            location=values.get("location"),
+            others_present=values["others_present"],
+            request=request,
+        )
+        return Response(InPersonEvaluationOutput(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+class PhysicianInPersonEvaluationVoidApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(
+        operation_id="physician_in_person_evaluation_void",
+        summary="Void a mistaken in-person evaluation you attested (it stops counting; never deleted)",
+        request=InPersonEvaluationVoidInput,
+        responses={200: InPersonEvaluationOutput, **errors(400, 401, 403, 404, 409)},
+        tags=["in-person evaluations"],
+    )
+    def post(self, request, evaluation_id):
+        data = InPersonEvaluationVoidInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        evaluation = evaluations.in_person_evaluation_void(
+            actor=request.user, public_id=evaluation_id, reason=data.validated_data["reason"], request=request
+        )
+        return Response(InPersonEvaluationOutput(evaluation).data)

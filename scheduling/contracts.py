@@ -113,6 +113,15 @@ def assigned_physician_id(patient) -> int | None:
     return PatientProfile.objects.filter(user=patient).values_list("assigned_physician_id", flat=True).first()
 
 
+def caseload_patient(*, physician, patient_public_id):
+    """The patient with this public id if they are on the physician's caseload, else None."""
+    from accounts.models import Role, User
+
+    return User.objects.filter(
+        public_id=patient_public_id, role=Role.PATIENT, patient_profile__assigned_physician=physician
+    ).first()
+
+
 def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
     """(email, phone or "", time zone) for reminders."""
     from patients.models import PatientProfile

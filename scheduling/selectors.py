@@ -610,3 +610,20 @@ def upcoming_in_person_visits_for(*, pairs, now: datetime) -> dict[tuple[int, in
         if (patient_id, physician_id) in pairs:
             result.setdefault((patient_id, physician_id), starts_at)
     return result
+
+
+def caseload_patient_get(*, physician: User, patient_public_id) -> User:
+    """A patient on this physician's caseload, else NotFound (never say which)."""
+    patient = contracts.caseload_patient(physician=physician, patient_public_id=patient_public_id)
+    if patient is None:
+        raise NotFound()
+    return patient
+
+
+def in_person_evaluation_history(*, patient: User) -> QuerySet[InPersonEvaluation]:
+    """Every in-person evaluation of the patient, voided ones included (the chart keeps them)."""
+    return (
+        InPersonEvaluation.objects.filter(patient=patient)
+        .select_related("patient", "physician", "appointment", "location")
+        .order_by("-evaluated_on", "-id")
+    )

@@ -440,3 +440,50 @@ def caseload_row_data(row) -> dict:
         "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
         "prescription_status": row.prescription_status,
     }
+
+
+class InPersonEvaluationInput(serializers.Serializer):
+    """An in-person evaluation the physician conducted elsewhere, attested by posting it."""
+
+    evaluated_on = serializers.DateField(help_text="The local date of the evaluation (never in the future).")
+    place_state = serializers.ChoiceField(choices=ServiceState.choices, help_text="Where it took place: FL or NJ.")
+    place_address = serializers.CharField(
+        max_length=300,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Address of the place; for a home visit it defaults to the patient's verified home address.",
+    )
+    home_visit = serializers.BooleanField(default=False)
+    location = serializers.UUIDField(required=False, allow_null=True, help_text="A visit location's id, if there.")
+    others_present = serializers.CharField(
+        max_length=300, required=False, default="", allow_blank=True, help_text="Who else was present (roles, names)."
+    )
+
+
+class InPersonEvaluationVoidInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class InPersonEvaluationOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
+    physician_id = serializers.UUIDField(source="physician.public_id")
+    physician_name = serializers.CharField(source="physician.full_name")
+    evaluated_on = serializers.DateField()
+    source = serializers.CharField()
+    appointment_id = serializers.SerializerMethodField()
+    location_id = serializers.SerializerMethodField()
+    home_visit = serializers.BooleanField()
+    place_address = serializers.CharField()
+    place_state = serializers.CharField()
+    others_present = serializers.CharField()
+    attested_at = serializers.DateTimeField()
+    voided_at = serializers.DateTimeField(allow_null=True)
+    void_reason = serializers.CharField()
+
+    def get_appointment_id(self, obj) -> str | None:
+        return str(obj.appointment.public_id) if obj.appointment_id else None
+
+    def get_location_id(self, obj) -> str | None:
+        return str(obj.location.public_id) if obj.location_id else None

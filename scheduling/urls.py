@@ -42,4 +42,14 @@ urlpatterns = [
         apis.AvailabilityExceptionDetailApi.as_view(),
         name="availability-exception-detail",
     ),
+    path(
+        "physician/patients/<uuid:patient_id>/in-person-evaluations/",
+        apis.PhysicianInPersonEvaluationsApi.as_view(),
+        name="physician-patient-in-person-evaluations",
+    ),
+    path(
+        "physician/in-person-evaluations/<uuid:evaluation_id>/void/",
+        apis.PhysicianInPersonEvaluationVoidApi.as_view(),
+        name="physician-in-person-evaluation-void",
+    ),
 ]

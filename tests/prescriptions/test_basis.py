@@ -19,7 +19,7 @@ from prescriptions.services.basis import prescribing_basis
 from prescriptions.services.signing import prescription_sign
 from scheduling.models import Appointment, VisitPractitionerPresence
 from tests.factories import PASSWORD
-from tests.prescriptions.factories import PrescriptionFactory
+from tests.prescriptions.factories import PrescriptionFactory, SignedPrescriptionFactory
 from tests.scheduling.factories import AppointmentFactory, InPersonEvaluationFactory
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +261,120 @@ def test_a_second_draft_signed_after_new_year_records_its_own_basis(patient, phy
         assert sign(nxt, physician).prescribing_basis == "in_person_evaluation"
     signed.refresh_from_db()
     assert signed.prescribing_basis == "telemedicine_flexibility"  # a past signature keeps its basis
+
+
+# --- The journey in 2027: book an in-person evaluation, complete it, sign --------------------
+def test_video_only_patient_books_and_completes_an_in_person_evaluation_then_is_signable(
+    api, patient, physician, draft, django_capture_on_commit_callbacks
+):
+    from scheduling.models import InPersonEvaluation, WeeklyAvailability
+    from tests.scheduling.factories import VisitLocationFactory
+
+    miami = VisitLocationFactory()
+    # Mondays 13:00-16:00 at the Miami office (the location's wall-clock time).
+    WeeklyAvailability.objects.create(
+        physician=physician,
+        location=miami,
+        weekday=0,
+        start_time=datetime.min.time().replace(hour=13),
+        end_time=datetime.min.time().replace(hour=16),
+    )
+    with at("2027-01-04T09:00:00"):  # Monday 4 January 2027
+        refresh_gates(patient)
+        assert codes_of(draft, physician) == ["in_person_evaluation_required"]
+        search = api(patient).get(
+            "/api/v1/availability/",
+            {"appointment_type": "in_person_evaluation", "start": "2027-01-04", "end": "2027-01-04"},
+        )
+        assert search.status_code == 200, search.json()
+        [entry] = search.json()["results"]
+        assert entry["location"]["address"].startswith("200 Biscayne Blvd")
+        slot = entry["slots"][0]
+        assert slot["starts_at"] == "2027-01-04T13:00:00-05:00"
+        with django_capture_on_commit_callbacks(execute=True):
+            booked = api(patient).post(
+                "/api/v1/appointments/",
+                {
+                    "physician": str(physician.public_id),
+                    "appointment_type": "in_person_evaluation",
+                    "starts_at": slot["starts_at_utc"],
+                    "idempotency_key": "in-person-2027-01-04",
+                },
+                format="json",
+            )
+        assert booked.status_code == 201, booked.json()
+        # The readiness worklist shows the booked visit for the care team (for the current
+        # prescription, signed in 2026 under the flexibilities).
+        SignedPrescriptionFactory(patient=patient, physician=physician, expires_on=date(2027, 3, 1))
+        row = api(physician).get("/api/v1/staff/prescribing-readiness/", {"on": "2027-01-04"}).json()["results"][0]
+        assert row["ready"] is False and row["next_in_person_visit"] is not None
+    with at("2027-01-04T13:55:00"):
+        done = api(physician).post(
+            f"/api/v1/appointments/{booked.json()['id']}/complete/",
+            {"visit_note": "Examined in person.", "attest_in_person": True, "others_present": "Medical assistant"},
+            format="json",
+        )
+        assert done.status_code == 200, done.json()
+        evaluation = InPersonEvaluation.objects.get(patient=patient)
+        assert (evaluation.source, evaluation.evaluated_on) == ("visit", date(2027, 1, 4))
+        refresh_gates(patient)
+        signed = api(physician).post(
+            f"/api/v1/physician/prescriptions/{draft.public_id}/sign/", {"password": PASSWORD}, format="json"
+        )
+        assert signed.status_code == 200, signed.json()
+    draft.refresh_from_db()
+    assert draft.prescribing_basis == "in_person_evaluation"
+    assert draft.snapshot["prescribing_basis_evidence"]["in_person_evaluation_id"] == str(evaluation.public_id)
+
+
+def test_a_physician_records_an_evaluation_done_elsewhere_and_lists_it(api, patient, physician, other_physician, draft):
+    url = f"/api/v1/physician/patients/{patient.public_id}/in-person-evaluations/"
+    body = {
+        "evaluated_on": "2027-01-02",
+        "place_state": "FL",
+        "place_address": "Tampa General Hospital, 1 Tampa General Cir, Tampa, FL 33606",
+        "others_present": "Resident physician",
+    }
+    with at("2027-01-03T10:00:00"):
+        refresh_gates(patient)
+        assert api(other_physician).post(url, body, format="json").status_code == 404  # not their caseload
+        created = api(physician).post(url, body, format="json")
+        assert created.status_code == 201, created.json()
+        assert created.json()["source"] == "recorded" and created.json()["physician_id"] == str(physician.public_id)
+        assert sign(draft, physician).prescribing_basis == "in_person_evaluation"
+        listed = api(physician).get(url).json()
+        assert [e["id"] for e in listed["results"]] == [created.json()["id"]]
+        assert api(other_physician).get(url).status_code == 404
+        assert api(patient).get(url).status_code == 403
+
+
+def test_recording_an_evaluation_refuses_bad_input_with_codes(api, patient, physician, ready):
+    url = f"/api/v1/physician/patients/{patient.public_id}/in-person-evaluations/"
+    with at("2027-01-03T10:00:00"):
+        future = api(physician).post(url, {"evaluated_on": "2027-01-04", "place_state": "FL", "place_address": "x"})
+        assert future.status_code == 400 and future.json()["code"] == "date_in_future"
+        other_state = api(physician).post(
+            url, {"evaluated_on": "2027-01-02", "place_state": "GA", "place_address": "x"}
+        )
+        assert other_state.status_code == 400 and "place_state" in other_state.json()["fields"]
+        bad_date = api(physician).post(url, {"evaluated_on": "02/01/2027", "place_state": "FL"})
+        assert bad_date.status_code == 400 and "evaluated_on" in bad_date.json()["fields"]
+        from scheduling.models import InPersonEvaluation
+
+        assert not InPersonEvaluation.objects.exists()
+
+
+def test_a_voided_evaluation_stops_counting_and_cannot_be_voided_twice(api, patient, physician, draft):
+    url = f"/api/v1/physician/patients/{patient.public_id}/in-person-evaluations/"
+    with at("2027-01-03T10:00:00"):
+        refresh_gates(patient)
+        created = (
+            api(physician)
+            .post(url, {"evaluated_on": "2027-01-02", "place_state": "FL", "place_address": "Office"}, format="json")
+            .json()
+        )
+        void_url = f"/api/v1/physician/in-person-evaluations/{created['id']}/void/"
+        voided = api(physician).post(void_url, {"reason": "Wrong patient"}, format="json")
+        assert voided.status_code == 200 and voided.json()["voided_at"] is not None
+        assert api(physician).post(void_url, {"reason": "again"}, format="json").json()["code"] == "already_voided"
+        assert codes_of(draft, physician) == ["in_person_evaluation_required"]

@@ -146,6 +146,12 @@ SPECS: dict[str, Spec] = {
     "v1:appointment-ics": Spec(obj=_a("appointment_a", "public_id"), sees_a=frozenset({"patient_a", "physician_a"})),
     "v1:physician-calendar": Spec(sees_a=frozenset({"physician_a"})),
     "v1:physician-caseload": Spec(sees_a=frozenset({"physician_a"})),
+    "v1:physician-patient-in-person-evaluations": Spec(
+        obj=_a("patient_a", "patient_id"), sees_a=frozenset({"physician_a"})
+    ),
+    "v1:physician-in-person-evaluation-void": Spec(
+        obj=_a("evaluation_a", "evaluation_id"), acts=frozenset({"physician_a"})
+    ),
     "v1:weekly-availability": Spec(),
     "v1:weekly-availability-detail": Spec(obj=_a("weekly_a", "public_id"), acts=frozenset({"physician_a"})),
     "v1:availability-exceptions": Spec(),
@@ -202,7 +208,7 @@ def build_world() -> World:
         ProductFactory,
         SignedPrescriptionFactory,
     )
-    from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory
+    from tests.scheduling.factories import AppointmentFactory, InPersonEvaluationFactory, VisitLocationFactory
 
     w = World()
     w.physician_a = PhysicianUserFactory(email="matrix.dr.a@example.test")
@@ -252,6 +258,9 @@ def build_world() -> World:
         prescription=w.rx_a, patient=w.patient_a
     )
     PDMPCheckFactory(patient=w.patient_a, checked_by=w.physician_a)
+    w.evaluation_a = InPersonEvaluationFactory(
+        patient=w.patient_a, physician=w.physician_a, evaluated_on=dt.date(2026, 11, 2), others_present=f"{CANARY} RN"
+    )
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -274,6 +283,7 @@ def build_world() -> World:
             w.rx_draft_a,
             w.order_a,
             w.refill_a,
+            w.evaluation_a,
         )
     ]
     return w
@@ -283,7 +293,15 @@ def _db_fingerprint() -> str:
     """A hash of every row of the project's tables: any insert, update or delete changes it."""
     digest = hashlib.sha256()
     for model in apps.get_models():
-        if model._meta.app_label not in {"accounts", "billing", "practice", "patients", "scheduling", "prescriptions"}:
+        if model._meta.app_label not in {
+            "accounts",
+            "billing",
+            "practice",
+            "patients",
+            "scheduling",
+            "prescriptions",
+            "careteam",
+        }:
             continue
         if model._meta.label == "accounts.AuditEvent":
             continue  # reads are audited on purpose; audit rows are append-only and checked elsewhere
