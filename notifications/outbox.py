@@ -9,7 +9,8 @@
   `failed` on a permanent error or after `NOTIFICATIONS_MAX_ATTEMPTS`. Marks only land while the
   row is still claimed by this task.
 - **Sweep**: rows left in `sending` for `NOTIFICATIONS_STALE_SENDING_SECONDS` (their worker died)
-  go back to pending; pending rows past `next_attempt_at` are claimed and performed.
+  go back to pending, and so at once do rows held by this very sweep's id (a redelivery after
+  its worker died); pending rows past `next_attempt_at` are claimed and performed.
 
 The guarantee is at least once, with deduplication: a row is never performed by two workers at
 once and never again once marked; only a crash between a provider accepting the message and the
@@ -77,6 +78,17 @@ def release_stale(model, *, now: datetime | None = None) -> int:
     if released:
         logger.warning("outbox rows released from a dead worker model=%s count=%d", model.__name__, released)
     return released
+
+
+def take_back(model, *, token: str, now: datetime | None = None) -> int:
+    """Rows still claimed by `token`: this same task (same id) was running when its worker died
+    and the broker delivered it again. Pending again at once, not after the stale window. The
+    row that was in flight may have reached the provider: it is sent again (at least once)."""
+    if not token:
+        return 0
+    return model.objects.filter(status=OutboxStatus.SENDING, claimed_by=token).update(
+        status=OutboxStatus.PENDING, claimed_by="", next_attempt_at=now or timezone.now()
+    )
 
 
 def claim_due(model, *, token: str, limit: int, now: datetime | None = None) -> list[int]:
@@ -165,6 +177,7 @@ def sweep(*, token: str, limit: int | None = None, now: datetime | None = None) 
     claimed = {}
     for model in (Delivery, OutboxEffect):
         release_stale(model, now=now)
+        take_back(model, token=token, now=now)
         ids = claim_due(model, token=token, limit=limit, now=now)
         claimed[model.__name__] = len(ids)
         for pk in ids:
