@@ -66,6 +66,12 @@ KINDS: dict[str, Kind] = {
             "of that state's availability the day after expiry.\n\n{lines}"
         ),
     ),
+    # Patient: a care-team message is waiting (for the messaging app); never the message itself.
+    "care_team_message": Kind(
+        subject="New message",
+        body="You have a new message from your care team. Open the app to read it.",
+        channels=EMAIL_AND_SMS,
+    ),
     # Physician: today's agenda (scheduling): a count and times, no patient.
     "physician_agenda": Kind(
         subject="Today's video visits",
