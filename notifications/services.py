@@ -105,6 +105,7 @@ def notify(
                 dedupe_key=dedupe_key, channel__in=[c for c, _ in pairs], address__in=[a for _, a in pairs]
             )
             .filter(status=OutboxStatus.PENDING)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         if ids:
