@@ -1,18 +1,12 @@
 """Rows that make the readiness notices go out once: one digest to the care team per local date,
-one notice per patient per policy switch (docs/prescribing-basis.md#readiness)."""
+one notice per patient per policy switch (docs/prescribing-basis.md#readiness). Each row is
+written in the same transaction as its outbox delivery (notifications), which sends it."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-
-class SendStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
 
 
 class ReadinessDigest(models.Model):
@@ -22,10 +16,6 @@ class ReadinessDigest(models.Model):
     date = models.DateField(unique=True, help_text="The practice-local date it is for.")
     switch_on = models.DateField(help_text="The first day the stricter prescribing rule applies.")
     counts = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -41,16 +31,11 @@ class ReadinessNotice(models.Model):
 
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     switch_on = models.DateField()
-    status = models.CharField(max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["switch_on", "id"]
         constraints = [models.UniqueConstraint(fields=["patient", "switch_on"], name="readiness_notice_once")]
-        indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
         return f"readiness notice #{self.pk}"

@@ -1,4 +1,5 @@
-"""Thin tasks: the daily readiness watch (safe to run twice: rows are unique and claimed)."""
+"""Thin tasks: the daily readiness watch (safe to run twice: rows are unique per date and per
+patient and switch, and written with their outbox deliveries)."""
 
 from celery import shared_task
 
@@ -10,6 +11,6 @@ def prescribing_readiness_watch() -> dict:
     result = readiness_watch()
     return {
         "switch_on": result.switch_on.isoformat() if result.switch_on else None,
-        "digest_sent": result.digest_sent,
-        "notices_sent": result.notices_sent,
+        "digest_written": result.digest_written,
+        "notices_written": result.notices_written,
     }

@@ -64,7 +64,3 @@ EMERGENCY_INSTRUCTIONS = (
 )
 
 HOLD_INSTRUCTIONS = "Do not start today's session. Your physician has been notified and will contact you."
-
-# No PHI: the message says that something needs attention and where to look, never who or why.
-ALERT_SUBJECT = "Same-day review needed"
-ALERT_BODY = "A patient needs same-day review. Open the care dashboard."

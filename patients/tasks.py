@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 
-from patients.services.safety import safety_flag_alert_deliver
 
-
-@shared_task(
-    autoretry_for=(SMTPException, ConnectionError, TimeoutError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+@shared_task
 def send_safety_flag_alerts(flag_id: int) -> int:
-    """Alert the assigned physician and the on-call care team about a new safety flag (no PHI)."""
-    return safety_flag_alert_deliver(flag_id=flag_id)
+    """Kept for messages queued before alerts moved to the outbox: (re)writes the flag's alert
+    rows, which the dedupe key makes a no-op when they exist. New flags write them themselves."""
+    from patients.models import SafetyFlag
+    from patients.services.safety import safety_flag_alert
+
+    flag = SafetyFlag.objects.select_related("patient__patient_profile__assigned_physician").filter(pk=flag_id).first()
+    if flag is None or not flag.is_open:
+        return 0
+    return safety_flag_alert(flag=flag)

@@ -7,9 +7,9 @@ ship-to address) because the pharmacy fills from it. So the body is built here, 
 pharmacy's address on file, and never logged (log lines carry the order id only). An API
 integration with a pharmacy later is one more class with the same `send_order`.
 
-Idempotency lives in the caller (`services.orders.delivery_order_hand_off`): it claims the order
-with a compare-and-swap to sent_to_pharmacy before calling the gateway, so an order is handed
-off once however often the task runs.
+Idempotency lives in the caller (`services.orders.delivery_order_hand_off`), run as a
+notifications outbox effect: the effect row is the claim, the gateway is called outside any
+transaction, and the order moves to sent_to_pharmacy by compare-and-swap after the send.
 """
 
 from __future__ import annotations

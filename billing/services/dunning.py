@@ -2,26 +2,25 @@
 
 Stripe retries the card on its own schedule and sends one `invoice.payment_failed` per failed
 attempt; the patient hears once per attempt (`Invoice.notified_attempt`, claimed with a
-compare-and-swap), by email and, when the patients app has a phone for them, by SMS.
+compare-and-swap), by email and, when the patients app has a phone for them, by SMS, through the
+notifications outbox (kinds `payment_failed`, `payment_action_required`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from accounts.notifications import send_email, send_sms
+from django.db import transaction
+
 from billing.models import Invoice
+from notifications.services import Recipient, notify
 
 logger = logging.getLogger(__name__)
 
 PAYMENT_FAILED = "payment_failed"
 ACTION_REQUIRED = "action_required"
 
-SUBJECT = "Your membership payment"
-MESSAGES = {
-    PAYMENT_FAILED: "Your payment for your membership didn't go through. Open the app to update your card.",
-    ACTION_REQUIRED: "Your bank needs you to confirm your membership payment. Open the app to finish.",
-}
+_KINDS = {PAYMENT_FAILED: "payment_failed", ACTION_REQUIRED: "payment_action_required"}
 
 
 def _patient_phone(patient) -> str | None:
@@ -31,20 +30,21 @@ def _patient_phone(patient) -> str | None:
     return str(phone) if phone else None
 
 
+@transaction.atomic
 def dunning_notify(*, invoice: Invoice, kind: str) -> bool:
-    """Notify the patient of a failed (or bank-held) payment attempt once. True if sent now."""
+    """Notify the patient of a failed (or bank-held) payment attempt once. True if written now.
+
+    The claim and the outbox rows commit together: the notice is sent after commit (or by the
+    outbox sweep), email and SMS each on their own, so a failed SMS never re-sends the email."""
     attempt = max(invoice.attempt_count, 1)
     claimed = Invoice.objects.filter(pk=invoice.pk, notified_attempt__lt=attempt).update(notified_attempt=attempt)
     if not claimed:
         return False
     patient = invoice.patient
-    body = MESSAGES[kind]
-    send_email(to=patient.email, subject=SUBJECT, body=body)
-    phone = _patient_phone(patient)
-    if phone:
-        try:
-            send_sms(to=phone, body=body)
-        except Exception:  # the email went; a failed SMS must not re-send it
-            logger.exception("dunning sms failed invoice=%s", invoice.pk)
-    logger.info("dunning notice sent invoice=%s attempt=%s kind=%s", invoice.pk, attempt, kind)
+    notify(
+        kind=_KINDS[kind],
+        recipient=Recipient.of(patient, phone=_patient_phone(patient)),
+        dedupe_key=f"dunning:{invoice.pk}:{attempt}",
+    )
+    logger.info("dunning notice queued invoice=%s attempt=%s kind=%s", invoice.pk, attempt, kind)
     return True

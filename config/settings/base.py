@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     # Project apps, bottom of the dependency order first (README: Architecture).
     "api",
     "accounts",
+    "notifications",
     "billing",
     "practice",
     "patients",
@@ -463,4 +464,19 @@ CELERY_BEAT_SCHEDULE["prescriptions-poll-stale-shipments"] = {
 CELERY_BEAT_SCHEDULE["prescriptions-alert-silent-shipments"] = {
     "task": "prescriptions.tasks.alert_silent_shipments",
     "schedule": 60 * 60,
+}
+
+# --- Notifications: the transactional outbox (docs/notifications.md) ------------------------
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+# How long the after-commit fast path has before the sweep takes a new row too.
+NOTIFICATIONS_SWEEP_AFTER_SECONDS = env.int("NOTIFICATIONS_SWEEP_AFTER_SECONDS", default=30)
+# A row claimed this long ago and never marked belongs to a dead worker (longer than any
+# provider timeout, so a slow send is not repeated).
+NOTIFICATIONS_STALE_SENDING_SECONDS = env.int("NOTIFICATIONS_STALE_SENDING_SECONDS", default=300)
+NOTIFICATIONS_SWEEP_CHUNK = env.int("NOTIFICATIONS_SWEEP_CHUNK", default=100)
+CELERY_BEAT_SCHEDULE["notifications-outbox-sweep"] = {
+    "task": "notifications.tasks.outbox_sweep",
+    "schedule": env.float("NOTIFICATIONS_SWEEP_EVERY_SECONDS", default=30.0),
 }

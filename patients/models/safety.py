@@ -79,7 +79,9 @@ class SafetyFlag(models.Model):
 
 
 class AlertDelivery(models.Model):
-    """One alert about one flag to one recipient: the unique pair makes a retried task send once."""
+    """History only: alerts sent before they moved to the notifications outbox (kind
+    `safety_alert`, dedupe key `safety-flag:<id>`). Nothing writes these rows any more; a later
+    migration can drop the table once the history is no longer wanted."""
 
     flag = models.ForeignKey(SafetyFlag, on_delete=models.PROTECT, related_name="alert_deliveries")
     channel = models.CharField(max_length=10, default="email")

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from accounts.notifications import send_email
 from api.errors import Forbidden
-from patients import policy
+from notifications.services import notify
 from patients.errors import FlagAlreadyResolved
-from patients.models import AlertDelivery, SafetyFlag, SafetyFlagKind, SafetyFlagStatus
+from patients.models import SafetyFlag, SafetyFlagKind, SafetyFlagStatus
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +29,6 @@ logger = logging.getLogger(__name__)
 # (CARE_TEAM_ALERT_EMAILS) when the team must act today. Screening reviews wait in the review queue.
 _ALERT_CARE_TEAM = {SafetyFlagKind.PHQ9_ITEM9, SafetyFlagKind.BP_EMERGENCY}
 _ALERT_PHYSICIAN = {SafetyFlagKind.PHQ9_ITEM9, SafetyFlagKind.BP_EMERGENCY, SafetyFlagKind.BP_HOLD}
-# A delivery claimed this long ago and never marked sent belongs to a worker that died.
-_STALE_CLAIM = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -58,9 +54,10 @@ def safety_flag_raise(
 ) -> RaisedFlag:
     """Open a flag, or attach this trigger to the patient's open flag of the same kind.
 
-    Runs inside the caller's transaction; the alert is enqueued only after it commits, and only
-    when a flag is newly opened (a second trigger while open does not alert again: the team is
-    already looking, and the dashboard shows the trigger count).
+    Runs inside the caller's transaction; the alert is written to the outbox in it (so it exists
+    exactly when the flag does, broker or not) and sent after commit, only when a flag is newly
+    opened (a second trigger while open does not alert again: the team is already looking, and
+    the dashboard shows the trigger count).
     """
     now = timezone.now()
     existing = (
@@ -93,9 +90,7 @@ def safety_flag_raise(
     audit_log(request, AuditAction.CREATE, flag, actor=_actor(request), detail=f"opened {kind}")
     logger.info("safety flag opened flag_id=%s kind=%s", flag.pk, kind)
     if kind in _ALERT_PHYSICIAN or kind in _ALERT_CARE_TEAM:
-        from patients.tasks import send_safety_flag_alerts
-
-        send_safety_flag_alerts.delay_on_commit(flag.pk)
+        safety_flag_alert(flag=flag)
     return RaisedFlag(flag, opened=True)
 
 
@@ -119,38 +114,17 @@ def alert_recipients(flag: SafetyFlag) -> list[str]:
     return [e for e in seen if e]
 
 
-def safety_flag_alert_deliver(*, flag_id: int) -> int:
-    """Send the flag's alert to each recipient exactly once; returns how many were sent now.
-
-    One AlertDelivery row per (flag, channel, recipient) (a unique constraint), claimed by a
-    compare-and-swap before sending, so a retried or duplicated task never sends twice. A send
-    that fails releases its claim and raises, for the task to retry.
-    """
-    flag = SafetyFlag.objects.select_related("patient__patient_profile__assigned_physician").filter(pk=flag_id).first()
-    if flag is None or not flag.is_open:
-        return 0
-    for recipient in alert_recipients(flag):
-        AlertDelivery.objects.get_or_create(flag=flag, channel="email", recipient=recipient)
-    sent = 0
-    for delivery in AlertDelivery.objects.filter(flag=flag, sent_at__isnull=True).order_by("pk"):
-        now = timezone.now()
-        claimed = (
-            AlertDelivery.objects.filter(pk=delivery.pk, sent_at__isnull=True)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - _STALE_CLAIM))
-            .update(claimed_at=now, attempts=F("attempts") + 1)
-        )
-        if not claimed:
-            continue
-        try:
-            send_email(to=delivery.recipient, subject=policy.ALERT_SUBJECT, body=policy.ALERT_BODY)
-        except Exception:
-            AlertDelivery.objects.filter(pk=delivery.pk).update(claimed_at=None)
-            raise
-        AlertDelivery.objects.filter(pk=delivery.pk).update(sent_at=timezone.now())
-        sent += 1
+@transaction.atomic
+def safety_flag_alert(*, flag: SafetyFlag) -> int:
+    """Write the flag's alert to the outbox, one email per recipient, once per flag (the dedupe
+    key): sent after commit, or by the outbox sweep if that enqueue is lost. No PHI in the text
+    (notifications.kinds `safety_alert`). Returns how many recipients are alerted."""
+    recipients = alert_recipients(flag)
+    for address in recipients:
+        notify(kind="safety_alert", recipient=address, dedupe_key=f"safety-flag:{flag.pk}", channels=("email",))
     SafetyFlag.objects.filter(pk=flag.pk, alerted_at__isnull=True).update(alerted_at=timezone.now())
-    logger.info("safety flag alerts sent flag_id=%s count=%d", flag.pk, sent)
-    return sent
+    logger.info("safety flag alert queued flag_id=%s recipients=%d", flag.pk, len(recipients))
+    return len(recipients)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ even before this task has run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.notifications import send_email
+from notifications.services import notify
 from practice.models import (
     CredentialChange,
     CredentialExpiryNotice,
@@ -78,8 +79,9 @@ def credentials_warn_expiring(*, today: dt.date, window_days: int | None = None)
     """Email staff about active credentials expiring within the window; returns how many were included.
 
     One CredentialExpiryNotice row per (credential, expiry date) is the idempotency key; its
-    `sent_at` is claimed by compare-and-swap right before sending, so overlapping runs send each
-    warning once, and a failed send is retried by the next run.
+    `sent_at` (the moment the warning was queued) is claimed by compare-and-swap in the same
+    transaction that writes the email to the notifications outbox, so overlapping runs warn about
+    each credential once, and a failed send is retried by the outbox.
     """
     window_days = settings.CREDENTIAL_EXPIRY_WARNING_DAYS if window_days is None else window_days
     horizon = today + dt.timedelta(days=window_days)
@@ -99,33 +101,27 @@ def credentials_warn_expiring(*, today: dt.date, window_days: int | None = None)
                 pass
 
     pending = CredentialExpiryNotice.objects.filter(sent_at__isnull=True, expires_on__gte=today).order_by("expires_on")
-    claimed = []
     now = timezone.now()
-    for notice in pending:
-        credential = by_key.get((notice.credential_type, notice.credential_id, notice.expires_on))
-        if credential is None:  # renewed, deactivated or already past since the row was made
-            continue
-        if CredentialExpiryNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now):
-            claimed.append((notice.pk, credential))
-    if not claimed:
-        return 0
-
-    lines = [_describe(credential) for _, credential in claimed]
-    body = (
-        f"{len(claimed)} physician credential(s) expire within {window_days} days. "
-        "Renew them, or the physician drops out of that state's availability the day after expiry.\n\n"
-        + "\n".join(lines)
-    )
-    try:
-        send_email(
-            to=settings.CARE_TEAM_ALERT_EMAILS,
-            subject=f"Credential expiry: {len(claimed)} expiring within {window_days} days",
-            body=body,
-        )
-    except Exception:
-        CredentialExpiryNotice.objects.filter(pk__in=[pk for pk, _ in claimed]).update(sent_at=None)
-        raise
-    logger.info("credential expiry warning sent count=%d", len(claimed))
+    with transaction.atomic():
+        claimed = []
+        for notice in pending:
+            credential = by_key.get((notice.credential_type, notice.credential_id, notice.expires_on))
+            if credential is None:  # renewed, deactivated or already past since the row was made
+                continue
+            if CredentialExpiryNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now):
+                claimed.append((notice.pk, credential))
+        if not claimed:
+            return 0
+        context = {
+            "count": len(claimed),
+            "days": window_days,
+            "lines": "\n".join(_describe(credential) for _, credential in claimed),
+        }
+        batch = hashlib.sha256(",".join(str(pk) for pk, _ in claimed).encode()).hexdigest()[:24]
+        key = f"credential-expiry:{batch}"
+        for address in settings.CARE_TEAM_ALERT_EMAILS:
+            notify(kind="credential_expiry", recipient=address, context=context, dedupe_key=key)
+    logger.info("credential expiry warning queued count=%d", len(claimed))
     return len(claimed)
 
 

@@ -37,7 +37,7 @@ from prescriptions.state_machine import can_transition
 
 logger = logging.getLogger(__name__)
 
-# Which notice each arrival status triggers (sent by a task after commit, once per order and kind).
+# Which notice each arrival status triggers (written to the outbox with the change, once per order and kind).
 NOTICE_ON_STATUS = {
     OrderStatus.SHIPPED: NoticeKind.PATIENT_SHIPPED,
     OrderStatus.OUT_FOR_DELIVERY: NoticeKind.PATIENT_OUT_FOR_DELIVERY,
@@ -100,9 +100,15 @@ def delivery_order_create(
     )
     audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {sequence}")
 
-    from prescriptions.tasks import hand_off_order
+    # The hand-off is an outbox effect written in this transaction: performed after commit, or
+    # re-driven by the outbox sweep if that message is lost (docs/notifications.md#side-effects).
+    from notifications.services import effect_enqueue
 
-    hand_off_order.delay_on_commit(order.pk)
+    effect_enqueue(
+        handler="prescriptions.services.orders.delivery_order_hand_off",
+        args={"order_id": order.pk},
+        dedupe_key=f"pharmacy-hand-off:{order.pk}",
+    )
     return order
 
 
@@ -136,9 +142,10 @@ def _apply_transition(
     )
     kind = NOTICE_ON_STATUS.get(to_status)
     if kind is not None:
-        from prescriptions.tasks import send_order_notice
+        # Written to the outbox in this transaction: a broker down at commit loses nothing.
+        from prescriptions.services.tracking import order_notice_send
 
-        send_order_notice.delay_on_commit(order.pk, kind)
+        order_notice_send(order_id=order.pk, kind=kind)
     return event
 
 
@@ -180,11 +187,15 @@ def delivery_order_transition(
 
 
 def delivery_order_hand_off(*, order_id: int) -> bool:
-    """Send a created order to its pharmacy, once. Returns True if this call sent it.
+    """Send a created order to its pharmacy. Returns True if this call sent it.
 
-    The compare-and-swap `created -> sent_to_pharmacy` claims the order; the transmission runs in
-    the same transaction, so a failed send rolls the claim back and the task retries, and a second
-    run finds nothing to claim. Orders of a patient whose shipments are paused wait in `created`.
+    Run by the notifications outbox (effect `pharmacy-hand-off:<order id>`), whose row is the
+    claim: one worker at a time, re-run by the sweep if a worker dies. The transmission runs
+    outside any transaction; then `created -> sent_to_pharmacy` is recorded by compare-and-swap,
+    so a run after that finds nothing to send. A failed send leaves the order created and raises
+    for the outbox to retry; a crash between the send and the mark sends again (at least once:
+    the order's public id is in the transmission for the pharmacy to recognise a repeat).
+    Orders of a patient whose shipments are paused wait in `created`.
     """
     from prescriptions.pharmacy_gateway import pharmacy_gateway
 
@@ -194,15 +205,16 @@ def delivery_order_hand_off(*, order_id: int) -> bool:
     if standing_refusal(order.patient) is not None:
         logger.info("hand-off held: shipments paused order_id=%s", order_id)
         return False
+    order = DeliveryOrder.objects.select_related("prescription__product", "pharmacy").get(pk=order_id)
+    reference = pharmacy_gateway().send_order(order)
     with transaction.atomic():
         now = timezone.now()
         claimed = DeliveryOrder.objects.filter(pk=order_id, status=OrderStatus.CREATED).update(
             status=OrderStatus.SENT_TO_PHARMACY, status_changed_at=now
         )
         if not claimed:
+            logger.warning("hand-off sent but the order moved meanwhile order_id=%s", order_id)
             return False
-        order = DeliveryOrder.objects.select_related("prescription__product", "pharmacy").get(pk=order_id)
-        reference = pharmacy_gateway().send_order(order)
         OrderEvent.objects.create(
             order=order,
             from_status=OrderStatus.CREATED,

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.notifications import send_email, send_sms
+from notifications.services import Recipient, notify
 from prescriptions.carriers import TrackerUpdate, carrier_tracker, normalise
 from prescriptions.models import (
     CarrierEvent,
@@ -142,12 +142,11 @@ def silent_shipment_ids(*, now: datetime | None = None) -> list[int]:
     return list(qs.values_list("pk", flat=True))
 
 
-_PATIENT_TEXT = {
-    NoticeKind.PATIENT_SHIPPED: "Your order has shipped. Open the app to track it.",
-    NoticeKind.PATIENT_OUT_FOR_DELIVERY: (
-        "Your order is out for delivery today. An adult must sign for it. Open the app to track it."
-    ),
-    NoticeKind.PATIENT_DELIVERED: "Your order was delivered. Open the app for details.",
+# The texts are the notifications app's kinds (no drug, patient or address in any of them).
+_PATIENT_KIND = {
+    NoticeKind.PATIENT_SHIPPED: "order_shipped",
+    NoticeKind.PATIENT_OUT_FOR_DELIVERY: "order_out_for_delivery",
+    NoticeKind.PATIENT_DELIVERED: "order_delivered",
 }
 _STAFF_TEXT = {
     NoticeKind.STAFF_EXCEPTION: "Delivery exception",
@@ -157,9 +156,9 @@ _STAFF_TEXT = {
 
 
 def order_notice_send(*, order_id: int, kind: str) -> bool:
-    """Send one notice about an order, once (unique row per order and kind; the row and the
-    send share a transaction, so a failed send is retried and a sent one is never repeated).
-    Bodies name no drug, patient or address."""
+    """Write one notice about an order to the notifications outbox, once (unique row per order
+    and kind, and the outbox's dedupe key): in the caller's transaction when there is one (a
+    status change), sent after commit or by the outbox sweep. True if written now."""
     with transaction.atomic():
         order = DeliveryOrder.objects.select_related("patient").filter(pk=order_id).first()
         if order is None:
@@ -169,26 +168,21 @@ def order_notice_send(*, order_id: int, kind: str) -> bool:
                 OrderNotice.objects.create(order=order, kind=kind)
         except IntegrityError:
             return False
-        if kind in _PATIENT_TEXT:
-            _notify_patient(order.patient, _PATIENT_TEXT[kind])
+        key = f"order-notice:{order.pk}:{kind}"
+        if kind in _PATIENT_KIND:
+            _notify_patient(order.patient, _PATIENT_KIND[kind], key)
         else:
-            send_email(
-                to=list(settings.CARE_TEAM_ALERT_EMAILS),
-                subject=f"{_STAFF_TEXT[kind]}: order {order.public_id}",
-                body=(
-                    f"Order {order.public_id} needs attention ({_STAFF_TEXT[kind].lower()}, status {order.status}). "
-                    "Open the delivery board for details."
-                ),
-            )
-    logger.info("order notice sent order_id=%s kind=%s", order_id, kind)
+            what = _STAFF_TEXT[kind]
+            context = {"what": what, "what_lower": what.lower(), "order": order.public_id, "status": order.status}
+            for address in settings.CARE_TEAM_ALERT_EMAILS:
+                notify(kind="order_attention", recipient=address, context=context, dedupe_key=key)
+    logger.info("order notice queued order_id=%s kind=%s", order_id, kind)
     return True
 
 
-def _notify_patient(patient: User, body: str) -> None:
+def _notify_patient(patient: User, kind: str, key: str) -> None:
     from prescriptions.services.patient_facts import profile_of
 
     profile = profile_of(patient)
     phone = str(getattr(profile, "phone", "") or "")
-    if phone:
-        send_sms(to=phone, body=body)
-    send_email(to=patient.email, subject="Your order", body=body)
+    notify(kind=kind, recipient=Recipient.of(patient, phone=phone), dedupe_key=key)

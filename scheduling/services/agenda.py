@@ -9,24 +9,28 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import notifications
 from accounts.models import Role, User
+from notifications.services import notify
 from scheduling import contracts
 from scheduling.models import AgendaDigest, Appointment, AppointmentStatus
 
 logger = logging.getLogger(__name__)
 
 
-def agenda_text(*, starts: list[datetime], tz) -> str:
-    times = ", ".join(s.astimezone(tz).strftime("%I:%M %p").lstrip("0") for s in starts)
-    zone_name = starts[0].astimezone(tz).tzname() if starts else ""
-    noun = "visit" if len(starts) == 1 else "visits"
-    return f"You have {len(starts)} video {noun} today ({zone_name}): {times}. Open the app for details."
+def agenda_context(*, starts: list[datetime], tz) -> dict:
+    """The agenda's facts for the `physician_agenda` kind: a count and times, no patient."""
+    return {
+        "count": len(starts),
+        "noun": "visit" if len(starts) == 1 else "visits",
+        "zone": starts[0].astimezone(tz).tzname() if starts else "",
+        "times": ", ".join(s.astimezone(tz).strftime("%I:%M %p").lstrip("0") for s in starts),
+    }
 
 
 def send_physician_agendas(*, now: datetime | None = None) -> int:
     """Once per physician per local day, from SCHEDULING_AGENDA_LOCAL_HOUR on: the unique
-    (physician, date) row is the claim, so a second run (or a second beat) sends nothing."""
+    (physician, date) row is the claim, so a second run (or a second beat) sends nothing. The
+    email goes through the notifications outbox (`sent_at`: when it was queued)."""
     now = now or timezone.now()
     physicians = list(User.objects.filter(role=Role.PHYSICIAN, is_active=True).values_list("id", "email"))
     infos = contracts.physician_infos([pid for pid, _ in physicians])
@@ -46,15 +50,23 @@ def send_physician_agendas(*, now: datetime | None = None) -> int:
         )
         if AgendaDigest.objects.filter(physician_id=pid, date=day).exists():
             continue
-        try:
-            with transaction.atomic():
-                digest = AgendaDigest.objects.create(physician_id=pid, date=day, visit_count=len(starts))
-        except IntegrityError:
-            continue  # another run claimed it
-        if not starts:
-            continue
-        notifications.send_email(to=email, subject="Today's video visits", body=agenda_text(starts=starts, tz=tz))
-        AgendaDigest.objects.filter(pk=digest.pk).update(sent_at=timezone.now())
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    AgendaDigest.objects.create(
+                        physician_id=pid, date=day, visit_count=len(starts), sent_at=timezone.now() if starts else None
+                    )
+            except IntegrityError:
+                continue  # another run claimed it
+            if not starts:
+                continue
+            # Written to the outbox with the claim: sent after commit, or by the outbox sweep.
+            notify(
+                kind="physician_agenda",
+                recipient=email,
+                context=agenda_context(starts=starts, tz=tz),
+                dedupe_key=f"agenda:{pid}:{day.isoformat()}",
+            )
         sent += 1
     logger.info("agendas sent=%d", sent)
     return sent

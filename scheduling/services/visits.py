@@ -197,7 +197,7 @@ def video_links_create(*, appointment_id: int) -> bool:
         video_status=VideoStatus.NONE,
         modality=Modality.AUDIO_VIDEO,
         location__isnull=True,
-    ).update(video_status=VideoStatus.CREATING)
+    ).update(video_status=VideoStatus.CREATING, updated_at=timezone.now())
     if claimed != 1:
         return False
     appointment = Appointment.objects.get(pk=appointment_id)
@@ -221,8 +221,19 @@ def video_links_create(*, appointment_id: int) -> bool:
     return True
 
 
+# A visit left in `creating` this long belongs to a worker that died mid-call (the provider's
+# own timeout is far shorter): it goes back to `none` for the next scan (docs/notifications.md#side-effects).
+STALE_CREATING = timedelta(minutes=5)
+
+
 def due_video_appointment_ids(*, now: datetime | None = None) -> list[int]:
+    """Visits due for links. The every-minute scan is this effect's outbox: the rows are the
+    visits themselves, so a lost scan message is re-driven by the next tick, and a claim stuck
+    by a killed worker is released here."""
     now = now or timezone.now()
+    Appointment.objects.filter(video_status=VideoStatus.CREATING, updated_at__lt=now - STALE_CREATING).update(
+        video_status=VideoStatus.NONE
+    )
     return list(
         Appointment.objects.filter(
             status=AppointmentStatus.BOOKED,

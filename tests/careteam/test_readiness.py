@@ -16,7 +16,7 @@ from django.core.management import call_command
 from accounts.models import AuditEvent
 from careteam.models import ReadinessDigest, ReadinessNotice
 from careteam.readiness import next_policy_switch
-from careteam.services import PATIENT_TEXT, readiness_watch
+from careteam.services import readiness_watch
 from prescriptions.models import PrescribingPolicy
 from tests.factories import PatientUserFactory
 from tests.patients.factories import PatientProfileFactory
@@ -26,6 +26,7 @@ from tests.scheduling.factories import InPersonEvaluationFactory
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
+PATIENT_TEXT = "Please book your in-person visit with your physician. Open the app to choose a time."
 URL = "/api/v1/staff/prescribing-readiness/"
 
 
@@ -145,36 +146,53 @@ def test_the_next_switch_is_the_day_after_the_flexibilities_end():
     assert next_policy_switch(after=date(2026, 11, 30)) == date(2028, 1, 1)
 
 
-def _watch_at(local: str):
+def _watch_at(local: str, capture=None):
     with time_machine.travel(datetime.fromisoformat(local).replace(tzinfo=NY), tick=False):
-        return readiness_watch()
+        if capture is None:
+            return readiness_watch()
+        with capture(execute=True):
+            return readiness_watch()
 
 
-def test_nothing_is_sent_before_the_notice_window(cohort):
+def _deliveries(kind: str):
+    """The email deliveries of a kind (patients with a phone also get the same text by SMS)."""
+    from notifications.models import Delivery
+
+    return Delivery.objects.filter(kind=kind, channel="email")
+
+
+def test_nothing_is_written_before_the_notice_window(cohort):
     result = _watch_at("2026-11-16T08:00:00")  # 46 days before 1 Jan
-    assert result.switch_on == date(2027, 1, 1) and not result.digest_sent and result.notices_sent == 0
-    assert len(mail.outbox) == 0 and not ReadinessNotice.objects.exists()
+    assert result.switch_on == date(2027, 1, 1) and not result.digest_written and result.notices_written == 0
+    assert not ReadinessNotice.objects.exists() and not ReadinessDigest.objects.exists()
 
 
-def test_inside_the_window_the_care_team_gets_counts_and_each_patient_not_ready_one_notice(cohort, settings):
+def test_inside_the_window_the_care_team_gets_counts_and_each_patient_not_ready_one_notice(
+    cohort, settings, django_capture_on_commit_callbacks
+):
     settings.CARE_TEAM_ALERT_EMAILS = ["care@practice.example"]
-    result = _watch_at("2026-11-17T08:00:00")  # 45 days before
-    assert result.digest_sent and result.notices_sent == 2
+    result = _watch_at("2026-11-17T08:00:00", django_capture_on_commit_callbacks)  # 45 days before
+    assert result.digest_written and result.notices_written == 2
     digest = next(m for m in mail.outbox if m.to == ["care@practice.example"])
-    assert "not ready: 2" in digest.body and "Alice" not in digest.body and "Anders" not in digest.body
+    assert "not ready: 2" in digest.body and "2027-01-01" in digest.subject
+    assert "Alice" not in digest.body and "Anders" not in digest.body
     notices = [m for m in mail.outbox if m is not digest]
     assert sorted(m.to[0] for m in notices) == ["carla@example.test", "patient.a@example.test"]
     assert all(m.body == PATIENT_TEXT for m in notices)
     assert ReadinessDigest.objects.get().counts["totals"] == {"total": 3, "ready": 1, "not_ready": 2}
+    assert set(_deliveries("in_person_visit_needed").values_list("status", flat=True)) == {"sent"}
 
 
-def test_a_second_run_the_same_day_sends_nothing_and_the_next_day_only_the_digest(cohort):
+def test_a_second_run_the_same_day_writes_nothing_and_the_next_day_only_the_digest(cohort):
     _watch_at("2026-11-17T08:00:00")
-    sent = len(mail.outbox)
+    counts = (_deliveries("readiness_digest").count(), _deliveries("in_person_visit_needed").count())
+    assert counts == (1, 2)
     again = _watch_at("2026-11-17T09:00:00")
-    assert (again.digest_sent, again.notices_sent, len(mail.outbox)) == (False, 0, sent)
+    assert (again.digest_written, again.notices_written) == (False, 0)
+    assert (_deliveries("readiness_digest").count(), _deliveries("in_person_visit_needed").count()) == counts
     next_day = _watch_at("2026-11-18T08:00:00")
-    assert (next_day.digest_sent, next_day.notices_sent, len(mail.outbox)) == (True, 0, sent + 1)
+    assert (next_day.digest_written, next_day.notices_written) == (True, 0)
+    assert _deliveries("readiness_digest").count() == 2 and _deliveries("in_person_visit_needed").count() == 2
 
 
 def test_a_patient_who_becomes_not_ready_later_gets_their_notice_then(cohort, physician):
@@ -184,41 +202,17 @@ def test_a_patient_who_becomes_not_ready_later_gets_their_notice_then(cohort, ph
     assert not ReadinessNotice.objects.filter(patient=cohort["bruno"]).exists()
     InPersonEvaluation.objects.filter(patient=cohort["bruno"]).update(voided_at=datetime(2026, 11, 20, tzinfo=NY))
     _watch_at("2026-11-21T08:00:00")
-    assert ReadinessNotice.objects.get(patient=cohort["bruno"]).status == "sent"
+    assert ReadinessNotice.objects.filter(patient=cohort["bruno"]).count() == 1
+    assert _deliveries("in_person_visit_needed").filter(recipient=cohort["bruno"]).count() == 1
 
 
-def test_a_failed_send_is_retried_by_the_next_run(cohort, monkeypatch):
-    from careteam import services
-
-    calls = {"n": 0}
-    real = services.send_email
-
-    def flaky(**kw):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("smtp down")
-        return real(**kw)
-
-    monkeypatch.setattr(services, "send_email", flaky)
-    first = _watch_at("2026-11-17T08:00:00")
-    assert not first.digest_sent and first.notices_sent == 2
-    assert ReadinessDigest.objects.get().status == "pending"
-    second = _watch_at("2026-11-17T10:00:00")
-    assert second.digest_sent and ReadinessDigest.objects.get().status == "sent"
-
-
-def test_a_notice_stuck_in_sending_goes_back_after_the_stale_window(cohort):
+def test_the_notice_text_carries_no_health_information(cohort):
     _watch_at("2026-11-17T08:00:00")
-    notice = ReadinessNotice.objects.get(patient=cohort["alice"])
-    ReadinessNotice.objects.filter(pk=notice.pk).update(
-        status="sending", claimed_at=datetime(2026, 11, 17, 8, 0, tzinfo=NY)
-    )
-    before = len(mail.outbox)
-    _watch_at("2026-11-17T08:10:00")
-    assert ReadinessNotice.objects.get(pk=notice.pk).status == "sending"  # a worker may still be on it
-    _watch_at("2026-11-17T09:00:00")
-    assert ReadinessNotice.objects.get(pk=notice.pk).status == "sent"
-    assert len(mail.outbox) == before + 1 + 0  # one re-sent notice (the digest was sent the first time)
+    for body in _deliveries("in_person_visit_needed").values_list("body", flat=True):
+        assert body == PATIENT_TEXT
+    digest = _deliveries("readiness_digest").get().body
+    for name in ("Alice", "Anders", "Carla", "Cruz", "Bruno", "ketamine", "troche"):
+        assert name not in digest
 
 
 def test_the_watch_task_is_in_the_beat_schedule(settings):

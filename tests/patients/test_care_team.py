@@ -173,27 +173,31 @@ def test_alert_task_run_twice_sends_once(settings, profile, on_commit):
     settings.CARE_TEAM_ALERT_EMAILS = ["oncall@practice.example"]
     with on_commit():
         flag = safety_flag_raise(patient=profile.user, kind="phq9_item9").flag
-    assert send_safety_flag_alerts(flag.pk) == 0
+    with on_commit():
+        send_safety_flag_alerts(flag.pk)  # an old queued message: its rows exist, nothing new
     assert len(mail.outbox) == 2
 
 
-def test_a_failed_send_releases_its_claim_for_the_retry(settings, profile, monkeypatch):
-    from patients.models import AlertDelivery
-    from patients.services import safety
+def test_a_failed_alert_send_stays_in_the_outbox_for_a_retry(settings, profile, monkeypatch, on_commit):
+    from accounts import notifications as backends
+    from notifications.models import Delivery
+    from notifications.outbox import sweep
+    from patients.services.safety import safety_flag_raise
 
     settings.CARE_TEAM_ALERT_EMAILS = []
-    flag = SafetyFlag.objects.create(patient=profile.user, kind="phq9_item9")
 
     def broken(**kwargs):
         raise ConnectionError("smtp down")
 
-    monkeypatch.setattr(safety, "send_email", broken)
-    with pytest.raises(ConnectionError):
-        safety.safety_flag_alert_deliver(flag_id=flag.pk)
-    delivery = AlertDelivery.objects.get()
-    assert (delivery.sent_at, delivery.claimed_at, delivery.attempts) == (None, None, 1)
+    monkeypatch.setattr(backends, "send_email", broken)
+    with on_commit():
+        safety_flag_raise(patient=profile.user, kind="phq9_item9")
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "ConnectionError")
     monkeypatch.undo()
-    assert safety.safety_flag_alert_deliver(flag_id=flag.pk) == 1
+    assert sweep(token="t", now=delivery.next_attempt_at)["Delivery"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and [m.to for m in mail.outbox] == [[profile.assigned_physician.email]]
 
 
 # --- staff review queue and caseload assignment ----------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from patients.models import AlertDelivery, QuestionnaireResponse, SafetyFlag
+from notifications.models import Delivery
+from patients.models import QuestionnaireResponse, SafetyFlag
 from patients.services.questionnaires import questionnaire_submit
 from tests.patients.factories import PatientProfileFactory
 
@@ -41,5 +42,5 @@ def test_concurrent_item9_submissions_open_one_flag_and_one_baseline(on_postgres
     assert QuestionnaireResponse.objects.filter(patient=patient).count() == 3
     assert SafetyFlag.objects.get().trigger_count == 3
     assert QuestionnaireResponse.objects.filter(patient=patient, is_baseline=True).count() == 1
-    assert list(AlertDelivery.objects.values_list("recipient", flat=True)) == ["oncall@practice.example"]
+    assert list(Delivery.objects.values_list("address", flat=True)) == ["oncall@practice.example"]
     assert len(mail.outbox) == 1

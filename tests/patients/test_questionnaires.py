@@ -7,7 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from patients.models import AlertDelivery, QuestionnaireResponse, SafetyFlag
+from notifications.models import Delivery
+from patients.models import QuestionnaireResponse, SafetyFlag
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_item9_submitted_twice_with_the_same_key_opens_one_flag_and_sends_one_al
     assert second.json()["safety_flag_opened"] is True  # the retry still shows crisis resources
     assert QuestionnaireResponse.objects.count() == 1
     assert SafetyFlag.objects.count() == 1
-    assert len(mail.outbox) == 1 and AlertDelivery.objects.count() == 1
+    assert len(mail.outbox) == 1 and Delivery.objects.count() == 1
 
 
 def test_identical_resubmission_without_a_key_is_the_same_submission(api, profile, on_commit):
@@ -103,7 +104,7 @@ def test_identical_resubmission_without_a_key_is_the_same_submission(api, profil
         again = submit(client, ITEM9)
     assert again.status_code == 200
     assert QuestionnaireResponse.objects.count() == 1 and SafetyFlag.objects.count() == 1
-    assert AlertDelivery.objects.count() == len(mail.outbox)
+    assert Delivery.objects.count() == len(mail.outbox)
 
 
 def test_reusing_a_key_for_different_answers_is_a_conflict(api, profile):

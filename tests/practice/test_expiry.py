@@ -18,6 +18,17 @@ pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 6, 15)
 
 
+@pytest.fixture
+def warn(django_capture_on_commit_callbacks):
+    """credentials_warn_expiring, with the outbox's after-commit send run as in production."""
+
+    def _warn(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return credentials_warn_expiring(**kwargs)
+
+    return _warn
+
+
 def test_expired_credentials_are_marked_and_logged_once(physician):
     old = StateLicenseFactory(physician=physician, expires_on=dt.date(2026, 6, 14))
     on_the_day = StateLicenseFactory(physician=physician, state="NJ", expires_on=TODAY)
@@ -39,7 +50,7 @@ def test_an_expired_licence_drops_out_of_availability(physician):
     assert result.reasons[0].code == "licence_expired"  # marked expired: refused even for an earlier day
 
 
-def test_warning_lists_credentials_expiring_within_the_window(physician, settings):
+def test_warning_lists_credentials_expiring_within_the_window(physician, settings, warn):
     settings.CARE_TEAM_ALERT_EMAILS = ["alerts@practice.example"]
     soon = StateLicenseFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=60))
     dea = DEARegistrationFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=5))
@@ -51,7 +62,7 @@ def test_warning_lists_credentials_expiring_within_the_window(physician, setting
         status="inactive",
         expires_on=TODAY + dt.timedelta(days=3),
     )  # not active: no warning
-    assert credentials_warn_expiring(today=TODAY) == 2
+    assert warn(today=TODAY) == 2
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["alerts@practice.example"]
@@ -59,55 +70,61 @@ def test_warning_lists_credentials_expiring_within_the_window(physician, setting
     assert physician.last_name not in message.body and physician.email not in message.body
 
 
-def test_running_twice_sends_once(physician):
+def test_running_twice_sends_once(physician, warn):
     StateLicenseFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=30))
-    assert credentials_warn_expiring(today=TODAY) == 1
-    assert credentials_warn_expiring(today=TODAY) == 0
-    assert credentials_warn_expiring(today=TODAY + dt.timedelta(days=1)) == 0
+    assert warn(today=TODAY) == 1
+    assert warn(today=TODAY) == 0
+    assert warn(today=TODAY + dt.timedelta(days=1)) == 0
     assert len(mail.outbox) == 1
     assert CredentialExpiryNotice.objects.count() == 1
 
 
-def test_a_renewal_with_a_new_expiry_is_warned_about_again(physician, staff):
+def test_a_renewal_with_a_new_expiry_is_warned_about_again(physician, staff, warn):
     from practice.services.credentials import state_licence_update
 
     licence = StateLicenseFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=30))
-    credentials_warn_expiring(today=TODAY)
+    warn(today=TODAY)
     state_licence_update(actor=staff, licence=licence, expires_on=TODAY + dt.timedelta(days=400))
-    assert credentials_warn_expiring(today=TODAY) == 0
-    assert credentials_warn_expiring(today=TODAY + dt.timedelta(days=350)) == 1
+    assert warn(today=TODAY) == 0
+    assert warn(today=TODAY + dt.timedelta(days=350)) == 1
     assert len(mail.outbox) == 2
 
 
-def test_window_comes_from_settings(physician, settings):
+def test_window_comes_from_settings(physician, settings, warn):
     settings.CREDENTIAL_EXPIRY_WARNING_DAYS = 10
     StateLicenseFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=11))
-    assert credentials_warn_expiring(today=TODAY) == 0
+    assert warn(today=TODAY) == 0
     settings.CREDENTIAL_EXPIRY_WARNING_DAYS = 11
-    assert credentials_warn_expiring(today=TODAY) == 1
+    assert warn(today=TODAY) == 1
 
 
-def test_a_failed_send_is_retried_by_the_next_run(physician, monkeypatch):
-    from practice.services import expiry
+def test_a_failed_send_is_retried_by_the_outbox(physician, monkeypatch, warn):
+    from accounts import notifications as backends
+    from notifications.models import Delivery
+    from notifications.outbox import sweep
 
     StateLicenseFactory(physician=physician, expires_on=TODAY + dt.timedelta(days=30))
 
     def broken(**kwargs):
         raise ConnectionError("smtp down")
 
-    monkeypatch.setattr(expiry, "send_email", broken)
-    with pytest.raises(ConnectionError):
-        credentials_warn_expiring(today=TODAY)
-    assert CredentialExpiryNotice.objects.get().sent_at is None
+    monkeypatch.setattr(backends, "send_email", broken)
+    assert warn(today=TODAY) == 1  # queued with the claim; the send failed after commit
+    delivery = Delivery.objects.get(kind="credential_expiry")
+    assert (delivery.status, delivery.last_error) == ("pending", "ConnectionError")
     monkeypatch.undo()
-    assert credentials_warn_expiring(today=TODAY) == 1
-    assert len(mail.outbox) == 1
+    assert warn(today=TODAY) == 0  # the claim holds: no second warning is written
+    sweep(token="t", now=delivery.next_attempt_at)
+    assert len(mail.outbox) == 1 and Delivery.objects.get().status == "sent"
 
 
-def test_the_daily_task_marks_then_warns(physician):
+def test_the_daily_task_marks_then_warns(physician, django_capture_on_commit_callbacks):
     StateLicenseFactory(physician=physician, expires_on=dt.date(2026, 6, 1))
     DEARegistrationFactory(physician=physician, expires_on=dt.date(2026, 7, 1))
-    with time_machine.travel(dt.datetime(2026, 6, 15, 9, 7, tzinfo=dt.UTC), tick=False):
+    with (
+        time_machine.travel(dt.datetime(2026, 6, 15, 9, 7, tzinfo=dt.UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert credential_expiry_watch_task.delay().get() == {"expired": 1, "warned": 1}
         assert credential_expiry_watch_task.delay().get() == {"expired": 0, "warned": 0}
     assert StateLicense.objects.get().status == "expired"

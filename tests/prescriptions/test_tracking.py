@@ -158,11 +158,11 @@ def test_staff_are_alerted_once_on_exception(post_webhook, shipped_order, settin
     assert shipped_order.ship_to_name not in alerts[0].body
 
 
-def test_silent_shipment_alert_is_sent_once(shipped_order, settings):
+def test_silent_shipment_alert_is_sent_once(shipped_order, settings, django_capture_on_commit_callbacks):
     settings.CARE_TEAM_ALERT_EMAILS = ["oncall@practice.example"]
     with time_machine.travel(T0 + timedelta(hours=71), tick=False):
         assert alert_silent_shipments() == 0
-    with time_machine.travel(T0 + timedelta(hours=74), tick=False):
+    with time_machine.travel(T0 + timedelta(hours=74), tick=False), django_capture_on_commit_callbacks(execute=True):
         assert alert_silent_shipments() == 1
         assert alert_silent_shipments() == 0  # already alerted: nothing queued twice
     assert OrderNotice.objects.filter(order=shipped_order, kind=NoticeKind.STAFF_SILENT).count() == 1

@@ -358,13 +358,15 @@ def test_marks_on_postgres_are_one_statement_each_and_leave_the_session_synchron
 # --- physician agenda -----------------------------------------------------------------
 
 
-def test_physician_agenda_is_sent_once_a_day_with_counts_and_times_only(world, physician, patient):
+def test_physician_agenda_is_sent_once_a_day_with_counts_and_times_only(
+    world, physician, patient, django_capture_on_commit_callbacks
+):
     world.physician(physician)
     world.patient(patient)
     AppointmentFactory(patient=patient, physician=physician, starts_at=START)
     AppointmentFactory(physician=physician, starts_at=START + timedelta(hours=1))
     morning = datetime(2026, 6, 3, 10, 30, tzinfo=UTC)  # 6:30 AM EDT
-    with time_machine.travel(morning, tick=False):
+    with time_machine.travel(morning, tick=False), django_capture_on_commit_callbacks(execute=True):
         assert send_physician_agendas() == 1
         assert send_physician_agendas() == 0
     assert len(mail.outbox) == 1

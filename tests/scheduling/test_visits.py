@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import time_machine
+from django.utils import timezone
 
 from scheduling import tasks
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType, Reminder
@@ -226,3 +227,14 @@ def test_appointment_types_come_from_the_data_migration():
     assert list(AppointmentType.objects.filter(in_person=True).values_list("code", flat=True)) == [
         "in_person_evaluation"
     ]
+
+
+def test_a_visit_left_creating_by_a_killed_worker_gets_its_links_after_the_stale_window(visit):
+    with time_machine.travel(START - timedelta(minutes=25), tick=False):
+        Appointment.objects.filter(pk=visit.pk).update(video_status="creating", updated_at=timezone.now())
+    with time_machine.travel(START - timedelta(minutes=22), tick=False):
+        assert tasks.create_due_video_links() == 0  # claimed 3 minutes ago: maybe still running
+    with time_machine.travel(START - timedelta(minutes=19), tick=False):
+        assert tasks.create_due_video_links() == 1
+    visit.refresh_from_db()
+    assert visit.video_status == "ready" and visit.patient_video_url

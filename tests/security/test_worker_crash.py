@@ -187,3 +187,76 @@ def test_shipment_notices_survive_a_worker_crash(broker):
     delivered = lines(log, "done")
     assert sorted(delivered) == sorted(set(delivered)), "a notice was delivered twice"
     assert len(delivered) == n
+
+
+def _notify_each(patients, prefix: str):
+    """One committed change per patient, each writing an SMS to the outbox (as a status change would)."""
+    from django.db import transaction
+
+    from notifications.services import Recipient, notify
+
+    for i, patient in enumerate(patients):
+        with transaction.atomic():
+            notify(
+                kind="order_shipped",
+                recipient=Recipient.of(patient, phone=f"+1305555{1000 + i:04d}"),
+                dedupe_key=f"{prefix}-{i}",
+                channels=("sms",),
+            )
+
+
+def test_outbox_deliveries_survive_a_worker_crash(broker):
+    """Fast path: each commit enqueues its send; the worker dies mid-send; the broker hands the
+    task out again (same id), which takes back the row it held: every row sent, none twice."""
+    from notifications.models import Delivery
+
+    start, log = broker
+    n = 8
+    patients = patients_with_phones(n)
+    CRASH_STATS["messages"] += n
+    worker = start()
+    _notify_each(patients, "crash-fast")
+    kill_mid_message(worker, log, after=3)
+    assert Delivery.objects.filter(status="sending").count() == 1, "the row in flight stays claimed"
+
+    start()
+    sent = Delivery.objects.filter(status="sent")
+    wait_until(lambda: sent.count() == n, 60, "every delivery sent")
+    time.sleep(VISIBILITY + 1)  # a late redelivery would show up as a second delivery now
+    delivered = lines(log, "done")
+    assert len(delivered) == n and len(set(delivered)) == n, f"{len(delivered)} deliveries for {n} rows"
+    assert set(Delivery.objects.values_list("attempts", flat=True)) <= {1, 2}
+
+
+def test_outbox_sweep_sends_what_a_dead_broker_lost_even_through_a_crash(broker, monkeypatch, settings):
+    """Slow path: the broker refuses every enqueue at commit (the changes still commit, nothing is
+    sent); when it is back, beat's sweep claims the rows, its worker is killed mid-batch, and the
+    redelivered sweep takes back its rows and sends the rest: every row once."""
+    from kombu.exceptions import OperationalError
+
+    from notifications.models import Delivery
+    from notifications.tasks import outbox_sweep, send_deliveries
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    start, log = broker
+    n = 8
+    settings.NOTIFICATIONS_SWEEP_AFTER_SECONDS = 0  # due at once for the sweep
+    patients = patients_with_phones(n)
+    CRASH_STATS["messages"] += n
+    monkeypatch.setattr(send_deliveries, "apply_async", broker_down)
+    _notify_each(patients, "crash-sweep")
+    assert Delivery.objects.filter(status="pending").count() == n and lines(log, "start") == []
+
+    worker = start()
+    outbox_sweep.delay()  # beat's next tick, the broker being back
+    kill_mid_message(worker, log, after=3)
+    assert Delivery.objects.filter(status="sent").count() == 2
+
+    start()
+    sent = Delivery.objects.filter(status="sent")
+    wait_until(lambda: sent.count() == n, 60, "every delivery sent by the redelivered sweep")
+    time.sleep(VISIBILITY + 1)
+    delivered = lines(log, "done")
+    assert len(delivered) == n and len(set(delivered)) == n, f"{len(delivered)} deliveries for {n} rows"

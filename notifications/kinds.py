@@ -1,0 +1,109 @@
+"""Every kind of message the practice sends, with its text and default channels.
+
+The text is rendered here, once, when the outbox row is written (`str.format` with the caller's
+context). **No PHI in any subject or body**: say that something happened and where to look,
+never who, what medicine, which score or why ("Your order has shipped. Open the app for
+details."). Context values are times, counts, opaque ids: never names, drugs or answers.
+docs/notifications.md#what-is-sent-where lists who receives each kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from notifications.models import Channel
+
+EMAIL_AND_SMS = (Channel.EMAIL, Channel.SMS)
+EMAIL = (Channel.EMAIL,)
+
+
+@dataclass(frozen=True)
+class Kind:
+    subject: str
+    body: str
+    channels: tuple[str, ...] = EMAIL  # defaults; SMS only goes out where a phone is known
+
+
+KINDS: dict[str, Kind] = {
+    # Care team: a safety flag needs same-day review (patients).
+    "safety_alert": Kind(
+        subject="Same-day review needed",
+        body="A patient needs same-day review. Open the care dashboard.",
+    ),
+    # Patient: their order moved (prescriptions). No drug name, no address.
+    "order_shipped": Kind(
+        subject="Your order", body="Your order has shipped. Open the app to track it.", channels=EMAIL_AND_SMS
+    ),
+    "order_out_for_delivery": Kind(
+        subject="Your order",
+        body="Your order is out for delivery today. An adult must sign for it. Open the app to track it.",
+        channels=EMAIL_AND_SMS,
+    ),
+    "order_delivered": Kind(
+        subject="Your order", body="Your order was delivered. Open the app for details.", channels=EMAIL_AND_SMS
+    ),
+    # Staff: an order needs attention (prescriptions). The order's opaque public id only.
+    "order_attention": Kind(
+        subject="{what}: order {order}",
+        body="Order {order} needs attention ({what_lower}, status {status}). Open the delivery board for details.",
+    ),
+    # Patient: a membership payment failed (billing).
+    "payment_failed": Kind(
+        subject="Your membership payment",
+        body="Your payment for your membership didn't go through. Open the app to update your card.",
+        channels=EMAIL_AND_SMS,
+    ),
+    "payment_action_required": Kind(
+        subject="Your membership payment",
+        body="Your bank needs you to confirm your membership payment. Open the app to finish.",
+        channels=EMAIL_AND_SMS,
+    ),
+    # Staff: physician credentials expiring soon (practice). Kinds, states, ids and dates only.
+    "credential_expiry": Kind(
+        subject="Credential expiry: {count} expiring within {days} days",
+        body=(
+            "{count} physician credential(s) expire within {days} days. Renew them, or the physician drops out "
+            "of that state's availability the day after expiry.\n\n{lines}"
+        ),
+    ),
+    # Patient: a care-team message is waiting (for the messaging app); never the message itself.
+    "care_team_message": Kind(
+        subject="New message",
+        body="You have a new message from your care team. Open the app to read it.",
+        channels=EMAIL_AND_SMS,
+    ),
+    # Care team: before a prescribing-policy switch, daily counts of patients not ready (careteam).
+    # Counts per state and physician names only.
+    "readiness_digest": Kind(
+        subject="Prescribing readiness for {switch_on}",
+        body=(
+            "Prescribing readiness for {switch_on}, the first day prescribing by telemedicine needs an "
+            "in-person evaluation or another lawful basis.\n\n{lines}\n\nThe worklist with names is on the "
+            "staff board: /api/v1/staff/prescribing-readiness/?on={switch_on}"
+        ),
+    ),
+    # Patient: not ready for the policy switch (careteam). No date, drug or condition.
+    "in_person_visit_needed": Kind(
+        subject="Please book your in-person visit",
+        body="Please book your in-person visit with your physician. Open the app to choose a time.",
+        channels=EMAIL_AND_SMS,
+    ),
+    # Physician: today's agenda (scheduling): a count and times, no patient.
+    "physician_agenda": Kind(
+        subject="Today's video visits",
+        body="You have {count} video {noun} today ({zone}): {times}. Open the app for details.",
+    ),
+}
+
+
+class UnknownKind(LookupError):
+    pass
+
+
+def render(kind: str, context: dict) -> tuple[str, str]:
+    """(subject, body) of a kind with its context; a missing context key raises KeyError."""
+    try:
+        spec = KINDS[kind]
+    except KeyError as exc:
+        raise UnknownKind(kind) from exc
+    return spec.subject.format_map(context), spec.body.format_map(context)

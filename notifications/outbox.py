@@ -1,0 +1,192 @@
+"""The worker side of the outbox: claim, perform outside any transaction, mark.
+
+- **Claim**: one row by compare-and-swap (`pending -> sending`, or a row this same task id
+  already holds: the broker delivers a killed worker's task again with the same id), or a batch
+  for the sweep under `SELECT ... FOR UPDATE SKIP LOCKED`, so two workers never hold one row.
+- **Perform** with no transaction open: a slow provider holds no lock and no connection state.
+- **Mark** `sent` with the provider's id, or back to `pending` with exponential backoff
+  (`NOTIFICATIONS_RETRY_BASE_SECONDS` doubling, capped at `NOTIFICATIONS_RETRY_MAX_SECONDS`), or
+  `failed` on a permanent error or after `NOTIFICATIONS_MAX_ATTEMPTS`. Marks only land while the
+  row is still claimed by this task.
+- **Sweep**: rows left in `sending` for `NOTIFICATIONS_STALE_SENDING_SECONDS` (their worker died)
+  go back to pending, and so at once do rows held by this very sweep's id (a redelivery after
+  its worker died); pending rows past `next_attempt_at` are claimed and performed.
+
+The guarantee is at least once, with deduplication: a row is never performed by two workers at
+once and never again once marked; only a crash between a provider accepting the message and the
+mark (milliseconds) repeats a send. docs/notifications.md#guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from smtplib import SMTPRecipientsRefused
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts import notifications as backends
+from notifications.errors import PermanentFailure
+from notifications.models import Channel, Delivery, OutboxEffect, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, PermanentFailure | SMTPRecipientsRefused):
+        return True
+    from api.errors import DomainError
+
+    if isinstance(exc, DomainError):  # a rule refused it: retrying gives the same answer
+        return True
+    # Twilio and HTTP clients carry the status: a 4xx other than 408/429 will not change.
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429)
+
+
+def backoff(attempts: int) -> timedelta:
+    base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATIONS_RETRY_MAX_SECONDS))
+
+
+def claim_one(model, pk: int, *, token: str, now: datetime | None = None) -> bool:
+    """Compare-and-swap one row to sending for `token`. A pending row that is new or due, or a
+    row this token already holds (its worker died and the broker redelivered the same task)."""
+    now = now or timezone.now()
+    mine = Q(status=OutboxStatus.PENDING) & (Q(attempts=0) | Q(next_attempt_at__lte=now))
+    if token:
+        mine |= Q(status=OutboxStatus.SENDING, claimed_by=token)
+    return bool(
+        model.objects.filter(Q(pk=pk) & mine).update(
+            status=OutboxStatus.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def release_stale(model, *, now: datetime | None = None) -> int:
+    """Rows claimed longer ago than the stale window belong to a dead worker: pending again."""
+    now = now or timezone.now()
+    cut = now - timedelta(seconds=settings.NOTIFICATIONS_STALE_SENDING_SECONDS)
+    released = model.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=cut).update(
+        status=OutboxStatus.PENDING, claimed_by="", next_attempt_at=now
+    )
+    if released:
+        logger.warning("outbox rows released from a dead worker model=%s count=%d", model.__name__, released)
+    return released
+
+
+def take_back(model, *, token: str, now: datetime | None = None) -> int:
+    """Rows still claimed by `token`: this same task (same id) was running when its worker died
+    and the broker delivered it again. Pending again at once, not after the stale window. The
+    row that was in flight may have reached the provider: it is sent again (at least once)."""
+    if not token:
+        return 0
+    return model.objects.filter(status=OutboxStatus.SENDING, claimed_by=token).update(
+        status=OutboxStatus.PENDING, claimed_by="", next_attempt_at=now or timezone.now()
+    )
+
+
+def claim_due(model, *, token: str, limit: int, now: datetime | None = None) -> list[int]:
+    """Claim up to `limit` due pending rows in one transaction (SKIP LOCKED: overlapping sweeps
+    take different rows; on SQLite the database lock serialises writers instead)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            model.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            model.objects.filter(pk__in=ids).update(
+                status=OutboxStatus.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return ids
+
+
+def _mark(model, pk: int, token: str, **fields) -> int:
+    return model.objects.filter(pk=pk, status=OutboxStatus.SENDING, claimed_by=token).update(**fields)
+
+
+def _perform_delivery(row: Delivery) -> str:
+    if row.channel == Channel.SMS:
+        return backends.send_sms(to=row.address, body=row.body) or ""
+    if row.channel == Channel.EMAIL:
+        backends.send_email(to=row.address, subject=row.subject, body=row.body)
+        return ""
+    raise PermanentFailure(f"unknown channel {row.channel}")
+
+
+def _perform_effect(row: OutboxEffect) -> str:
+    result = import_string(row.handler)(**(row.args or {}))
+    return "" if result is None else str(result)[:64]
+
+
+def perform_claimed(model, pk: int, *, token: str) -> bool:
+    """Perform one row this caller claimed and mark the outcome. True when it was sent/done."""
+    row = model.objects.filter(pk=pk, status=OutboxStatus.SENDING, claimed_by=token).first()
+    if row is None:
+        return False
+    try:
+        outcome = _perform_delivery(row) if model is Delivery else _perform_effect(row)
+    except Exception as exc:
+        now = timezone.now()
+        name = type(exc).__name__[:120]
+        what = (model.__name__, pk, row.attempts, name)
+        if _is_permanent(exc) or row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            _mark(model, pk, token, status=OutboxStatus.FAILED, last_error=name, claimed_by="")
+            logger.error("outbox row failed model=%s id=%s attempts=%s error=%s", *what)
+        else:
+            _mark(
+                model,
+                pk,
+                token,
+                status=OutboxStatus.PENDING,
+                last_error=name,
+                claimed_by="",
+                next_attempt_at=now + backoff(row.attempts),
+            )
+            logger.warning("outbox row will retry model=%s id=%s attempts=%s error=%s", *what)
+        return False
+    done = {"provider_id": outcome[:128]} if model is Delivery else {"result": outcome}
+    _mark(model, pk, token, status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", **done)
+    logger.info("outbox row sent model=%s id=%s", model.__name__, pk)
+    return True
+
+
+def perform(model, ids: list[int], *, token: str) -> int:
+    """The fast path: claim and perform each of these rows. Returns how many were sent/done."""
+    token = token or f"local-{uuid.uuid4().hex}"
+    done = 0
+    for pk in ids:
+        if claim_one(model, pk, token=token):
+            done += perform_claimed(model, pk, token=token)
+    return done
+
+
+def sweep(*, token: str, limit: int | None = None, now: datetime | None = None) -> dict[str, int]:
+    """The slow path (beat): release dead workers' rows, then claim and perform a chunk of due
+    rows of each model. Returns how many were claimed per model (a full chunk means more may be due)."""
+    limit = limit or settings.NOTIFICATIONS_SWEEP_CHUNK
+    token = token or f"local-{uuid.uuid4().hex}"
+    claimed = {}
+    for model in (Delivery, OutboxEffect):
+        release_stale(model, now=now)
+        take_back(model, token=token, now=now)
+        ids = claim_due(model, token=token, limit=limit, now=now)
+        claimed[model.__name__] = len(ids)
+        for pk in ids:
+            try:
+                perform_claimed(model, pk, token=token)
+            except BaseException:
+                # Stopped mid-chunk (a deploy's SIGTERM): hand back what was not reached.
+                model.objects.filter(
+                    pk__in=ids, status=OutboxStatus.SENDING, claimed_by=token, sent_at__isnull=True
+                ).exclude(pk=pk).update(status=OutboxStatus.PENDING, claimed_by="", attempts=F("attempts") - 1)
+                raise
+    return claimed
