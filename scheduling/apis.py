@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician
+from accounts.permissions import IsPatient, IsPhysician, SeesClinical, SeesScheduling
 from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
@@ -36,6 +36,7 @@ from scheduling.serializers import (
     CompleteInput,
     JoinOutput,
     RescheduleInput,
+    VisitNoteOutput,
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatch,
@@ -150,7 +151,7 @@ class AppointmentListApi(GenericAPIView):
     serializer_class = AppointmentOutput
 
     def get_permissions(self):
-        return [IsPatient()] if self.request.method == "POST" else [IsCareTeamOrPatient()]
+        return [IsPatient()] if self.request.method == "POST" else [SeesScheduling()]
 
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
@@ -191,7 +192,7 @@ class AppointmentListApi(GenericAPIView):
 
 
 class AppointmentDetailApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(responses={200: AppointmentDetailOutput}, tags=TAGS)
     def get(self, request, public_id):
@@ -200,8 +201,23 @@ class AppointmentDetailApi(APIView):
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
 
+class AppointmentVisitNoteApi(APIView):
+    permission_classes = [SeesClinical]
+
+    @extend_schema(
+        responses={200: VisitNoteOutput, **errors(404)},
+        tags=TAGS,
+        description="The physician's note of a visit: clinical content, for the visit's physician and the "
+        "medical director. Anyone else, care coordinators included, gets 404.",
+    )
+    def get(self, request, public_id):
+        appointment = selectors.visit_note_get(fetched_by=request.user, public_id=public_id)
+        audit_log(request, AuditAction.READ, appointment, detail="visit_note")
+        return Response(VisitNoteOutput(appointment).data)
+
+
 class AppointmentRescheduleApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         request=RescheduleInput,
@@ -220,7 +236,7 @@ class AppointmentRescheduleApi(APIView):
 
 
 class AppointmentCancelApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         request=None,
@@ -269,7 +285,7 @@ class AppointmentNoShowApi(APIView):
 
 
 class AppointmentJoinApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         responses={200: JoinOutput, **errors(409)},
@@ -291,7 +307,7 @@ _ICS_RESPONSE = {
 
 
 class AppointmentIcsApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(responses={**_ICS_RESPONSE, **errors(404)}, tags=TAGS)
