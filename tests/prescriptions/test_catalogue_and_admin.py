@@ -39,7 +39,7 @@ def test_staff_add_and_retire_a_product_and_physicians_see_only_active_ones(api,
 
 def test_only_staff_maintain_the_catalogue(api, physician, patient):
     body = {"name": "x", "dosage_form": "nasal_spray", "strength": "1", "route": "intranasal", "dispensing_unit": "mL"}
-    assert api(physician).post("/api/v1/staff/medications/", body, format="json").status_code == 403
+    assert api(physician).post("/api/v1/staff/medications/", body, format="json").status_code == 404
     assert api(patient).get("/api/v1/medications/").status_code == 403
 
 

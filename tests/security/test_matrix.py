@@ -121,7 +121,9 @@ SPECS: dict[str, Spec] = {
     # physicians' credentials (staff manage; a physician reads their own)
     "v1:staff-physicians": Spec(sees_a=CREDENTIALS_STAFF),
     "v1:staff-physician": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF),
-    "v1:staff-physician-licences": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF),
+    "v1:staff-physician-licences": Spec(
+        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF
+    ),
     "v1:staff-physician-licence": Spec(
         obj=lambda w: {"physician_id": w.physician_a.public_id, "credential_id": w.licence_a.public_id},
         acts=CREDENTIALS_STAFF,
