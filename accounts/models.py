@@ -93,6 +93,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return f"{self.role} #{self.pk}"  # never the email or name: this ends up in logs
 
+    def clean(self):
+        super().clean()
+        from django.core.exceptions import ValidationError
+
+        if self.role == Role.STAFF and not self.staff_role:
+            raise ValidationError(
+                {"staff_role": ValidationError("Choose what this staff member does.", code="required")}
+            )
+        if self.role != Role.STAFF and self.staff_role:
+            raise ValidationError({"staff_role": ValidationError("Only staff have a sub-role.", code="invalid")})
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -103,6 +103,17 @@ REACH: dict[str, dict[Capability, Reach]] = {
 }
 
 
+# The admin site's group of each role (created by seeds/migrations/0001_staff_admin_groups.py,
+# which holds each group's model permissions). accounts.backends.RoleGroupBackend gives every
+# user the permissions of their role's group, so the role stays the one thing to set.
+ADMIN_GROUPS: dict[str, str] = {
+    CARE_COORDINATOR: "Care coordinator",
+    PHARMACY_LIAISON: "Pharmacy liaison",
+    MEDICAL_DIRECTOR: "Medical director",
+    ADMIN: "Administrator",
+}
+
+
 def access_role(user) -> str | None:
     """patient, physician, care_coordinator, pharmacy_liaison, medical_director, admin; None
     for anonymous or inactive users."""

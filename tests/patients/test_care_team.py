@@ -263,31 +263,31 @@ def test_assigning_a_physician_without_a_licence_in_the_patients_state_is_refuse
     assert "no_licence" in [r["code"] for r in response.json()["reasons"]]
 
 
-def test_admin_views_of_patient_records_are_audited_and_read_only(admin_user, records):
+def test_admin_views_of_patient_records_are_audited_and_read_only(medical_director, records):
     from django.test import Client
 
     profile, _ = records
     response_row = profile.user.questionnaires.first()
     client = Client()
-    client.force_login(admin_user)
+    client.force_login(medical_director)
     assert client.get("/admin/patients/questionnaireresponse/").status_code == 200
     page = client.get(f"/admin/patients/questionnaireresponse/{response_row.pk}/change/")
     assert page.status_code == 200
     assert AuditEvent.objects.filter(
-        actor=admin_user, action="read", object_id=str(response_row.pk), detail="admin"
+        actor=medical_director, action="read", object_id=str(response_row.pk), detail="admin"
     ).exists()
     posted = client.post(f"/admin/patients/questionnaireresponse/{response_row.pk}/delete/", {"post": "yes"})
     assert posted.status_code == 403
     assert client.get("/admin/patients/safetyflag/").status_code == 200
 
 
-def test_every_patients_admin_page_renders(admin_user, records, flags):
+def test_every_patients_admin_page_renders(medical_director, records, flags):
     from django.test import Client
 
     from patients.models import ConsentDocument
 
     client = Client()
-    client.force_login(admin_user)
+    client.force_login(medical_director)
     pages = {
         "patientprofile": records[0].pk,
         "questionnaireresponse": records[0].user.questionnaires.first().pk,
