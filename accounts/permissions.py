@@ -85,6 +85,13 @@ class SeesPdmp(_CapabilityPermission):
     capability = Capability.PDMP
 
 
+class SeesPrescribingReadiness(_CapabilityPermission):
+    """The prescribing-readiness worklist: physicians (caseload), care coordinators (who book the
+    in-person evaluations), the medical director."""
+
+    capability = Capability.PRESCRIBING_READINESS
+
+
 class SeesScheduling(_CapabilityPermission):
     """Visits: a patient's own, a physician's own, every visit for care coordinators and the
     medical director."""

@@ -34,6 +34,7 @@ class Capability(StrEnum):
     CATALOGUE = "catalogue"  # managing the medication catalogue (no patient data; everyone reads it)
     REVIEW_QUEUE = "review_queue"  # new assessments and registrations waiting for a physician
     PDMP = "pdmp"  # recording and reading PDMP checks (a prescriber's delegate may)
+    PRESCRIBING_READINESS = "prescribing_readiness"  # who could be prescribed on a date, and why not
     CREDENTIALS = "credentials"  # physicians' licences and registrations (no patient data)
     POLICY = "policy"  # the clinical policy tables (thresholds, windows)
     ACCOUNTS = "accounts"  # users, groups, the audit trail
@@ -68,6 +69,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.SCHEDULING: _CARE,
         C.SHIPPING: _CARE,
         C.PDMP: _CARE,
+        C.PRESCRIBING_READINESS: _CARE,
     },
     # Scheduling, billing standing and flags; the review queues; orders (coordinators track
     # deliveries and their exceptions); a prescriber's PDMP delegate; credentials (licence
@@ -81,6 +83,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.CATALOGUE: _ALL,
         C.REVIEW_QUEUE: _ALL,
         C.PDMP: _ALL,
+        C.PRESCRIBING_READINESS: _ALL,
         C.CREDENTIALS: _ALL,
     },
     # Orders, shipments, pharmacies, and of the patient only the name and ship-to address that
@@ -94,6 +97,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.SCHEDULING: _ALL,
         C.REVIEW_QUEUE: _ALL,
         C.PDMP: _ALL,
+        C.PRESCRIBING_READINESS: _ALL,
         C.CATALOGUE: _ALL,
         C.CREDENTIALS: _ALL,
         C.POLICY: _ALL,

@@ -104,10 +104,8 @@ class _ReadOnlyAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, AuditedAdminMixin, ad
 
 
 @admin.register(InPersonEvaluation)
-class InPersonEvaluationAdmin(ScopedAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+class InPersonEvaluationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Staff document an in-person evaluation (needed once the federal flexibilities end)."""
-
-    scope_capability = Capability.CLINICAL
 
     list_display = ["patient", "physician", "evaluated_on", "documented_by"]
     raw_id_fields = ["patient", "physician", "documented_by"]

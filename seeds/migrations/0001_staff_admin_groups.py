@@ -76,7 +76,6 @@ GROUPS = {
         ("prescriptions", "prescription"): VIEW,
         ("prescriptions", "signingattempt"): VIEW,
         ("prescriptions", "pdmpcheck"): VIEW,
-        ("prescriptions", "inpersonevaluation"): EDIT,
         ("prescriptions", "refillrequest"): VIEW,
         ("prescriptions", "pharmacy"): VIEW,
         **CATALOGUE,

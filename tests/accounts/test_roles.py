@@ -167,3 +167,8 @@ def test_existing_staff_become_care_coordinators_except_the_demo_pharmacy_liaiso
     assert staff_roles[director.email] == "medical_director"
     migration.backwards(apps, None)
     assert set(User.objects.filter(role=Role.STAFF).values_list("staff_role", flat=True)) == {""}
+
+
+def test_me_says_which_role_decides_what_the_user_sees(api, pharmacy_liaison, patient):
+    assert api(pharmacy_liaison).get("/api/v1/auth/me/").json()["access_role"] == "pharmacy_liaison"
+    assert api(patient).get("/api/v1/auth/me/").json()["access_role"] == "patient"
