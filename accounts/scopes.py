@@ -180,8 +180,3 @@ def patient_q(user, capability: Capability, *, patient: str = "") -> Q | None:
     if r is Reach.SELF:
         return Q(**{f"{prefix}pk": user.pk})
     return None
-
-
-def matrix() -> list[tuple[str, dict[str, str]]]:
-    """The table as text, for the docs test and the admin's help: role -> capability -> reach."""
-    return [(role, {c.value: REACH[role].get(c, Reach.NONE).value for c in Capability}) for role in ACCESS_ROLES]

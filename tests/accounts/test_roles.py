@@ -172,3 +172,20 @@ def test_existing_staff_become_care_coordinators_except_the_demo_pharmacy_liaiso
 def test_me_says_which_role_decides_what_the_user_sees(api, pharmacy_liaison, patient):
     assert api(pharmacy_liaison).get("/api/v1/auth/me/").json()["access_role"] == "pharmacy_liaison"
     assert api(patient).get("/api/v1/auth/me/").json()["access_role"] == "patient"
+
+
+def test_the_docs_table_of_capabilities_is_the_code():
+    import re
+    from pathlib import Path
+
+    from accounts import scopes
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "roles-and-access.md").read_text()
+    documented = {}
+    for line in text.splitlines():
+        match = re.match(r"^\| `(\w+)`[^|]*\|(.*)\|$", line)
+        if match:
+            cells = [c.strip().split(" ")[0] or "none" for c in match.group(2).split("|")]
+            documented[match.group(1)] = dict(zip(scopes.ACCESS_ROLES, cells, strict=True))
+    assert documented == {c.value: {r: scopes.REACH[r].get(c, scopes.Reach.NONE).value
+                                    for r in scopes.ACCESS_ROLES} for c in scopes.Capability}  # fmt: skip
