@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -95,8 +96,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        from django.core.exceptions import ValidationError
-
         if self.role == Role.STAFF and not self.staff_role:
             raise ValidationError(
                 {"staff_role": ValidationError("Choose what this staff member does.", code="required")}

@@ -189,3 +189,14 @@ def test_the_docs_table_of_capabilities_is_the_code():
             documented[match.group(1)] = dict(zip(scopes.ACCESS_ROLES, cells, strict=True))
     assert documented == {c.value: {r: scopes.REACH[r].get(c, scopes.Reach.NONE).value
                                     for r in scopes.ACCESS_ROLES} for c in scopes.Capability}  # fmt: skip
+
+
+def test_forms_ask_staff_for_a_sub_role_and_refuse_one_for_anyone_else(db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as staff_without:
+        User(email="s@example.test", role=Role.STAFF).clean()
+    assert staff_without.value.error_dict["staff_role"][0].code == "required"
+    with pytest.raises(ValidationError) as physician_with:
+        User(email="d@example.test", role=Role.PHYSICIAN, staff_role=StaffRole.MEDICAL_DIRECTOR).clean()
+    assert physician_with.value.error_dict["staff_role"][0].code == "invalid"
