@@ -8,16 +8,18 @@ from accounts.models import AuditEvent, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "role", "first_name", "last_name", "is_active", "is_staff"]
-    list_filter = ["role", "is_active", "is_staff"]
+    list_display = ["email", "role", "staff_role", "first_name", "last_name", "is_active", "is_staff"]
+    list_filter = ["role", "staff_role", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Person", {"fields": ("first_name", "last_name", "role")}),
+        ("Person", {"fields": ("first_name", "last_name", "role", "staff_role")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "role", "staff_role", "is_staff", "password1", "password2")}),
+    )
     readonly_fields = ["last_login", "date_joined"]
 
 

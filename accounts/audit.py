@@ -68,7 +68,7 @@ def audit_log(
     created_at = timezone.now()
     shared = {
         "actor_id": actor.pk if actor is not None else None,
-        "actor_role": getattr(actor, "role", "") or "system",
+        "actor_role": getattr(actor, "access_role", "") or "system",
         "action": str(action),
         "ip_address": client_ip(request),
         "request_id": getattr(request, "request_id", "") or current_request_id().replace("-", "") or "",

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -16,12 +17,26 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
+class StaffRole(models.TextChoices):
+    """What a staff account does, and so what it may see (docs/roles-and-access.md).
+
+    Only staff accounts carry one; `accounts.scopes` turns it into what the person sees.
+    """
+
+    CARE_COORDINATOR = "care_coordinator", "Care coordinator"
+    PHARMACY_LIAISON = "pharmacy_liaison", "Pharmacy liaison"
+    MEDICAL_DIRECTOR = "medical_director", "Medical director"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("An email is required.")
+        if extra.get("role") == Role.STAFF and not extra.get("staff_role"):
+            # Every staff account was a care coordinator before the sub-roles existed.
+            extra["staff_role"] = StaffRole.CARE_COORDINATOR
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
@@ -45,6 +60,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT, db_index=True)
+    staff_role = models.CharField(
+        max_length=16,
+        choices=StaffRole.choices,
+        blank=True,
+        help_text="Staff only: what the person does, which decides what they see (minimum necessary).",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May sign in to the admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
@@ -64,10 +85,23 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=[r.value for r in Role]),
                 name="user_role_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(staff_role="") | models.Q(role="staff", staff_role__in=[r.value for r in StaffRole]),
+                name="user_staff_role_only_for_staff",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.role} #{self.pk}"  # never the email or name: this ends up in logs
+
+    def clean(self):
+        super().clean()
+        if self.role == Role.STAFF and not self.staff_role:
+            raise ValidationError(
+                {"staff_role": ValidationError("Choose what this staff member does.", code="required")}
+            )
+        if self.role != Role.STAFF and self.staff_role:
+            raise ValidationError({"staff_role": ValidationError("Only staff have a sub-role.", code="invalid")})
 
     @property
     def full_name(self) -> str:
@@ -83,8 +117,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_practice_staff(self) -> bool:
-        """Staff or admin: the care team's back office."""
+        """Staff of any sub-role or an administrator: the back office. Not a scope: what each of
+        them may see is `accounts.scopes` (a pharmacy liaison sees no questionnaire)."""
         return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def access_role(self) -> str:
+        """The role that decides what this person sees: patient, physician, admin, or the staff
+        sub-role (a staff account without one is a care coordinator, as every staff account was
+        before the sub-roles)."""
+        if self.role == Role.STAFF:
+            return self.staff_role or StaffRole.CARE_COORDINATOR
+        return self.role
 
 
 class AuditAction(models.TextChoices):

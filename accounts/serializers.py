@@ -35,10 +35,15 @@ class TokenPairOutput(serializers.Serializer):
 
 class UserOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    access_role = serializers.CharField(
+        read_only=True,
+        help_text="What decides what this person sees: patient, physician, care_coordinator, pharmacy_liaison, "
+        "medical_director or admin (docs/roles-and-access.md).",
+    )
 
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "role"]
+        fields = ["id", "email", "first_name", "last_name", "role", "access_role"]
         read_only_fields = fields
 
 

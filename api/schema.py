@@ -68,7 +68,8 @@ def add_error_responses(result, generator, request, public):
             wanted = {429}
             security = operation.get("security", [])
             if not any(s == {} for s in security):
-                wanted |= {401, 403}
+                # 404 too: a role without the capability a route serves is answered "not found".
+                wanted |= {401, 403, 404}
             if method in {"post", "put", "patch"} or operation.get("parameters"):
                 wanted.add(400)
             if method in {"post", "put", "patch"} and operation.get("requestBody"):

@@ -3,8 +3,9 @@ Stripe's dashboard or through the API; the mirror follows by webhook)."""
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ReadOnlyAdminMixin
+from accounts.admin_mixins import ReadOnlyAdminMixin, ScopedAdminMixin
 from accounts.audit import AuditedAdminMixin
+from accounts.scopes import Capability
 from billing.models import Invoice, StripeCustomer, Subscription, WebhookEvent
 
 
@@ -12,22 +13,26 @@ class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     pass
 
 
+class _PatientBillingAdmin(ScopedAdminMixin, AuditedAdminMixin, _ReadOnlyAdmin):
+    scope_capability = Capability.BILLING_STANDING
+
+
 @admin.register(StripeCustomer)
-class StripeCustomerAdmin(AuditedAdminMixin, _ReadOnlyAdmin):
+class StripeCustomerAdmin(_PatientBillingAdmin):
     list_display = ["stripe_customer_id", "patient_id", "created_at"]
     search_fields = ["stripe_customer_id"]
     list_select_related = ["patient"]
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(AuditedAdminMixin, _ReadOnlyAdmin):
+class SubscriptionAdmin(_PatientBillingAdmin):
     list_display = ["stripe_subscription_id", "patient_id", "status", "current_period_end", "cancel_at_period_end"]
     list_filter = ["status", "cancel_at_period_end"]
     search_fields = ["stripe_subscription_id", "customer__stripe_customer_id"]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(AuditedAdminMixin, _ReadOnlyAdmin):
+class InvoiceAdmin(_PatientBillingAdmin):
     list_display = ["stripe_invoice_id", "patient_id", "status", "amount_due", "amount_paid", "stripe_created_at"]
     list_filter = ["status"]
     search_fields = ["stripe_invoice_id", "number"]

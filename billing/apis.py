@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsPatient, IsPracticeStaff
+from accounts.permissions import IsPatient, SeesAllBilling
 from api.schema import errors
 from billing import selectors
 from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
@@ -137,7 +137,7 @@ class MyInvoicesApi(GenericAPIView):
 
 class StaffSubscriptionListApi(GenericAPIView):
     queryset = Subscription.objects.none()  # for the schema generator only; reads go through selectors
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [SeesAllBilling]
     serializer_class = BillingStaffSubscriptionOutput
 
     @extend_schema(
@@ -164,7 +164,7 @@ class StaffSubscriptionListApi(GenericAPIView):
 
 class StaffPastDueApi(GenericAPIView):
     queryset = Subscription.objects.none()  # for the schema generator only; reads go through selectors
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [SeesAllBilling]
     serializer_class = BillingPastDueOutput
 
     @extend_schema(
@@ -180,7 +180,7 @@ class StaffPastDueApi(GenericAPIView):
 
 class StaffInvoiceListApi(GenericAPIView):
     queryset = Invoice.objects.none()  # for the schema generator only; reads go through selectors
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [SeesAllBilling]
     serializer_class = BillingStaffInvoiceOutput
 
     @extend_schema(

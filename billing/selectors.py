@@ -6,7 +6,9 @@ from datetime import date
 
 from django.db.models import QuerySet
 
+from accounts import scopes
 from accounts.models import User
+from accounts.scopes import Capability, Reach
 from api.errors import NotFound
 from billing.models import Invoice, Subscription, SubscriptionStatus
 from billing.services.standing import Standing, current_subscription, standing_from, today
@@ -28,11 +30,18 @@ def subscription_for_patient(*, patient: User, public_id=None) -> Subscription:
     return subscription
 
 
+def _billing_scope(qs: QuerySet, fetched_by: User) -> QuerySet:
+    reach = scopes.reach(fetched_by, Capability.BILLING_STANDING)
+    if reach is Reach.ALL:
+        return qs
+    if reach is Reach.SELF:
+        return qs.filter(patient=fetched_by)
+    return qs.none()
+
+
 def invoice_list(*, fetched_by: User, status: str | None = None, patient_public_id=None) -> QuerySet[Invoice]:
-    """The caller's own invoices, newest first (staff see every patient's, filterable)."""
-    qs = Invoice.objects.select_related("patient")
-    if not fetched_by.is_practice_staff:
-        qs = qs.filter(patient=fetched_by)
+    """The caller's own invoices, newest first (care coordinators see every patient's, filterable)."""
+    qs = _billing_scope(Invoice.objects.select_related("patient"), fetched_by)
     if status:
         qs = qs.filter(status=status)
     if patient_public_id:
@@ -41,10 +50,8 @@ def invoice_list(*, fetched_by: User, status: str | None = None, patient_public_
 
 
 def subscription_list(*, fetched_by: User, status: str | None = None, patient_public_id=None) -> QuerySet[Subscription]:
-    """Staff: every patient's subscriptions, filterable; anyone else: their own."""
-    qs = Subscription.objects.select_related("patient")
-    if not fetched_by.is_practice_staff:
-        qs = qs.filter(patient=fetched_by)
+    """Care coordinators: every patient's subscriptions, filterable; a patient: their own."""
+    qs = _billing_scope(Subscription.objects.select_related("patient"), fetched_by)
     if status:
         qs = qs.filter(status=status)
     if patient_public_id:

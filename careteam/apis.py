@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsPhysicianOrStaff
+from accounts.permissions import SeesPrescribingReadiness
 from api.clock import practice_date
 from api.errors import NotFound
 from api.schema import errors
@@ -40,12 +40,12 @@ CSV_COLUMNS = [
 class PrescribingReadinessApi(APIView):
     """Who on active treatment could be prescribed by telemedicine on `on`, and why not."""
 
-    permission_classes = [IsPhysicianOrStaff]
+    permission_classes = [SeesPrescribingReadiness]
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
         operation_id="staff_prescribing_readiness",
-        summary="Prescribing readiness worklist (staff: every patient; a physician: their caseload)",
+        summary="Prescribing readiness worklist (coordinators, medical director: all; a physician: caseload)",
         description=(
             "Every patient on active treatment (a signed, unexpired prescription or an open refill "
             "request) with `ready` on the date `on` under the prescribing policy in force that date, "

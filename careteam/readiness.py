@@ -16,7 +16,9 @@ from datetime import date, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import scopes
 from accounts.models import User
+from accounts.scopes import Capability
 from api.clock import practice_date
 from prescriptions.models import PrescribingPolicy, Prescription, PrescriptionStatus, RefillStatus
 from prescriptions.policy import policy_on
@@ -73,16 +75,17 @@ class Worklist:
 
 
 def active_treatment_prescriptions(*, viewer: User | None, today: date):
-    """Signed prescriptions of patients on active treatment, newest first, scoped to the viewer:
-    staff (and the system, viewer None) see every patient, a physician their caseload."""
+    """Signed prescriptions of patients on active treatment, newest first, scoped to the viewer by
+    the capability table (docs/roles-and-access.md): care coordinators and the medical director
+    see every patient, a physician their caseload, anyone else nobody; the system (viewer None)
+    sees everyone."""
     active = Q(status=PrescriptionStatus.SIGNED, expires_on__gte=today) | Q(
         refill_requests__status=RefillStatus.OPEN, status=PrescriptionStatus.SIGNED
     )
     rows = Prescription.objects.filter(active).distinct()
-    if viewer is not None and viewer.is_physician:
-        rows = rows.filter(patient__patient_profile__assigned_physician=viewer)
-    elif viewer is not None and not viewer.is_practice_staff:
-        return Prescription.objects.none()
+    if viewer is not None:
+        scope = scopes.patient_q(viewer, Capability.PRESCRIBING_READINESS, patient="patient")
+        rows = rows.filter(scope) if scope is not None else rows.none()
     return rows.select_related("patient", "patient__patient_profile", "physician").order_by("-signed_at", "-id")
 
 

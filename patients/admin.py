@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ReadOnlyAdminMixin
+from accounts.admin_mixins import ReadOnlyAdminMixin, ScopedAdminMixin
 from accounts.audit import AuditedAdminMixin
+from accounts.scopes import Capability
 from patients.models import (
     AlertDelivery,
     Assessment,
@@ -17,12 +18,16 @@ from patients.models import (
 )
 
 
-class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
-    pass
+class _ReadOnlyAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    scope_capability = Capability.CLINICAL
 
 
 @admin.register(PatientProfile)
-class PatientProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class PatientProfileAdmin(ScopedAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    # Who the patient is and where they live: the review queue's staff, not the pharmacy liaison
+    # (whose orders carry the name and ship-to address).
+    scope_capability = Capability.REVIEW_QUEUE
+    scope_patient = "user"
     list_display = ["id", "user", "state", "county", "assigned_physician", "address_verified_at"]
     list_filter = ["state"]
     search_fields = ["user__email"]
@@ -35,6 +40,7 @@ class PatientProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Assessment)
 class AssessmentAdmin(_ReadOnlyAdmin):
+    scope_capability = Capability.REVIEW_QUEUE
     list_display = ["public_id", "created_at", "outcome", "state", "consent_to_contact", "reviewed_at"]
     list_filter = ["outcome", "state", "consent_to_contact"]
     exclude = ["claim_token_hash"]
@@ -56,6 +62,7 @@ class ConsentDocumentAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentSignature)
 class ConsentSignatureAdmin(_ReadOnlyAdmin):
+    scope_capability = Capability.REVIEW_QUEUE
     list_display = ["public_id", "patient", "document_kind", "document_version", "signed_at"]
     list_filter = ["document_kind"]
 
@@ -68,6 +75,7 @@ class QuestionnaireResponseAdmin(_ReadOnlyAdmin):
 
 @admin.register(SafetyFlag)
 class SafetyFlagAdmin(_ReadOnlyAdmin):
+    scope_capability = Capability.FLAGS
     list_display = ["public_id", "patient", "kind", "status", "opened_at", "trigger_count", "resolved_at"]
     list_filter = ["kind", "status"]
     exclude = ["resolution_note"]
@@ -75,6 +83,8 @@ class SafetyFlagAdmin(_ReadOnlyAdmin):
 
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(_ReadOnlyAdmin):
+    scope_capability = Capability.FLAGS
+    scope_patient = "flag__patient"
     list_display = ["flag", "channel", "recipient", "sent_at", "attempts"]
 
 

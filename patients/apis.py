@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, Role, User
-from accounts.permissions import IsPatient, IsPhysician, IsPhysicianOrStaff, IsPracticeStaff
+from accounts.permissions import IsPatient, IsPhysician, SeesClinical, SeesFlags, WorksReviewQueue
+from accounts.scopes import Capability
 from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import errors
@@ -289,7 +290,7 @@ class PreSessionCheckApi(APIView):
 
 class CareTeamQuestionnaireApi(_ListApi):
     queryset = QuestionnaireResponse.objects.none()  # for the schema; reads go through selectors
-    permission_classes = [IsPhysicianOrStaff]
+    permission_classes = [SeesClinical]
 
     @extend_schema(
         parameters=[_INSTRUMENT_PARAM],
@@ -303,7 +304,7 @@ class CareTeamQuestionnaireApi(_ListApi):
 
 class CareTeamVitalsApi(_ListApi):
     queryset = VitalReading.objects.none()  # for the schema; reads go through selectors
-    permission_classes = [IsPhysicianOrStaff]
+    permission_classes = [SeesClinical]
 
     @extend_schema(responses={200: s.VitalReadingOut(many=True), **errors(404)}, tags=["care team"])
     def get(self, request, patient_id):
@@ -313,7 +314,7 @@ class CareTeamVitalsApi(_ListApi):
 
 class SafetyFlagListApi(_ListApi):
     queryset = SafetyFlag.objects.none()  # for the schema; reads go through selectors
-    permission_classes = [IsPhysicianOrStaff]
+    permission_classes = [SeesFlags]
 
     @extend_schema(responses={200: s.SafetyFlagOut(many=True)}, tags=["care team"])
     def get(self, request):
@@ -340,7 +341,7 @@ class SafetyFlagResolveApi(APIView):
 
 
 class ReviewQueueApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksReviewQueue]
 
     @extend_schema(
         responses={
@@ -368,7 +369,7 @@ class ReviewQueueApi(APIView):
 
 class ReviewQueueAssessmentsApi(_ListApi):
     queryset = Assessment.objects.none()  # for the schema; reads go through selectors
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksReviewQueue]
 
     @extend_schema(responses={200: s.ReviewAssessmentOut(many=True)}, tags=["care team"])
     def get(self, request):
@@ -378,7 +379,7 @@ class ReviewQueueAssessmentsApi(_ListApi):
 
 class ReviewQueueRegistrationsApi(_ListApi):
     queryset = PatientProfile.objects.none()  # for the schema; reads go through selectors
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksReviewQueue]
 
     @extend_schema(responses={200: s.ReviewRegistrationOut(many=True)}, tags=["care team"])
     def get(self, request):
@@ -387,7 +388,7 @@ class ReviewQueueRegistrationsApi(_ListApi):
 
 
 class AssessmentMarkReviewedApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksReviewQueue]
 
     @extend_schema(request=None, responses={200: s.ReviewAssessmentOut, **errors(404)}, tags=["care team"])
     def post(self, request, assessment_id):
@@ -399,7 +400,7 @@ class AssessmentMarkReviewedApi(APIView):
 
 
 class AssignPhysicianApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksReviewQueue]
 
     @extend_schema(
         request=s.AssignPhysicianIn, responses={200: s.ProfileOut, **errors(404, 409, 422)}, tags=["care team"]
@@ -407,7 +408,9 @@ class AssignPhysicianApi(APIView):
     def post(self, request, patient_id):
         data = s.AssignPhysicianIn(data=request.data)
         data.is_valid(raise_exception=True)
-        patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
+        patient = selectors.patient_visible_to(
+            viewer=request.user, patient_public_id=patient_id, capability=Capability.REVIEW_QUEUE
+        )
         physician = User.objects.filter(
             public_id=data.validated_data["physician_id"], role=Role.PHYSICIAN, is_active=True
         ).first()

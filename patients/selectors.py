@@ -1,8 +1,9 @@
 """Reads of the patients app, always scoped to the caller: out of scope is simply not found (404).
 
 Scope: a patient sees their own records; a physician sees the patients on their caseload
-(PatientProfile.assigned_physician); staff and administrators see every patient (the care
-team's back office). Contract functions for other apps are marked "Contract".
+(PatientProfile.assigned_physician); staff see what their sub-role needs (`accounts.scopes`:
+the medical director every chart, a care coordinator flags and queues but no chart, a pharmacy
+liaison none of it). Contract functions for other apps are marked "Contract".
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from datetime import datetime
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 
+from accounts import scopes
 from accounts.models import Role, User
+from accounts.scopes import Capability
 from api.errors import NotFound
 from patients import policy
 from patients.models import (
@@ -176,14 +179,13 @@ def score_from_row(row, instrument: str) -> Score | None:
 # --- scoped patient lookups -----------------------------------------------------------------
 
 
-def patient_visible_to(*, viewer: User, patient_public_id) -> User:
-    """The patient with this public id, if the viewer may see their records; else NotFound."""
-    patients = User.objects.filter(public_id=patient_public_id, role=Role.PATIENT)
-    if viewer.is_physician:
-        patients = patients.filter(patient_profile__assigned_physician=viewer)
-    elif not viewer.is_practice_staff:
-        patients = patients.filter(pk=viewer.pk)
-    patient = patients.first()
+def patient_visible_to(*, viewer: User, patient_public_id, capability: Capability = Capability.CLINICAL) -> User:
+    """The patient with this public id, if the viewer may see this kind of their records (by
+    default their chart: questionnaires, vitals); else NotFound."""
+    scope = scopes.patient_q(viewer, capability)
+    if scope is None:
+        raise NotFound()
+    patient = User.objects.filter(scope, public_id=patient_public_id, role=Role.PATIENT).first()
     if patient is None:
         raise NotFound()
     return patient
@@ -228,15 +230,15 @@ def vitals_history(*, patient: User) -> QuerySet[VitalReading]:
 
 
 def safety_flag_list(*, viewer: User) -> QuerySet[SafetyFlag]:
-    """Open flags: a physician's caseload, or every open flag for staff."""
+    """Open flags: a physician's caseload; every open flag for care coordinators and the medical
+    director; none for anyone else (a pharmacy liaison sees no flag)."""
     flags = SafetyFlag.objects.filter(status=SafetyFlagStatus.OPEN).select_related(
         "patient", "patient__patient_profile"
     )
-    if viewer.is_physician:
-        flags = flags.filter(patient__patient_profile__assigned_physician=viewer)
-    elif not viewer.is_practice_staff:
+    scope = scopes.patient_q(viewer, Capability.FLAGS, patient="patient")
+    if scope is None:
         return flags.none()
-    return flags.order_by("opened_at", "id")
+    return flags.filter(scope).order_by("opened_at", "id")
 
 
 def safety_flag_for_physician(*, physician: User, flag_public_id) -> SafetyFlag:
@@ -253,7 +255,7 @@ def safety_flag_for_physician(*, physician: User, flag_public_id) -> SafetyFlag:
 
 def review_queue_assessments(*, viewer: User) -> QuerySet[Assessment]:
     """New assessments a physician should look at (needs_review), not yet reviewed by staff."""
-    if not viewer.is_practice_staff:
+    if not scopes.sees_all(viewer, Capability.REVIEW_QUEUE):
         return Assessment.objects.none()
     return (
         Assessment.objects.filter(outcome=AssessmentOutcome.NEEDS_REVIEW, reviewed_at__isnull=True)
@@ -264,7 +266,7 @@ def review_queue_assessments(*, viewer: User) -> QuerySet[Assessment]:
 
 def review_queue_registrations(*, viewer: User) -> QuerySet[PatientProfile]:
     """Registered patients with a profile and no physician yet."""
-    if not viewer.is_practice_staff:
+    if not scopes.sees_all(viewer, Capability.REVIEW_QUEUE):
         return PatientProfile.objects.none()
     return (
         PatientProfile.objects.filter(assigned_physician__isnull=True, user__is_active=True)
@@ -274,7 +276,7 @@ def review_queue_registrations(*, viewer: User) -> QuerySet[PatientProfile]:
 
 
 def assessment_for_staff(*, viewer: User, public_id) -> Assessment:
-    if not viewer.is_practice_staff:
+    if not scopes.sees_all(viewer, Capability.REVIEW_QUEUE):
         raise NotFound()
     assessment = Assessment.objects.filter(public_id=public_id).first()
     if assessment is None:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.permissions import IsPhysician, IsPracticeStaff
+from accounts.permissions import IsPhysician, ManagesCredentials
 from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import errors
@@ -77,7 +77,7 @@ class CountyListApi(_PublicApi, GenericAPIView):
 
 
 class StaffPhysicianListApi(GenericAPIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]
     filter_backends: list = []
     serializer_class = serializers.PhysicianCredentialsOutput
 
@@ -103,7 +103,7 @@ class StaffPhysicianListApi(GenericAPIView):
 
 
 class StaffPhysicianDetailApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]
 
     @extend_schema(responses={200: serializers.PhysicianCredentialsOutput}, tags=["staff: physicians"])
     def get(self, request, physician_id):
@@ -130,7 +130,7 @@ class StaffPhysicianDetailApi(APIView):
 class _CredentialCollectionApi(GenericAPIView):
     """GET lists one kind of credential of a physician; POST adds one."""
 
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]
     filter_backends: list = []
     related_name: str
     create_input: type[drf_serializers.Serializer]
@@ -150,7 +150,7 @@ class _CredentialCollectionApi(GenericAPIView):
 
 
 class _CredentialDetailApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]
     output: type[drf_serializers.Serializer]
     update_input: type[drf_serializers.Serializer]
     getter: Callable[..., Any]

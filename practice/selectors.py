@@ -7,7 +7,9 @@ import uuid
 
 from django.db.models import Prefetch, QuerySet
 
+from accounts import scopes
 from accounts.models import Role, User
+from accounts.scopes import Capability
 from api.errors import NotFound
 from practice.models import (
     County,
@@ -81,16 +83,17 @@ def _with_credentials(qs: QuerySet[User]) -> QuerySet[User]:
 
 
 def physician_list(*, fetched_by: User) -> QuerySet[User]:
-    """Staff: every physician account with profile and credentials (constant queries)."""
-    if not fetched_by.is_practice_staff:
+    """Credential managers (`Capability.CREDENTIALS`): every physician with profile and credentials
+    (constant queries)."""
+    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
         return User.objects.none()
     return _with_credentials(User.objects.filter(role=Role.PHYSICIAN)).order_by("last_name", "first_name", "id")
 
 
 def physician_get(*, fetched_by: User, physician_id: uuid.UUID) -> User:
-    """Staff: any physician; a physician: only themselves; anyone else: not found."""
+    """Credential managers: any physician; a physician: only themselves; anyone else: not found."""
     qs = _with_credentials(User.objects.filter(role=Role.PHYSICIAN, public_id=physician_id))
-    if not fetched_by.is_practice_staff:
+    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
         qs = qs.filter(pk=fetched_by.pk)
     physician = qs.first()
     if physician is None:
@@ -104,7 +107,7 @@ def physician_credentials(*, physician: User) -> User:
 
 
 def _credential_get(model, *, fetched_by: User, physician_id: uuid.UUID, credential_id: uuid.UUID):
-    if not fetched_by.is_practice_staff:
+    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
         raise NotFound()
     obj = (
         model.objects.select_related("physician")

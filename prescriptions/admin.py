@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from accounts.admin_mixins import ReadOnlyAdminMixin
+from accounts.admin_mixins import ReadOnlyAdminMixin, ScopedAdminMixin
 from accounts.audit import AuditedAdminMixin
+from accounts.scopes import Capability
 from api.errors import DomainError
 from prescriptions.models import (
     DeliveryOrder,
@@ -99,12 +100,13 @@ class PrescribingPolicyAdmin(admin.ModelAdmin):
         )
 
 
-class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
-    pass
+class _ReadOnlyAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    scope_capability = Capability.CLINICAL
 
 
 @admin.register(PDMPCheck)
 class PDMPCheckAdmin(_ReadOnlyAdmin):
+    scope_capability = Capability.PDMP
     list_display = ["public_id", "state", "checked_at", "checked_by"]
     list_filter = ["state"]
     search_fields = ["public_id", "patient__email"]
@@ -165,6 +167,8 @@ class OverdueFilter(admin.SimpleListFilter):
 @admin.register(DeliveryOrder)
 class DeliveryOrderAdmin(_ReadOnlyAdmin):
     """The staff delivery board."""
+
+    scope_capability = Capability.SHIPPING
 
     list_display = [
         "public_id",

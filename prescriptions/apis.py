@@ -14,7 +14,15 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsPatient, IsPhysician, IsPhysicianOrStaff, IsPracticeStaff
+from accounts.permissions import (
+    IsPatient,
+    IsPhysician,
+    IsPhysicianOrStaff,
+    ManagesCatalogue,
+    SeesAllShipping,
+    SeesPdmp,
+    WorksOrders,
+)
 from api.pagination import PagePagination
 from api.schema import errors
 from prescriptions import selectors
@@ -47,7 +55,7 @@ class ProductListApi(_Paged):
 
 class StaffProductListApi(_Paged):
     queryset = MedicationProduct.objects.none()  # schema introspection only
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCatalogue]
 
     @extend_schema(responses={200: s.ProductOutput(many=True)}, tags=["staff"])
     def get(self, request):
@@ -62,7 +70,7 @@ class StaffProductListApi(_Paged):
 
 
 class StaffProductDetailApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCatalogue]
 
     @extend_schema(request=s.ProductPatchInput, responses={200: s.ProductOutput, **errors(400)}, tags=["staff"])
     def patch(self, request, product_id):
@@ -192,7 +200,7 @@ class PhysicianPrescriptionDiscardApi(APIView):
 
 class PDMPCheckApi(_Paged):
     queryset = PDMPCheck.objects.none()  # schema introspection only
-    permission_classes = [IsPhysicianOrStaff]
+    permission_classes = [SeesPdmp]
 
     @extend_schema(responses={200: s.PDMPCheckOutput(many=True)}, tags=["prescriptions"])
     def get(self, request, patient_id):
@@ -321,7 +329,7 @@ class PatientDeliveryOrderDetailApi(APIView):
 # --- Staff delivery board ---------------------------------------------------------------------
 class StaffDeliveryOrderListApi(_Paged):
     queryset = DeliveryOrder.objects.none()  # schema introspection only
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [SeesAllShipping]
 
     @extend_schema(
         parameters=[s.DeliveryOrderQueryInput], responses={200: s.DeliveryOrderOutput(many=True)}, tags=["staff"]
@@ -337,7 +345,7 @@ class StaffDeliveryOrderListApi(_Paged):
 
 
 class StaffDeliveryOrderDetailApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [SeesAllShipping]
 
     @extend_schema(responses={200: s.DeliveryOrderDetailOutput}, tags=["staff"])
     def get(self, request, order_id):
@@ -347,7 +355,7 @@ class StaffDeliveryOrderDetailApi(APIView):
 
 
 class StaffDeliveryOrderTransitionApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [WorksOrders]
 
     @extend_schema(
         request=s.TransitionInput,

@@ -16,7 +16,9 @@ from django.db.models import Case, CharField, IntegerField, OuterRef, Q, QuerySe
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import scopes
 from accounts.models import Role, User
+from accounts.scopes import Capability
 from api.clock import practice_date
 from api.errors import NotFound
 from prescriptions.models import (
@@ -72,15 +74,15 @@ def caseload_patient(*, physician: User, patient_public_id: UUID) -> User:
 
 
 def patient_for_care_team(*, user: User, patient_public_id: UUID) -> User:
-    """Staff see every patient; a physician only their caseload."""
-    if user.is_practice_staff:
-        patient = User.objects.filter(public_id=patient_public_id, role=Role.PATIENT).first()
-        if patient is None:
-            raise NotFound()
-        return patient
-    if user.is_physician:
-        return caseload_patient(physician=user, patient_public_id=patient_public_id)
-    raise NotFound()
+    """A patient whose PDMP checks the user may record and read: a physician's caseload; every
+    patient for their delegates (care coordinators) and the medical director."""
+    scope = scopes.patient_q(user, Capability.PDMP)
+    patient = None
+    if scope is not None:
+        patient = User.objects.filter(scope, public_id=patient_public_id, role=Role.PATIENT).first()
+    if patient is None:
+        raise NotFound()
+    return patient
 
 
 def pdmp_checks_for_patient(*, patient: User) -> QuerySet[PDMPCheck]:

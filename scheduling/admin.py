@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from accounts.admin_mixins import ScopedAdminMixin
 from accounts.audit import AuditedAdminMixin
+from accounts.scopes import Capability
 from scheduling.models import (
     AgendaDigest,
     Appointment,
@@ -38,8 +40,10 @@ class AvailabilityExceptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FreeConsultationGrant)
-class FreeConsultationGrantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class FreeConsultationGrantAdmin(ScopedAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     """Allow a patient another free consultation."""
+
+    scope_capability = Capability.SCHEDULING
 
     list_display = ["patient", "granted_by", "created_at"]
     raw_id_fields = ["patient", "granted_by"]
@@ -51,8 +55,11 @@ class FreeConsultationGrantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Read-mostly: bookings, cancellations and visit records go through the API's services."""
+class AppointmentAdmin(ScopedAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """Read-mostly: bookings, cancellations and visit records go through the API's services.
+    The visit note is never shown here (clinical content has its audited API route)."""
+
+    scope_capability = Capability.SCHEDULING
 
     list_display = ["public_id", "appointment_type", "starts_at", "status", "physician", "patient"]
     list_filter = ["status", "appointment_type"]
@@ -68,7 +75,10 @@ class AppointmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_capability = Capability.SCHEDULING
+    scope_patient = "appointment__patient"
+
     list_display = ["id", "channel", "kind", "due_at", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "kind"]
     readonly_fields = ["appointment", "channel", "kind", "due_at", "sent_at", "provider_id", "claimed_at", "attempts"]

@@ -18,7 +18,13 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction
-from accounts.permissions import IsCareTeamOrPatient, IsPatient, IsPhysician, IsPracticeStaff
+from accounts.permissions import (
+    IsPatient,
+    IsPhysician,
+    IsPracticeStaff,
+    SeesClinical,
+    SeesScheduling,
+)
 from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
@@ -44,6 +50,7 @@ from scheduling.serializers import (
     StaffVisitLocationPatch,
     VisitLocationOutput,
     VisitLocationQuery,
+    VisitNoteOutput,
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatch,
@@ -223,7 +230,7 @@ class AppointmentListApi(GenericAPIView):
     serializer_class = AppointmentOutput
 
     def get_permissions(self):
-        return [IsPatient()] if self.request.method == "POST" else [IsCareTeamOrPatient()]
+        return [IsPatient()] if self.request.method == "POST" else [SeesScheduling()]
 
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
@@ -268,7 +275,7 @@ class AppointmentListApi(GenericAPIView):
 
 
 class AppointmentDetailApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(responses={200: AppointmentDetailOutput}, tags=TAGS)
     def get(self, request, public_id):
@@ -277,8 +284,23 @@ class AppointmentDetailApi(APIView):
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
 
+class AppointmentVisitNoteApi(APIView):
+    permission_classes = [SeesClinical]
+
+    @extend_schema(
+        responses={200: VisitNoteOutput, **errors(404)},
+        tags=TAGS,
+        description="The physician's note of a visit: clinical content, for the visit's physician and the "
+        "medical director. Anyone else, care coordinators included, gets 404.",
+    )
+    def get(self, request, public_id):
+        appointment = selectors.visit_note_get(fetched_by=request.user, public_id=public_id)
+        audit_log(request, AuditAction.READ, appointment, detail="visit_note")
+        return Response(VisitNoteOutput(appointment).data)
+
+
 class AppointmentRescheduleApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         request=RescheduleInput,
@@ -297,7 +319,7 @@ class AppointmentRescheduleApi(APIView):
 
 
 class AppointmentCancelApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         request=None,
@@ -357,7 +379,7 @@ class AppointmentNoShowApi(APIView):
 
 
 class AppointmentJoinApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
 
     @extend_schema(
         responses={200: JoinOutput, **errors(409)},
@@ -379,7 +401,7 @@ _ICS_RESPONSE = {
 
 
 class AppointmentIcsApi(APIView):
-    permission_classes = [IsCareTeamOrPatient]
+    permission_classes = [SeesScheduling]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(responses={**_ICS_RESPONSE, **errors(404)}, tags=TAGS)

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from accounts import scopes
 from accounts.models import Role, User
+from accounts.scopes import Capability, Reach
 from api.errors import NotFound
 from scheduling import availability_cache, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
@@ -397,15 +399,17 @@ def availability_entries(
 
 
 def appointment_list(*, fetched_by: User) -> QuerySet[Appointment]:
-    """Patient: own; physician: own; staff: all."""
+    """Patient: own; physician: own visits; care coordinators and the medical director: all;
+    anyone else (a pharmacy liaison, an administrator): none."""
     qs = Appointment.objects.select_related("appointment_type", "patient", "physician", "location").order_by(
         "-starts_at", "-id"
     )
-    if fetched_by.is_practice_staff:
+    reach = scopes.reach(fetched_by, Capability.SCHEDULING)
+    if reach is Reach.ALL:
         return qs
-    if fetched_by.is_physician:
+    if reach is Reach.CARE:
         return qs.filter(physician=fetched_by)
-    if fetched_by.is_patient:
+    if reach is Reach.SELF:
         return qs.filter(patient=fetched_by)
     return qs.none()
 
@@ -415,6 +419,14 @@ def appointment_get(*, fetched_by: User, public_id) -> Appointment:
     if appointment is None:
         raise NotFound()
     return appointment
+
+
+def visit_note_get(*, fetched_by: User, public_id) -> Appointment:
+    """A visit whose note the caller may read: clinical content, so its physician or the medical
+    director; a care coordinator sees the visit but not its note (docs/roles-and-access.md)."""
+    if not scopes.sees_clinical(fetched_by):
+        raise NotFound()
+    return appointment_get(fetched_by=fetched_by, public_id=public_id)
 
 
 def latest_completed_evaluation(*, patient: User, physician: User, since: datetime) -> Appointment | None:

@@ -7,6 +7,7 @@ from datetime import date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import scopes
 from practice.models import ServiceState
 from scheduling.models import (
     Appointment,
@@ -300,11 +301,19 @@ class AppointmentDetailOutput(AppointmentOutput):
         read_only_fields = fields
 
     def get_visit_note(self, obj) -> str | None:
-        """The physician's note: shown to the care team only (null for the patient)."""
+        """The physician's note: clinical content, so null unless the viewer sees clinical content
+        (the visit's physician, the medical director); null for the patient and care coordinators."""
         viewer = self.context.get("viewer")
-        if viewer is not None and (viewer.is_physician or viewer.is_practice_staff):
+        if viewer is not None and scopes.sees_clinical(viewer):
             return obj.visit_note
         return None
+
+
+class VisitNoteOutput(serializers.Serializer):
+    appointment = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    visit_note = serializers.CharField(allow_null=True)
 
 
 class JoinOutput(serializers.Serializer):

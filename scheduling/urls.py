@@ -18,6 +18,11 @@ urlpatterns = [
         apis.AppointmentRescheduleApi.as_view(),
         name="appointment-reschedule",
     ),
+    path(
+        "appointments/<uuid:public_id>/visit-note/",
+        apis.AppointmentVisitNoteApi.as_view(),
+        name="appointment-visit-note",
+    ),
     path("appointments/<uuid:public_id>/cancel/", apis.AppointmentCancelApi.as_view(), name="appointment-cancel"),
     path("appointments/<uuid:public_id>/start/", apis.AppointmentStartApi.as_view(), name="appointment-start"),
     path("appointments/<uuid:public_id>/complete/", apis.AppointmentCompleteApi.as_view(), name="appointment-complete"),

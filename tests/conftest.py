@@ -1,6 +1,7 @@
 """The named cast and API clients shared by every test module.
 
-patient, other_patient: two patients; physician, other_physician: two physicians; staff, admin.
+patient, other_patient: two patients; physician, other_physician: two physicians; staff (a care
+coordinator), pharmacy_liaison, medical_director, admin_user.
 Apps add their domain fixtures (profiles, licences, ...) in tests/<app>/conftest.py.
 """
 
@@ -16,7 +17,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import (
     AdminUserFactory,
+    MedicalDirectorFactory,
     PatientUserFactory,
+    PharmacyLiaisonFactory,
     PhysicianUserFactory,
     StaffUserFactory,
 )
@@ -77,6 +80,16 @@ def other_physician(db):
 @pytest.fixture
 def staff(db):
     return StaffUserFactory(email="staff@example.test")
+
+
+@pytest.fixture
+def pharmacy_liaison(db):
+    return PharmacyLiaisonFactory(email="pharmacy@example.test")
+
+
+@pytest.fixture
+def medical_director(db):
+    return MedicalDirectorFactory(email="director@example.test")
 
 
 @pytest.fixture

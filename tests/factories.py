@@ -2,7 +2,7 @@
 
 import factory
 
-from accounts.models import Role, User
+from accounts.models import Role, StaffRole, User
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -33,8 +33,22 @@ class PhysicianUserFactory(UserFactory):
 
 
 class StaffUserFactory(UserFactory):
+    """A care coordinator (the sub-role every staff account had before there were others)."""
+
     role = Role.STAFF
+    staff_role = StaffRole.CARE_COORDINATOR
     is_staff = True
+
+
+CareCoordinatorFactory = StaffUserFactory
+
+
+class PharmacyLiaisonFactory(StaffUserFactory):
+    staff_role = StaffRole.PHARMACY_LIAISON
+
+
+class MedicalDirectorFactory(StaffUserFactory):
+    staff_role = StaffRole.MEDICAL_DIRECTOR
 
 
 class AdminUserFactory(UserFactory):

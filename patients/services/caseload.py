@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import scopes
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from accounts.scopes import Capability
 from api.errors import Forbidden
 from patients.errors import PhysicianUnavailable, ProfileMissing
 from patients.models import PatientProfile
@@ -39,8 +41,8 @@ def patient_assign_physician(*, actor: User | None, patient: User, physician: Us
     Refused (422 `physician_unavailable` with every reason) when the physician may not consult
     in the patient's state or takes no new patients.
     """
-    if actor is not None and not actor.is_practice_staff:
-        raise Forbidden("Only practice staff assign physicians.")
+    if actor is not None and not scopes.sees_all(actor, Capability.REVIEW_QUEUE):
+        raise Forbidden("Only the staff who work the review queue assign physicians.")
     profile = PatientProfile.objects.select_for_update().filter(user=patient).first()
     if profile is None:
         raise ProfileMissing("The patient has no profile yet.")

@@ -39,11 +39,12 @@ def test_patient_endpoints_are_for_patients_only(request, api, fake_stripe, role
     assert fake_stripe.requests == []
 
 
-@pytest.mark.parametrize("role", ["patient", "physician"])
+@pytest.mark.parametrize("role", ["patient", "physician", "pharmacy_liaison", "medical_director", "admin_user"])
 @pytest.mark.parametrize(("method", "url"), STAFF_ENDPOINTS)
-def test_staff_endpoints_are_for_staff_only(request, api, role, method, url):
+def test_staff_endpoints_are_for_care_coordinators_only(request, api, role, method, url):
     response = getattr(api(request.getfixturevalue(role)), method)(url)
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 def test_a_patient_sees_only_their_own_subscription_and_invoices(api, patient, other_patient):

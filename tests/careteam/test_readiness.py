@@ -94,9 +94,17 @@ def test_a_physician_sees_only_their_caseload(api, physician, other_physician, c
     assert api(other_physician).get(URL, {"on": "2027-01-01"}).json()["totals"]["total"] == 1
 
 
-def test_patients_and_anonymous_callers_are_refused(api, patient, anon_client, cohort):
-    assert api(patient).get(URL).status_code == 403
+def test_patients_pharmacy_liaisons_and_anonymous_callers_are_refused(
+    api, patient, pharmacy_liaison, admin_user, anon_client, cohort
+):
+    assert api(patient).get(URL).status_code == 404
+    assert api(pharmacy_liaison).get(URL).status_code == 404  # minimum necessary: not their work
+    assert api(admin_user).get(URL).status_code == 404
     assert anon_client.get(URL).status_code == 401
+
+
+def test_the_medical_director_sees_every_patient(api, medical_director, cohort):
+    assert api(medical_director).get(URL, {"on": "2027-01-01"}).json()["totals"]["total"] == 3
 
 
 def test_a_bad_date_is_a_field_error(api, staff):

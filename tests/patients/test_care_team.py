@@ -51,20 +51,28 @@ def test_physician_gets_404_for_a_patient_outside_the_caseload(api, records, phy
     assert not AuditEvent.objects.filter(actor=physician, action="read").exists()
 
 
-@pytest.mark.parametrize("who", ["staff", "admin_user"])
-def test_staff_and_admin_read_any_patients_history(api, records, request, who):
+def test_medical_director_reads_any_patients_history(api, records, medical_director):
+    _, other = records
+    assert api(medical_director).get(qurl(other.user)).json()["count"] == 2
+    response = api(medical_director).get(vurl(other.user))
+    assert response.json()["count"] == 1
+    audited = AuditEvent.objects.filter(actor=medical_director, action="read", object_type="patients.vitalreading")
+    assert audited.count() == 1
+
+
+@pytest.mark.parametrize("who", ["staff", "pharmacy_liaison", "admin_user"])
+def test_coordinators_liaisons_and_administrators_get_404_for_any_patients_history(api, records, request, who):
     user = request.getfixturevalue(who)
     _, other = records
-    assert api(user).get(qurl(other.user)).json()["count"] == 2
-    response = api(user).get(vurl(other.user))
-    assert response.json()["count"] == 1
-    assert AuditEvent.objects.filter(actor=user, action="read", object_type="patients.vitalreading").count() == 1
+    assert api(user).get(qurl(other.user)).status_code == 404
+    assert api(user).get(vurl(other.user)).status_code == 404
+    assert not AuditEvent.objects.filter(actor=user).exists()
 
 
 def test_patient_cannot_use_care_team_endpoints_even_for_themselves(api, records):
     profile, other = records
-    assert api(profile.user).get(qurl(profile.user)).status_code == 403
-    assert api(profile.user).get(vurl(other.user)).status_code == 403
+    assert api(profile.user).get(qurl(profile.user)).status_code == 404
+    assert api(profile.user).get(vurl(other.user)).status_code == 404
 
 
 def test_patient_lists_only_their_own_records(api, records):
@@ -77,11 +85,11 @@ def test_patient_lists_only_their_own_records(api, records):
     assert AuditEvent.objects.filter(actor=profile.user, action="read", patient=other.user).count() == 0
 
 
-def test_care_team_list_is_constant_queries(api, records, staff, django_assert_max_num_queries):
+def test_care_team_list_is_constant_queries(api, records, medical_director, django_assert_max_num_queries):
     profile, _ = records
     for _ in range(5):
         QuestionnaireFactory(patient=profile.user, answers=[0] * 9)
-    client = api(staff)
+    client = api(medical_director)
     with django_assert_max_num_queries(8):
         response = client.get(qurl(profile.user))
     assert response.json()["count"] == 7
@@ -224,9 +232,13 @@ def test_review_queue_lists_assessments_needing_review_and_unassigned_registrati
     assert client.get("/api/v1/staff/review-queue/").json()["assessments"] == 0
 
 
-def test_review_queue_is_staff_only(api, physician, patient):
-    assert api(physician).get("/api/v1/staff/review-queue/").status_code == 403
-    assert api(patient).get("/api/v1/staff/review-queue/assessments/").status_code == 403
+def test_review_queue_is_for_coordinators_and_the_medical_director_only(
+    api, physician, patient, pharmacy_liaison, admin_user, medical_director
+):
+    for user in (physician, patient, pharmacy_liaison, admin_user):
+        assert api(user).get("/api/v1/staff/review-queue/").status_code == 404
+        assert api(user).get("/api/v1/staff/review-queue/assessments/").status_code == 404
+    assert api(medical_director).get("/api/v1/staff/review-queue/").status_code == 200
 
 
 def test_staff_assigns_a_licensed_physician(api, staff, patient, other_physician):
@@ -255,31 +267,31 @@ def test_assigning_a_physician_without_a_licence_in_the_patients_state_is_refuse
     assert "no_licence" in [r["code"] for r in response.json()["reasons"]]
 
 
-def test_admin_views_of_patient_records_are_audited_and_read_only(admin_user, records):
+def test_admin_views_of_patient_records_are_audited_and_read_only(medical_director, records):
     from django.test import Client
 
     profile, _ = records
     response_row = profile.user.questionnaires.first()
     client = Client()
-    client.force_login(admin_user)
+    client.force_login(medical_director)
     assert client.get("/admin/patients/questionnaireresponse/").status_code == 200
     page = client.get(f"/admin/patients/questionnaireresponse/{response_row.pk}/change/")
     assert page.status_code == 200
     assert AuditEvent.objects.filter(
-        actor=admin_user, action="read", object_id=str(response_row.pk), detail="admin"
+        actor=medical_director, action="read", object_id=str(response_row.pk), detail="admin"
     ).exists()
     posted = client.post(f"/admin/patients/questionnaireresponse/{response_row.pk}/delete/", {"post": "yes"})
     assert posted.status_code == 403
     assert client.get("/admin/patients/safetyflag/").status_code == 200
 
 
-def test_every_patients_admin_page_renders(admin_user, records, flags):
+def test_every_patients_admin_page_renders(medical_director, records, flags):
     from django.test import Client
 
     from patients.models import ConsentDocument
 
     client = Client()
-    client.force_login(admin_user)
+    client.force_login(medical_director)
     pages = {
         "patientprofile": records[0].pk,
         "questionnaireresponse": records[0].user.questionnaires.first().pk,

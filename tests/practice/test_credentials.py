@@ -291,13 +291,18 @@ def test_physician_without_profile_reads_null_profile(api, physician):
     assert api(physician).get("/api/v1/physician/credentials/").json()["profile"] is None
 
 
-@pytest.mark.parametrize("who", ["patient", "physician"])
+@pytest.mark.parametrize("who", ["patient", "physician", "pharmacy_liaison"])
 def test_staff_endpoints_refuse_everyone_else(api, request, who, other_physician):
     user = request.getfixturevalue(who)
     client = api(user)
-    assert client.get(BASE).status_code == 403
-    assert client.get(url(other_physician)).status_code == 403
-    assert client.post(url(other_physician, "licences/"), licence_payload()).status_code == 403
+    assert client.get(BASE).status_code == 404
+    assert client.get(url(other_physician)).status_code == 404
+    assert client.post(url(other_physician, "licences/"), licence_payload()).status_code == 404
+
+
+def test_the_medical_director_manages_credentials(api, medical_director, other_physician):
+    assert api(medical_director).get(BASE).status_code == 200
+    assert api(medical_director).get(url(other_physician)).status_code == 200
     assert not StateLicense.objects.exists()
 
 

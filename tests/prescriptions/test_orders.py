@@ -132,9 +132,17 @@ def test_physician_sees_orders_of_their_caseload_only(api, physician, other_phys
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [("patient", 403), ("physician", 403), ("other_physician", 403), ("staff", 200), ("admin_user", 200)],
+    [
+        ("patient", 404),
+        ("physician", 404),
+        ("other_physician", 404),
+        ("staff", 200),
+        ("pharmacy_liaison", 200),
+        ("medical_director", 404),
+        ("admin_user", 404),
+    ],
 )
-def test_staff_board_is_for_staff_only(api, request, signed, role, expected):
+def test_staff_board_is_for_coordinators_and_pharmacy_liaisons(api, request, signed, role, expected):
     user = request.getfixturevalue(role)
     order = DeliveryOrder.objects.get(prescription=signed)
     assert api(user).get("/api/v1/staff/delivery-orders/").status_code == expected

@@ -25,7 +25,7 @@ from scheduling.models import (
     VisitPractitionerPresence,
     WeeklyAvailability,
 )
-from scheduling.selectors import practitioner_present_visit
+from scheduling.selectors import practitioner_present_visits_for
 from scheduling.services.reminders import reminder_text
 from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory, book
 
@@ -501,14 +501,8 @@ def test_video_visit_records_the_practitioner_present(api, physician, patient, v
     assert presence.practitioner_npi == "1234567893" and not presence.dea_needs_verification
     assert presence.recorded_by == physician
     assert AuditEvent.objects.filter(object_type="scheduling.visitpractitionerpresence").count() == 1
-    found = practitioner_present_visit(
-        patient=patient,
-        physician=physician,
-        state="NJ",
-        since=datetime(2026, 6, 1, tzinfo=UTC),
-        until=datetime(2026, 6, 4, tzinfo=UTC),
-    )
-    assert found == video_visit
+    found = practitioner_present_visits_for(patient_ids=[patient.pk], physician_ids=[physician.pk])
+    assert list(found) == [video_visit]
 
 
 def test_a_dea_checksum_failure_is_kept_and_flagged(api, physician, video_visit):

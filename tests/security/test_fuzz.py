@@ -21,14 +21,23 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.factories import AdminUserFactory, PatientUserFactory, PhysicianUserFactory, StaffUserFactory
+from tests.factories import (
+    AdminUserFactory,
+    MedicalDirectorFactory,
+    PatientUserFactory,
+    PharmacyLiaisonFactory,
+    PhysicianUserFactory,
+    StaffUserFactory,
+)
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
 ROLES = {
     "anonymous": None,
     "patient": PatientUserFactory,
     "physician": PhysicianUserFactory,
-    "staff": StaffUserFactory,
+    "care_coordinator": StaffUserFactory,
+    "pharmacy_liaison": PharmacyLiaisonFactory,
+    "medical_director": MedicalDirectorFactory,
     "admin": AdminUserFactory,
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

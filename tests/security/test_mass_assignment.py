@@ -168,6 +168,7 @@ WRITABLE = {
 # Never writable by a patient or a physician, whatever the endpoint.
 PROTECTED = {
     "role",
+    "staff_role",
     "is_staff",
     "is_superuser",
     "is_active",

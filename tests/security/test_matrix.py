@@ -13,6 +13,11 @@ method the route answers:
 
 A route without an entry in SPECS fails `test_every_route_has_a_matrix_entry`, so a new route
 cannot ship unchecked.
+
+Staff come in sub-roles (docs/roles-and-access.md): care_coordinator, pharmacy_liaison and
+medical_director, beside admin. "staff" in a Spec means care_coordinator (what every staff
+account was before the sub-roles), so entries written with the old names keep their meaning; the
+other sub-roles are then outsiders of those routes and checked as such.
 """
 
 from __future__ import annotations
@@ -31,11 +36,33 @@ from django.utils import timezone
 from tests.conftest import client_for
 from tests.security.routes import Route, project_routes
 
-ROLES = ["anonymous", "patient_a", "patient_b", "physician_a", "physician_b", "staff", "admin"]
-CARE_A = frozenset({"patient_a", "physician_a", "staff", "admin"})
+ROLES = [
+    "anonymous",
+    "patient_a",
+    "patient_b",
+    "physician_a",
+    "physician_b",
+    "care_coordinator",
+    "pharmacy_liaison",
+    "medical_director",
+    "admin",
+]
+ALIASES = {"staff": "care_coordinator"}
+# Who sees patient A's records of each kind (accounts.scopes.REACH, as routes).
+CARE_A = frozenset({"patient_a", "physician_a", "care_coordinator", "medical_director"})  # A's visits
+CHART_A = frozenset({"physician_a", "medical_director"})  # questionnaires, vitals, visit notes
+FLAGS_A = frozenset({"physician_a", "care_coordinator", "medical_director"})
+PDMP_A = frozenset({"physician_a", "care_coordinator", "medical_director"})
+REVIEW_QUEUE = frozenset({"care_coordinator", "medical_director"})
+BILLING_STAFF = frozenset({"care_coordinator"})
+SHIPPING_STAFF = frozenset({"care_coordinator", "pharmacy_liaison"})
+CATALOGUE_STAFF = frozenset({"care_coordinator", "pharmacy_liaison", "medical_director"})
+CREDENTIALS_STAFF = frozenset({"care_coordinator", "medical_director", "admin"})
+# The old names, for entries written before the sub-roles: "staff" is the care coordinator.
 CLINICIANS_A = frozenset({"physician_a", "staff", "admin"})
 BACK_OFFICE = frozenset({"staff", "admin"})
 CANARY = "Canary7f3k"
+NOTE_CANARY = "Notecanary4q"  # in A's visit note: only CHART_A may ever read it, on any route
 MATRIX_STATS = {"routes": 0, "roles": len(ROLES), "checks": 0}
 OUTSIDE = {400, 401, 403, 404, 405}
 
@@ -49,6 +76,12 @@ class Spec:
     obj: Callable[[World], dict] | None = None
     sees_a: frozenset[str] = frozenset()
     acts: frozenset[str] | None = None
+
+    def __post_init__(self):
+        for name in ("sees_a", "acts"):
+            roles = getattr(self, name)
+            if roles is not None:
+                object.__setattr__(self, name, frozenset(ALIASES.get(r, r) for r in roles))
 
     @property
     def in_scope(self) -> frozenset[str]:
@@ -85,32 +118,35 @@ SPECS: dict[str, Spec] = {
     "v1:billing:subscription-cancel": Spec(sees_a=frozenset({"patient_a"})),
     "v1:billing:portal-session": Spec(sees_a=frozenset({"patient_a"})),
     "v1:billing:invoices": Spec(sees_a=frozenset({"patient_a"})),
-    "v1:billing:staff-subscriptions": Spec(sees_a=BACK_OFFICE),
-    "v1:billing:staff-past-due": Spec(sees_a=BACK_OFFICE),
-    "v1:billing:staff-invoices": Spec(sees_a=BACK_OFFICE),
-    # care team: the prescribing-readiness worklist (staff: everyone; a physician: their caseload)
-    "v1:staff-prescribing-readiness": Spec(sees_a=CLINICIANS_A),
+    "v1:billing:staff-subscriptions": Spec(sees_a=BILLING_STAFF),
+    "v1:billing:staff-past-due": Spec(sees_a=BILLING_STAFF),
+    "v1:billing:staff-invoices": Spec(sees_a=BILLING_STAFF),
+    # care team: the prescribing-readiness worklist (care coordinators and the medical director: everyone;
+    # a physician: their caseload)
+    "v1:staff-prescribing-readiness": Spec(sees_a=PDMP_A),
     # physicians' credentials (staff manage; a physician reads their own)
-    "v1:staff-physicians": Spec(sees_a=BACK_OFFICE),
-    "v1:staff-physician": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE),
-    "v1:staff-physician-licences": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE),
+    "v1:staff-physicians": Spec(sees_a=CREDENTIALS_STAFF),
+    "v1:staff-physician": Spec(obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF),
+    "v1:staff-physician-licences": Spec(
+        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF
+    ),
     "v1:staff-physician-licence": Spec(
         obj=lambda w: {"physician_id": w.physician_a.public_id, "credential_id": w.licence_a.public_id},
-        acts=BACK_OFFICE,
+        acts=CREDENTIALS_STAFF,
     ),
     "v1:staff-physician-dea-registrations": Spec(
-        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE
+        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF
     ),
     "v1:staff-physician-dea-registration": Spec(
         obj=lambda w: {"physician_id": w.physician_a.public_id, "credential_id": w.dea_a.public_id},
-        acts=BACK_OFFICE,
+        acts=CREDENTIALS_STAFF,
     ),
     "v1:staff-physician-cds-registrations": Spec(
-        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=BACK_OFFICE
+        obj=lambda w: {"physician_id": w.physician_a.public_id}, acts=CREDENTIALS_STAFF
     ),
     "v1:staff-physician-cds-registration": Spec(
         obj=lambda w: {"physician_id": w.physician_a.public_id, "credential_id": w.cds_a.public_id},
-        acts=BACK_OFFICE,
+        acts=CREDENTIALS_STAFF,
     ),
     "v1:physician-credentials": Spec(),
     # patients: intake, consents, questionnaires, vitals, flags
@@ -124,19 +160,20 @@ SPECS: dict[str, Spec] = {
     "v1:patient-questionnaires": Spec(sees_a=frozenset({"patient_a"})),
     "v1:patient-vitals": Spec(sees_a=frozenset({"patient_a"})),
     "v1:patient-pre-session-check": Spec(sees_a=frozenset({"patient_a"})),
-    "v1:safety-flags": Spec(sees_a=CLINICIANS_A),
-    "v1:safety-flag-resolve": Spec(obj=_a("flag_a", "flag_id"), sees_a=CLINICIANS_A),
-    "v1:care-team-questionnaires": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
-    "v1:care-team-vitals": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
-    "v1:review-queue": Spec(sees_a=BACK_OFFICE),
-    "v1:review-queue-assessments": Spec(sees_a=BACK_OFFICE),
-    "v1:review-queue-registrations": Spec(sees_a=BACK_OFFICE),
-    "v1:assessment-mark-reviewed": Spec(obj=_a("assessment_a", "assessment_id"), sees_a=BACK_OFFICE),
-    "v1:assign-physician": Spec(obj=_a("patient_a", "patient_id"), sees_a=BACK_OFFICE),
+    "v1:safety-flags": Spec(sees_a=FLAGS_A),
+    "v1:safety-flag-resolve": Spec(obj=_a("flag_a", "flag_id"), sees_a=FLAGS_A, acts=frozenset({"physician_a"})),
+    "v1:care-team-questionnaires": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:care-team-vitals": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:review-queue": Spec(sees_a=REVIEW_QUEUE),
+    "v1:review-queue-assessments": Spec(sees_a=REVIEW_QUEUE),
+    "v1:review-queue-registrations": Spec(sees_a=REVIEW_QUEUE),
+    "v1:assessment-mark-reviewed": Spec(obj=_a("assessment_a", "assessment_id"), sees_a=REVIEW_QUEUE),
+    "v1:assign-physician": Spec(obj=_a("patient_a", "patient_id"), sees_a=REVIEW_QUEUE),
     # scheduling
     "v1:availability": Spec(),
     "v1:appointments": Spec(sees_a=CARE_A),
     "v1:appointment-detail": Spec(obj=_a("appointment_a", "public_id"), sees_a=CARE_A),
+    "v1:appointment-visit-note": Spec(obj=_a("appointment_a", "public_id"), sees_a=CHART_A),
     "v1:appointment-reschedule": Spec(obj=_a("appointment_a", "public_id"), sees_a=CARE_A),
     "v1:appointment-cancel": Spec(obj=_a("appointment_a", "public_id"), sees_a=CARE_A),
     "v1:appointment-start": Spec(obj=_a("appointment_a", "public_id"), sees_a=CARE_A),
@@ -160,12 +197,12 @@ SPECS: dict[str, Spec] = {
     "v1:medication-list": Spec(),
     "v1:pharmacy-list": Spec(),
     "v1:staff-medication-list": Spec(),
-    "v1:staff-medication-detail": Spec(obj=_a("product", "product_id"), acts=BACK_OFFICE),
+    "v1:staff-medication-detail": Spec(obj=_a("product", "product_id"), acts=CATALOGUE_STAFF),
     "v1:physician-rx-list": Spec(sees_a=frozenset({"physician_a"})),
     "v1:physician-rx-detail": Spec(obj=_a("rx_a", "prescription_id"), sees_a=frozenset({"physician_a"})),
     "v1:physician-rx-sign": Spec(obj=_a("rx_draft_a", "prescription_id"), sees_a=frozenset({"physician_a"})),
     "v1:physician-rx-discard": Spec(obj=_a("rx_draft_a", "prescription_id"), sees_a=frozenset({"physician_a"})),
-    "v1:pdmp-checks": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:pdmp-checks": Spec(obj=_a("patient_a", "patient_id"), sees_a=PDMP_A),
     "v1:physician-refill-queue": Spec(sees_a=frozenset({"physician_a"})),
     "v1:physician-refill-approve": Spec(obj=_a("refill_a", "refill_id"), sees_a=frozenset({"physician_a"})),
     "v1:physician-refill-decline": Spec(obj=_a("refill_a", "refill_id"), sees_a=frozenset({"physician_a"})),
@@ -175,9 +212,9 @@ SPECS: dict[str, Spec] = {
     "v1:patient-refill-request": Spec(obj=_a("rx_a", "prescription_id"), sees_a=frozenset({"patient_a"})),
     "v1:patient-order-list": Spec(sees_a=frozenset({"patient_a"})),
     "v1:patient-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=frozenset({"patient_a"})),
-    "v1:staff-order-list": Spec(sees_a=BACK_OFFICE),
-    "v1:staff-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
-    "v1:staff-order-transition": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
+    "v1:staff-order-list": Spec(sees_a=SHIPPING_STAFF),
+    "v1:staff-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=SHIPPING_STAFF),
+    "v1:staff-order-transition": Spec(obj=_a("order_a", "order_id"), sees_a=SHIPPING_STAFF),
 }
 
 
@@ -193,7 +230,14 @@ def build_world() -> World:
     from patients.models import Assessment, ConsentDocument
     from scheduling.models import AvailabilityException, WeeklyAvailability
     from tests.billing.factories import InvoiceFactory, SubscriptionFactory
-    from tests.factories import AdminUserFactory, PatientUserFactory, PhysicianUserFactory, StaffUserFactory
+    from tests.factories import (
+        AdminUserFactory,
+        MedicalDirectorFactory,
+        PatientUserFactory,
+        PharmacyLiaisonFactory,
+        PhysicianUserFactory,
+        StaffUserFactory,
+    )
     from tests.patients.factories import PatientProfileFactory, QuestionnaireFactory, SafetyFlagFactory
     from tests.practice.factories import (
         DEARegistrationFactory,
@@ -223,6 +267,8 @@ def build_world() -> World:
     PatientProfileFactory(user=w.patient_a, legal_last_name=CANARY, assigned_physician=w.physician_a)
     PatientProfileFactory(user=w.patient_b, assigned_physician=w.physician_b)
     w.staff = StaffUserFactory(email="matrix.staff@example.test")
+    w.pharmacy_liaison = PharmacyLiaisonFactory(email="matrix.pharmacy@example.test")
+    w.medical_director = MedicalDirectorFactory(email="matrix.director@example.test")
     w.admin = AdminUserFactory(email="matrix.admin@example.test")
 
     w.questionnaire_a = QuestionnaireFactory(patient=w.patient_a)
@@ -241,7 +287,10 @@ def build_world() -> World:
     w.consent_document = ConsentDocument.objects.order_by("id").first()
     start = timezone.now() + dt.timedelta(days=3)
     w.appointment_a = AppointmentFactory(
-        patient=w.patient_a, physician=w.physician_a, starts_at=start.replace(second=0, microsecond=0)
+        patient=w.patient_a,
+        physician=w.physician_a,
+        starts_at=start.replace(second=0, microsecond=0),
+        visit_note=f"{NOTE_CANARY} note",
     )
     w.weekly_a = WeeklyAvailability.objects.create(
         physician=w.physician_a, weekday=1, start_time=dt.time(9), end_time=dt.time(12)
@@ -268,7 +317,9 @@ def build_world() -> World:
         "patient_b": w.patient_b,
         "physician_a": w.physician_a,
         "physician_b": w.physician_b,
-        "staff": w.staff,
+        "care_coordinator": w.staff,
+        "pharmacy_liaison": w.pharmacy_liaison,
+        "medical_director": w.medical_director,
         "admin": w.admin,
     }
     w.canaries = [CANARY, CANARY.lower()] + [
@@ -371,6 +422,8 @@ def test_route_matrix(route):
             MATRIX_STATS["checks"] += 1
             response = _call(world.users[role], "GET", a_url)
             assert response.status_code < 500, f"{role} GET {a_url}: {response.status_code}"
+            if role not in CHART_A:
+                _assert_no_visit_note(response, role, "GET", route)
             if role not in spec.sees_a:
                 _assert_no_canary(world, response, role, "GET", route)
             elif spec.obj:
@@ -381,3 +434,8 @@ def _assert_no_canary(world, response, role, method, route):
     body = response.content.decode(errors="replace")
     leaked = [c for c in world.canaries if c in body]
     assert not leaked, f"{role} {method} {route.name} leaked patient A's data: {leaked}"
+
+
+def _assert_no_visit_note(response, role, method, route):
+    body = response.content.decode(errors="replace")
+    assert NOTE_CANARY not in body, f"{role} {method} {route.name} leaked A's visit note"

@@ -5,6 +5,8 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.permissions import AllowAny
 
+from accounts import permissions as perms
+from accounts import scopes
 from tests.security.routes import project_routes
 
 # Routes anyone may call without signing in, and why. Adding to this list is a security decision.
@@ -26,6 +28,19 @@ PUBLIC = {
     "stripe-webhook": "Stripe webhook (signature-verified)",
     "easypost-webhook": "EasyPost webhook (signature-verified)",
 }
+
+
+# Routes that may let every back-office role in with a broad role class (IsPracticeStaff,
+# IsPhysicianOrStaff, IsCareTeamOrPatient), and why. Anything serving patient data names the
+# capability it serves instead (accounts.permissions.Sees..., docs/roles-and-access.md), so a
+# pharmacy liaison or an administrator does not inherit it by accident.
+BROAD = {
+    "v1:medication-list": "the active medication catalogue: no patient data",
+    "v1:pharmacy-list": "pharmacies and the states they may ship to: no patient data",
+    "v1:staff-visit-locations": "the practice's offices for in-person visits: no patient data",
+    "v1:staff-visit-location-detail": "one office for in-person visits: no patient data",
+}
+_BROAD_CLASSES = (perms.IsPracticeStaff, perms.IsPhysicianOrStaff, perms.IsCareTeamOrPatient)
 
 
 def _explicit_owner(cls, attribute: str):
@@ -86,3 +101,53 @@ def test_plain_django_views_are_on_the_public_list(route):
     # Plain Django views (health, webhooks) have no DRF permission layer: each must be a
     # deliberate public entry that checks its own credential (a signature) or holds no data.
     assert route.name in PUBLIC, f"{route.name or route.pattern} is a plain Django view but not on the public list"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in project_routes() if r.view_class is not None and hasattr(r.view_class, "permission_classes")],
+    ids=lambda r: r.name or r.pattern,
+)
+def test_back_office_routes_name_the_capability_they_serve(route):
+    for method in route.methods:
+        broad = [type(p).__name__ for p in _permissions(route.view_class, method) if isinstance(p, _BROAD_CLASSES)]
+        assert not broad or route.name in BROAD, (
+            f"{route.name} {method} lets every back-office role in ({broad}): use the accounts.permissions "
+            "class of the capability it serves, or add it to BROAD with the reason it holds no patient data"
+        )
+
+
+def test_broad_list_has_no_stale_entries():
+    names = {r.name for r in project_routes()}
+    assert not {n for n in BROAD if n not in names}
+
+
+CAPABILITY_CLASSES = [
+    cls
+    for cls in vars(perms).values()
+    if isinstance(cls, type) and issubclass(cls, perms._CapabilityPermission) and cls is not perms._CapabilityPermission
+]
+
+
+def _user(role: str):
+    from accounts.models import Role, StaffRole, User
+
+    if role in {r.value for r in StaffRole}:
+        return User(role=Role.STAFF, staff_role=role, is_active=True)
+    return User(role=role, is_active=True)
+
+
+@pytest.mark.parametrize("permission", CAPABILITY_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("role", scopes.ACCESS_ROLES)
+def test_capability_routes_let_in_exactly_the_roles_of_the_table_and_answer_404_to_the_others(permission, role):
+    from types import SimpleNamespace
+
+    from api.errors import NotFound
+
+    request = SimpleNamespace(user=_user(role))
+    allowed = scopes.reach(request.user, permission.capability) in permission.reaches
+    if allowed:
+        assert permission().has_permission(request, None) is True
+    else:
+        with pytest.raises(NotFound):
+            permission().has_permission(request, None)

@@ -223,7 +223,9 @@ class Command(BaseCommand):
 
         rng = self.rng
         if not User.objects.filter(email=STAFF_EMAIL).exists():
-            User.objects.bulk_create([self._user("staff", STAFF_EMAIL, "Sam", "Staff", is_staff=True)])
+            User.objects.bulk_create(
+                [self._user("staff", STAFF_EMAIL, "Sam", "Staff", staff_role="care_coordinator", is_staff=True)]
+            )
         users = [
             self._user("physician", f"dr{i:03d}@{GEN_DOMAIN}", rng.choice(FIRST), f"{rng.choice(LAST)}-{i:03d}")
             for i in range(n)
