@@ -200,6 +200,7 @@ _BOARD_COLUMNS = (
     "patient__public_id",
     "pharmacy__public_id",
     "pharmacy__name",
+    "pharmacy__ncpdp_id",
     "pharmacy__phone",
     "pharmacy__city",
     "pharmacy__state",
