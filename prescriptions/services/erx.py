@@ -464,10 +464,10 @@ def erx_recheck_awaiting(*, prescription_ids: list[int] | None = None) -> int:
 def erx_session_url(*, actor: User, prescription_id: UUID, request=None) -> dict:
     """The vendor's single-sign-on URL to its signing screen, for the prescriber's own prescription
     waiting for an EPCS signature. The gates are re-checked first: a failing one cancels."""
-    prescriber = ensure_epcs_enabled(actor)
     rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
+    prescriber = ensure_epcs_enabled(actor)
     if rx.status != PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
         raise NotAwaitingEpcsSignature()
     with transaction.atomic():
