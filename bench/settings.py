@@ -17,6 +17,8 @@ _BENCH_ENV = {
     "SECURE_SSL_REDIRECT": "false",
     "EASYPOST_WEBHOOK_SECRET": "bench-easypost-webhook-secret",
     "CARRIER_TRACKER": "fake",
+    "ERX_PROVIDER": "sandbox",
+    "ERX_ALLOW_SANDBOX": "true",
     "SMS_BACKEND": "locmem",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     "VIDEO_PROVIDER": "fake",

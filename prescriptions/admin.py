@@ -62,9 +62,9 @@ class PharmacyStateLicenceInline(admin.TabularInline):
 
 @admin.register(Pharmacy)
 class PharmacyAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "state", "active"]
+    list_display = ["name", "ncpdp_id", "email", "state", "active"]
     list_filter = ["active", "state_licences__state"]
-    search_fields = ["name", "email"]
+    search_fields = ["name", "email", "ncpdp_id"]
     inlines = [PharmacyStateLicenceInline]
 
 
@@ -232,3 +232,6 @@ class RefillRequestAdmin(_ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["public_id", "patient__email"]
     raw_id_fields = ["prescription", "patient", "decided_by", "order"]
+
+
+from prescriptions.erx import admin as erx_admin  # noqa: E402, F401  (EPCS prescribers, outbox, events)

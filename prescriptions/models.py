@@ -11,10 +11,19 @@ import uuid
 from datetime import date
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from prescriptions.erx.models import (  # noqa: E402, F401  (e-prescribing rows belong to this app)
+    ErxEvent,
+    ErxPatientLink,
+    ErxPrescriber,
+    ErxStatus,
+    ErxSubmission,
+    SandboxPrescription,
+)
 
 STATES = [("FL", "Florida"), ("NJ", "New Jersey")]
 
@@ -75,6 +84,13 @@ class Pharmacy(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=160)
     email = models.EmailField(help_text="Where the hand-off sends orders (prescription transmission).")
+    ncpdp_id = models.CharField(
+        "NCPDP ID",
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^\d{7}$", "Seven digits.")],
+        help_text="The pharmacy's NCPDP provider id: how e-prescriptions find it (docs/e-prescribing.md).",
+    )
     phone = models.CharField(max_length=32, blank=True)
     address_line1 = models.CharField(max_length=160, blank=True)
     city = models.CharField(max_length=80, blank=True)
@@ -85,6 +101,9 @@ class Pharmacy(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "pharmacies"
+        constraints = [
+            models.UniqueConstraint(fields=["ncpdp_id"], condition=~Q(ncpdp_id=""), name="pharmacy_ncpdp_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -197,9 +216,14 @@ class PrescribingBasis(models.TextChoices):
 
 
 class PrescriptionStatus(models.TextChoices):
+    """`signed` means a valid, active prescription: since e-prescribing it is set when the EPCS
+    vendor reports the prescriber's signature and the transmission (docs/e-prescribing.md)."""
+
     DRAFT = "draft", "Draft"
+    AWAITING_EPCS_SIGNATURE = "awaiting_epcs_signature", "Awaiting the prescriber's EPCS signature"
     SIGNED = "signed", "Signed"
     SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled after transmission"
     DISCARDED = "discarded", "Discarded"
 
 
@@ -249,7 +273,9 @@ class Prescription(models.Model):
     )
     days_supply = models.PositiveIntegerField()
     refills = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=PrescriptionStatus.choices, default=PrescriptionStatus.DRAFT)
+    status = models.CharField(max_length=32, choices=PrescriptionStatus.choices, default=PrescriptionStatus.DRAFT)
+    erx_status = models.CharField(max_length=20, choices=ErxStatus.choices, blank=True)
+    erx_message = models.CharField(max_length=500, blank=True, help_text="The vendor's message, or our reason codes.")
     supersedes = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
@@ -277,8 +303,7 @@ class Prescription(models.Model):
                 name="rx_first_fill_positive",
             ),
             models.CheckConstraint(
-                condition=Q(status="draft")
-                | Q(status="discarded")
+                condition=Q(status__in=["draft", "discarded", "awaiting_epcs_signature"])
                 | Q(signed_at__isnull=False, expires_on__isnull=False),
                 name="rx_signed_has_signature",
             ),
@@ -296,7 +321,8 @@ class Prescription(models.Model):
             if original and original["signed_at"] is not None:
                 changed = [f for f in _FROZEN_AFTER_SIGNING if getattr(self, f) != original[f]]
                 status_ok = self.status == original["status"] or (
-                    original["status"] == PrescriptionStatus.SIGNED and self.status == PrescriptionStatus.SUPERSEDED
+                    original["status"] == PrescriptionStatus.SIGNED
+                    and self.status in (PrescriptionStatus.SUPERSEDED, PrescriptionStatus.CANCELLED)
                 )
                 if changed or not status_ok:
                     raise PrescriptionSignedError(f"signed prescription {self.pk} cannot change: {changed}")
@@ -407,6 +433,7 @@ class EventSource(models.TextChoices):
     EASYPOST = "easypost", "EasyPost webhook"
     POLL = "poll", "Carrier poll"
     PHARMACY_GATEWAY = "pharmacy_gateway", "Pharmacy hand-off"
+    ERX = "erx", "E-prescribing vendor"
 
 
 class OrderEvent(models.Model):

@@ -65,6 +65,12 @@ def order_document(order: DeliveryOrder) -> str:
 
 class EmailPharmacyGateway:
     def send_order(self, order: DeliveryOrder) -> str:
+        if order.prescription.product.dea_schedule:
+            # A controlled substance reaches the pharmacy only as an EPCS e-prescription
+            # (21 CFR 1311; F.S. 456.42): never by email. docs/e-prescribing.md#pharmacy-hand-off
+            from prescriptions.erx.handoff import send_controlled_order
+
+            return send_controlled_order(order)
         message = EmailMessage(
             subject=f"Prescription order {order.public_id}",
             body=order_document(order),

@@ -135,8 +135,8 @@ def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:
     rank = {"none": 0, "expired": 1, "draft": 2, "active": 3}
     rows = Prescription.objects.filter(patient_id__in=patient_ids).exclude(status=PrescriptionStatus.DISCARDED)
     for pid, status, expires_on in rows.values_list("patient_id", "status", "expires_on"):
-        if status == PrescriptionStatus.DRAFT:
-            label = "draft"
+        if status in (PrescriptionStatus.DRAFT, PrescriptionStatus.AWAITING_EPCS_SIGNATURE):
+            label = "draft"  # awaiting the EPCS signature: not yet a valid prescription
         elif status == PrescriptionStatus.SIGNED and expires_on and expires_on >= today:
             label = "active"
         else:
@@ -151,7 +151,7 @@ def prescription_status_column(*, patient_ref: str):
     (`patient_ref` names the patient id in it), so a list reads it in its own query: the best
     label of the patient's prescriptions by the same ranking, "none" without any."""
     today = practice_date()
-    draft = Q(status=PrescriptionStatus.DRAFT)
+    draft = Q(status__in=[PrescriptionStatus.DRAFT, PrescriptionStatus.AWAITING_EPCS_SIGNATURE])
     active = Q(status=PrescriptionStatus.SIGNED, expires_on__gte=today)
     best = (
         Prescription.objects.filter(patient_id=OuterRef(patient_ref))
@@ -203,6 +203,7 @@ _BOARD_COLUMNS = (
     "patient__public_id",
     "pharmacy__public_id",
     "pharmacy__name",
+    "pharmacy__ncpdp_id",
     "pharmacy__phone",
     "pharmacy__city",
     "pharmacy__state",

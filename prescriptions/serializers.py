@@ -68,7 +68,7 @@ class PharmacyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Pharmacy
-        fields = ["id", "name", "phone", "city", "state"]
+        fields = ["id", "name", "ncpdp_id", "phone", "city", "state"]
 
 
 class PharmacyQueryInput(serializers.Serializer):
@@ -157,6 +157,8 @@ class PrescriptionOutput(serializers.ModelSerializer):
             "patient_state",
             "signed_at",
             "expires_on",
+            "erx_status",
+            "erx_message",
             "created_at",
         ]
 
@@ -246,6 +248,7 @@ def delivery_order_list_data(orders) -> list[dict]:
             "pharmacy": {
                 "id": str(o.pharmacy.public_id),
                 "name": o.pharmacy.name,
+                "ncpdp_id": o.pharmacy.ncpdp_id,
                 "phone": o.pharmacy.phone,
                 "city": o.pharmacy.city,
                 "state": o.pharmacy.state,

@@ -52,3 +52,15 @@ def alert_silent_shipments() -> int:
     for order_id in ids:
         send_order_notice.delay(order_id, NoticeKind.STAFF_SILENT)
     return len(ids)
+
+
+# E-prescribing tasks live in their own module; imported here so the worker registers them.
+from prescriptions.erx.tasks import (  # noqa: E402, F401
+    poll_silent,
+    poll_submission,
+    process_event,
+    recheck_awaiting,
+    send_cancel,
+    send_proposal,
+    sweep,
+)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from prescriptions import apis
 
@@ -25,6 +25,7 @@ urlpatterns = [
         apis.PhysicianPrescriptionDiscardApi.as_view(),
         name="physician-rx-discard",
     ),
+    path("", include("prescriptions.erx.urls")),  # EPCS signing session, sandbox signing screen
     path("physician/patients/<uuid:patient_id>/pdmp-checks/", apis.PDMPCheckApi.as_view(), name="pdmp-checks"),
     path("physician/refill-requests/", apis.PhysicianRefillQueueApi.as_view(), name="physician-refill-queue"),
     path(

@@ -29,6 +29,7 @@ from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import LocationNotServed, LocationRequired
+from scheduling.models import InPersonEvaluation
 from scheduling.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
@@ -527,6 +528,7 @@ class AvailabilityExceptionDetailApi(APIView):
 class PhysicianInPersonEvaluationsApi(GenericAPIView):
     """A caseload patient's in-person evaluations, and recording one done elsewhere."""
 
+    queryset = InPersonEvaluation.objects.none()  # for the schema generator only; reads go through selectors
     permission_classes = [IsPhysician]
     serializer_class = InPersonEvaluationOutput
     pagination_class = PagePagination

@@ -92,6 +92,35 @@ def test_production_passes_check_deploy_with_real_looking_secrets():
             "ALLOWED_HOSTS": "practice.example.com",
             "DATABASE_URL": "postgres://u:p@db:5432/practice",
             "REDIS_URL": "redis://redis:6379/0",
+            **REAL_ERX,
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+REAL_ERX = {
+    "ERX_PROVIDER": "dosespot",
+    "DOSESPOT_CLINIC_ID": "21",
+    "DOSESPOT_CLINIC_KEY": "clinic-key",
+    "DOSESPOT_USER_ID": "900",
+    "DOSESPOT_SUBSCRIPTION_KEY": "subscription-key",
+    "ERX_WEBHOOK_SECRET": "push-secret-0123456789abcdef0123",
+}
+PROD = {
+    "SECRET_KEY": "p" * 20 + "-Zx8!kq2#Lm9@Wv4$Rt7^Yb1&Nc6*Hd3(Jf5)Gs0",
+    "ALLOWED_HOSTS": "practice.example.com",
+    "DATABASE_URL": "postgres://u:p@db:5432/practice",
+    "REDIS_URL": "redis://redis:6379/0",
+}
+
+
+def test_production_refuses_the_sandbox_e_prescribing_vendor_unless_allowed_for_staging():
+    refused = _production_check({**PROD, "ERX_PROVIDER": "sandbox"})
+    assert refused.returncode != 0 and "ERX_PROVIDER=sandbox" in refused.stderr
+    staging = _production_check({**PROD, "ERX_PROVIDER": "sandbox", "ERX_ALLOW_SANDBOX": "true"})
+    assert staging.returncode == 0, staging.stdout + staging.stderr
+
+
+def test_production_refuses_a_half_configured_dosespot():
+    result = _production_check({**PROD, **REAL_ERX, "DOSESPOT_CLINIC_KEY": ""})
+    assert result.returncode != 0 and "ERX_PROVIDER=dosespot needs" in result.stderr

@@ -480,3 +480,46 @@ CELERY_BEAT_SCHEDULE["notifications-outbox-sweep"] = {
     "task": "notifications.tasks.outbox_sweep",
     "schedule": env.float("NOTIFICATIONS_SWEEP_EVERY_SECONDS", default=30.0),
 }
+
+# --- e-prescribing (EPCS) ---
+# ERX_PROVIDER: "sandbox" (the embedded default: an offline simulation of the vendor; production
+# refuses it unless ERX_ALLOW_SANDBOX=true, for staging) or "dosespot" (DoseSpot REST API v2; every
+# DOSESPOT_* value and ERX_WEBHOOK_SECRET are required). docs/e-prescribing.md
+ERX_PROVIDER = env.str("ERX_PROVIDER", default="sandbox")
+ERX_ALLOW_SANDBOX = env.bool("ERX_ALLOW_SANDBOX", default=False)
+ERX_WEBHOOK_SECRET = env.str("ERX_WEBHOOK_SECRET", default="")
+ERX_POLL_AFTER_MINUTES = env.int("ERX_POLL_AFTER_MINUTES", default=15)
+ERX_SEND_MAX_ATTEMPTS = env.int("ERX_SEND_MAX_ATTEMPTS", default=8)
+ERX_SANDBOX_SSO_URL = env.str("ERX_SANDBOX_SSO_URL", default="https://sandbox-erx.invalid/LoginSingleSignOn")
+ERX_SANDBOX_PHARMACY_DELAY_SECONDS = env.int("ERX_SANDBOX_PHARMACY_DELAY_SECONDS", default=120)
+DOSESPOT_BASE_URL = env.str("DOSESPOT_BASE_URL", default="https://my.staging.dosespot.com/webapi/v2/")
+DOSESPOT_SSO_URL = env.str("DOSESPOT_SSO_URL", default="https://my.staging.dosespot.com/LoginSingleSignOn.aspx")
+DOSESPOT_CLINIC_ID = env.str("DOSESPOT_CLINIC_ID", default="")
+DOSESPOT_CLINIC_KEY = env.str("DOSESPOT_CLINIC_KEY", default="")
+DOSESPOT_USER_ID = env.str("DOSESPOT_USER_ID", default="")
+DOSESPOT_SUBSCRIPTION_KEY = env.str("DOSESPOT_SUBSCRIPTION_KEY", default="")
+DOSESPOT_TIMEOUT_SECONDS = env.int("DOSESPOT_TIMEOUT_SECONDS", default=20)
+if ERX_PROVIDER not in ("sandbox", "dosespot"):
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    raise ImproperlyConfigured("ERX_PROVIDER must be sandbox or dosespot.")
+if ERX_PROVIDER == "dosespot" and not all(
+    (DOSESPOT_CLINIC_ID, DOSESPOT_CLINIC_KEY, DOSESPOT_USER_ID, DOSESPOT_SUBSCRIPTION_KEY, ERX_WEBHOOK_SECRET)
+):
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    raise ImproperlyConfigured(
+        "ERX_PROVIDER=dosespot needs DOSESPOT_CLINIC_ID, DOSESPOT_CLINIC_KEY, DOSESPOT_USER_ID, "
+        "DOSESPOT_SUBSCRIPTION_KEY and ERX_WEBHOOK_SECRET."
+    )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ErxStatusEnum"] = "prescriptions.erx.models.ErxStatus"
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("prescriptions.erx.schema.document_erx_webhook")
+CELERY_BEAT_SCHEDULE["prescriptions-erx-sweep"] = {"task": "prescriptions.erx.tasks.sweep", "schedule": 60}
+CELERY_BEAT_SCHEDULE["prescriptions-erx-poll-silent"] = {
+    "task": "prescriptions.erx.tasks.poll_silent",
+    "schedule": 5 * 60,
+}
+CELERY_BEAT_SCHEDULE["prescriptions-erx-recheck-awaiting"] = {
+    "task": "prescriptions.erx.tasks.recheck_awaiting",
+    "schedule": 5 * 60,
+}

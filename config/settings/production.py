@@ -40,3 +40,9 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework
 
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER):  # noqa: F405
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER.")
+
+if ERX_PROVIDER == "sandbox" and not ERX_ALLOW_SANDBOX:  # noqa: F405
+    raise ImproperlyConfigured(
+        "ERX_PROVIDER=sandbox is a simulation: production must use a certified EPCS vendor "
+        "(ERX_PROVIDER=dosespot). Set ERX_ALLOW_SANDBOX=true only on staging."
+    )

@@ -201,6 +201,13 @@ def prescription_draft_discard(*, actor: User, prescription_id: UUID, request=No
         raise PrescriptionSigned()
     if rx.physician_id != actor.pk:
         raise NotFound()
+    if rx.status == PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
+        from prescriptions.services.erx import erx_proposal_cancel
+
+        reason = {"code": "discarded_by_prescriber", "message": "Discarded by the prescriber."}
+        erx_proposal_cancel(rx_pk=rx.pk, reasons=[reason], actor=actor, discard=True, request=request)
+        rx.refresh_from_db()
+        return rx
     rx.status = PrescriptionStatus.DISCARDED
     rx.save(update_fields=["status", "updated_at"])
     audit_log(request, AuditAction.UPDATE, rx, actor=actor, detail="discarded")

@@ -49,7 +49,7 @@ from prescriptions.models import (
 )
 from prescriptions.policy import policy_on
 from prescriptions.services.basis import MISSING_CODE, MISSING_MESSAGE, BasisDecision, prescribing_basis
-from prescriptions.services.orders import delivery_order_create
+from prescriptions.services.erx import ensure_epcs_enabled, erx_proposal_queue
 from prescriptions.services.patient_facts import (
     legal_name,
     local_date,
@@ -58,7 +58,7 @@ from prescriptions.services.patient_facts import (
     standing,
     verified_ship_to,
 )
-from prescriptions.services.prescribing import add_months, limit_failures
+from prescriptions.services.prescribing import limit_failures
 
 MESSAGES = {
     "evaluation_missing": "No completed audio-video evaluation by you within the policy window.",
@@ -242,7 +242,7 @@ def prescription_sign(
     on: date | None = None,
     request=None,
 ) -> Prescription:
-    """Sign a draft: step-up, every gate, snapshot, the first delivery order; all or nothing.
+    """Sign a draft: step-up, EPCS enrolment, every gate, snapshot, the proposal to the EPCS vendor.
 
     A refusal still commits its SigningAttempt (why it was refused), then raises 422.
     """
@@ -260,6 +260,7 @@ def prescription_sign(
             raise NotFound()
         if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:
             raise PrescriptionSigned()
+        ensure_epcs_enabled(actor)  # 409 epcs_not_enabled: nothing goes to the vendor
         now = timezone.now()
         # The issue date and the policy in force are the practice's calendar date
         # (docs/prescribing-basis.md#dates), never UTC's.
@@ -281,20 +282,11 @@ def prescription_sign(
             rx.snapshot = _snapshot(rx, state, signing_date, report.basis)
             rx.patient_state = state
             rx.prescribing_basis = report.basis.basis
-            rx.signed_at = now
-            rx.expires_on = add_months(signing_date, policy.expiry_months)
-            rx.status = PrescriptionStatus.SIGNED
-            rx.full_clean(exclude=["supersedes"])
-            rx.save()
-            if rx.supersedes_id:
-                old = Prescription.objects.select_for_update().get(pk=rx.supersedes_id)
-                if old.status == PrescriptionStatus.SIGNED:
-                    old.status = PrescriptionStatus.SUPERSEDED
-                    old.save(update_fields=["status", "updated_at"])
-            delivery_order_create(
-                actor=actor, prescription=rx, quantity=rx.first_fill_quantity or rx.quantity, request=request
-            )
-            audit_log(request, AuditAction.SIGN, rx, actor=actor, detail=f"signing attempt {attempt.pk}")
+            # The legal signature is the prescriber's two-factor one at the EPCS vendor (21 CFR
+            # 1311): queue the proposal; `signed`, the expiry and the first fill follow the vendor's
+            # report (prescriptions/services/erx.py, docs/e-prescribing.md).
+            erx_proposal_queue(rx=rx, actor=actor, request=request)
+            audit_log(request, AuditAction.SIGN, rx, actor=actor, detail=f"signing attempt {attempt.pk}; to EPCS")
         else:
             audit_log(request, AuditAction.READ, rx, actor=actor, detail=f"signing refused attempt {attempt.pk}")
     if not report.passed:

@@ -237,9 +237,48 @@ def _prescribe(patient: User, product: MedicationProduct, pharmacy: Pharmacy, re
     return len(statuses)
 
 
+# E-prescribing (sandbox vendor): NCPDP IDs for the demo pharmacies, and the physicians' EPCS
+# enrolment. dr.expiring has a vendor account but no identity proofing or 2FA yet: signing answers
+# 409 epcs_not_enabled (docs/e-prescribing.md#demo).
+DEMO_NCPDP = {"Sunshine Compounding Pharmacy (demo)": "4412345", "Gulf Coast Compounding (demo)": "1098765"}
+DEMO_EPCS = {
+    "dr.florida@demo.practice.example": ("sbx-cl-1001", True),
+    "dr.jersey@demo.practice.example": ("sbx-cl-1002", True),
+    "dr.both@demo.practice.example": ("sbx-cl-1003", True),
+    "dr.expiring@demo.practice.example": ("sbx-new-1004", False),
+}
+
+
+def _erx(pharmacies: list[Pharmacy]) -> int:
+    from prescriptions.erx.models import ErxPrescriber
+
+    for pharmacy in pharmacies:
+        if not pharmacy.ncpdp_id and pharmacy.name in DEMO_NCPDP:
+            pharmacy.ncpdp_id = DEMO_NCPDP[pharmacy.name]
+            pharmacy.save(update_fields=["ncpdp_id"])
+    enrolled = 0
+    for email, (clinician_id, ready) in DEMO_EPCS.items():
+        physician = User.objects.filter(email=email, role=Role.PHYSICIAN).first()
+        if physician is None:
+            continue
+        when = timezone.now() - timedelta(days=120) if ready else None
+        ErxPrescriber.objects.get_or_create(
+            physician=physician,
+            defaults={
+                "provider": "sandbox",
+                "vendor_clinician_id": clinician_id,
+                "identity_proofed_at": when,
+                "two_factor_enrolled_at": when,
+            },
+        )
+        enrolled += ready
+    return enrolled
+
+
 def run(stdout) -> None:
     products = _catalogue()
     pharmacies = _pharmacies()
+    epcs = _erx(pharmacies)
     orders = 0
     for email, (product_index, refills, statuses) in PLANS.items():
         patient = User.objects.filter(email=email, role=Role.PATIENT).select_related("patient_profile").first()
@@ -257,7 +296,7 @@ def run(stdout) -> None:
     evaluations = _in_person_evaluations()
     stdout.write(
         f"  {len(products)} products, {len(pharmacies)} pharmacies, {orders} new demo orders, "
-        f"{evaluations} new in-person evaluations"
+        f"{evaluations} new in-person evaluations, {epcs} EPCS-enabled physicians (sandbox vendor)"
     )
 
 

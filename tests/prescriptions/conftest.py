@@ -9,9 +9,54 @@ import json
 import pytest
 
 from prescriptions.carriers import FakeTracker
+from prescriptions.erx.sandbox import SandboxGateway
 from tests.prescriptions.factories import DeliveryOrderFactory, ProductFactory, licensed_pharmacy
 
 WEBHOOK_SECRET = "whsec-test-only-0123456789"
+ERX_WEBHOOK_SECRET = "erx-test-only-secret-0123456789abcdef"
+SANDBOX_TEST_CODE = "246810"
+
+
+def enrol_epcs(physician, *, ready: bool = True, clinician_id: str | None = None):
+    """The physician's sandbox vendor account, identity-proofed and 2FA-enrolled when `ready`."""
+    from django.utils import timezone
+
+    from prescriptions.erx.models import ErxPrescriber
+
+    when = timezone.now() if ready else None
+    row, _ = ErxPrescriber.objects.update_or_create(
+        physician=physician,
+        defaults={
+            "provider": "sandbox",
+            "vendor_clinician_id": clinician_id or f"sbx-cl-{physician.pk}",
+            "identity_proofed_at": when,
+            "two_factor_enrolled_at": when,
+        },
+    )
+    return row
+
+
+def complete_epcs_signature(rx, *, outcome: str = "transmitted"):
+    """What happens after `prescription_sign` outside our API: the queued proposal reaches the
+    vendor, the prescriber signs there (the sandbox's one-time code, set to a known value here
+    instead of read from the log), and the vendor's notifications are applied. Returns `rx` fresh."""
+    from django.test import TestCase
+
+    from prescriptions.erx.models import ErxSubmission, SandboxPrescription
+    from prescriptions.erx.sandbox import _hash
+    from prescriptions.services import erx
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        submission = ErxSubmission.objects.filter(prescription=rx).order_by("-attempt").first()
+        if submission.send_state == "pending":
+            erx.erx_proposal_send(submission_id=submission.pk)
+        submission.refresh_from_db()
+        SandboxPrescription.objects.filter(idempotency_key=submission.idempotency_key).update(
+            code_hash=_hash(SANDBOX_TEST_CODE)
+        )
+        erx.erx_sandbox_sign(actor=rx.physician, prescription_id=rx.public_id, code=SANDBOX_TEST_CODE, outcome=outcome)
+    rx.refresh_from_db()
+    return rx
 
 
 NOW = "2026-11-20T15:00:00Z"  # a Friday, 10:00 in Florida and New Jersey, before 2026-12-31
@@ -30,9 +75,13 @@ def _prescriptions_settings(settings):
     settings.EASYPOST_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.CARRIER_TRACKER = "fake"
     settings.PHARMACY_GATEWAY = "email"
+    settings.ERX_PROVIDER = "sandbox"
+    settings.ERX_WEBHOOK_SECRET = ERX_WEBHOOK_SECRET
     FakeTracker.statuses.clear()
+    SandboxGateway.reset()
     yield
     FakeTracker.statuses.clear()
+    SandboxGateway.reset()
 
 
 @pytest.fixture
@@ -118,6 +167,7 @@ def make_ready(patient, physician, *, state: str = "FL", pdmp: bool = True, eval
     from tests.scheduling.factories import AppointmentFactory
 
     now = timezone.now()
+    enrol_epcs(physician)
     if not PhysicianProfile.objects.filter(user=physician).exists():
         PhysicianProfileFactory(
             user=physician,
@@ -168,14 +218,14 @@ def draft(ready, physician, product, pharmacy):
 
 @pytest.fixture
 def signed(draft, physician, django_capture_on_commit_callbacks):
-    """The draft, signed through the real service (first fill created and handed off)."""
+    """The draft, signed through the real service and the sandbox EPCS vendor (first fill created
+    and handed off)."""
     from prescriptions.services.signing import prescription_sign
     from tests.factories import PASSWORD
 
     with django_capture_on_commit_callbacks(execute=True):
         prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
-    draft.refresh_from_db()
-    return draft
+    return complete_epcs_signature(draft)
 
 
 def pause_shipments(patient):

@@ -44,6 +44,7 @@ class PharmacyFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Compounding Pharmacy {n}")
     email = factory.Sequence(lambda n: f"orders{n}@pharmacy.example")
     state = "TX"
+    ncpdp_id = factory.Sequence(lambda n: f"{4400000 + n:07d}")
 
 
 class LicenceFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,7 @@ from prescriptions.services.basis import prescribing_basis
 from prescriptions.services.signing import prescription_sign
 from scheduling.models import Appointment, VisitPractitionerPresence
 from tests.factories import PASSWORD
+from tests.prescriptions.conftest import complete_epcs_signature
 from tests.prescriptions.factories import PrescriptionFactory, SignedPrescriptionFactory
 from tests.scheduling.factories import AppointmentFactory, InPersonEvaluationFactory
 
@@ -47,7 +48,9 @@ def codes_of(rx, physician) -> list[str]:
 
 
 def sign(rx, physician):
-    return prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    """Our gates, then the prescriber's EPCS signature at the (sandbox) vendor: a signed rx."""
+    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    return complete_epcs_signature(rx)
 
 
 def test_video_only_patient_is_signable_at_2330_on_31_december_in_new_york(patient, physician, draft):
@@ -322,7 +325,8 @@ def test_video_only_patient_books_and_completes_an_in_person_evaluation_then_is_
             f"/api/v1/physician/prescriptions/{draft.public_id}/sign/", {"password": PASSWORD}, format="json"
         )
         assert signed.status_code == 200, signed.json()
-    draft.refresh_from_db()
+        complete_epcs_signature(draft)
+    assert draft.status == PrescriptionStatus.SIGNED
     assert draft.prescribing_basis == "in_person_evaluation"
     assert draft.snapshot["prescribing_basis_evidence"]["in_person_evaluation_id"] == str(evaluation.public_id)
 

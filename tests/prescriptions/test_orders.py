@@ -56,20 +56,32 @@ def test_the_order_snapshots_the_verified_address(patient, signed):
 
 
 # --- hand-off -----------------------------------------------------------------------------------
-def test_hand_off_emails_the_pharmacy_once_and_keeps_the_rx_out_of_logs(signed, pharmacy, caplog):
+def test_first_fill_of_an_e_prescription_is_handed_off_without_any_email(signed, pharmacy, caplog):
     order = DeliveryOrder.objects.get(prescription=signed)
-    assert order.status == OrderStatus.SENT_TO_PHARMACY  # handed off after the signing commit
-    to_pharmacy = [m for m in mail.outbox if m.to == [pharmacy.email]]
-    assert len(to_pharmacy) == 1
-    body = to_pharmacy[0].body
-    assert "Alice Anders" in body and "AP5836727" in body and "ADULT SIGNATURE REQUIRED" in body
-    assert "HEAT-SENSITIVE" in body
+    assert order.status == OrderStatus.SENT_TO_PHARMACY  # the transmitted e-prescription is the hand-off
+    assert [m for m in mail.outbox if m.to == [pharmacy.email]] == []
     with caplog.at_level(logging.DEBUG):
         assert hand_off_order(order.pk) is False  # a second run finds nothing to claim
-    assert len([m for m in mail.outbox if m.to == [pharmacy.email]]) == 1
     assert all("Alice" not in r.getMessage() and "AP5836727" not in r.getMessage() for r in caplog.records)
-    events = list(OrderEvent.objects.filter(order=order).values_list("to_status", "source"))
-    assert events == [("created", "user"), ("sent_to_pharmacy", "pharmacy_gateway")]
+    events = list(OrderEvent.objects.filter(order=order).values_list("to_status", "source", "note"))
+    assert events == [
+        ("created", "system", "first fill: e-prescription transmitted"),
+        ("sent_to_pharmacy", "pharmacy_gateway", "handed off (erx)"),
+    ]
+
+
+def test_a_refill_of_a_controlled_substance_sends_a_dispense_request_without_the_prescription(
+    signed, physician, pharmacy, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = delivery_order_create(actor=physician, prescription=signed, quantity=8)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SENT_TO_PHARMACY
+    (message,) = [m for m in mail.outbox if m.to == [pharmacy.email]]
+    assert str(order.public_id) in message.body and "Fill number: 2" in message.body
+    assert "ADULT SIGNATURE REQUIRED" in message.body
+    for phi in ("Alice", "Anders", "Ocean Drive", "AP5836727", "troche", signed.directions):
+        assert phi not in message.body
 
 
 def test_a_failed_send_leaves_the_order_created_for_a_retry(signed, physician, monkeypatch):

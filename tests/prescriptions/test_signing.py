@@ -22,7 +22,7 @@ from prescriptions.models import (
 )
 from prescriptions.services.signing import prescription_sign
 from tests.factories import PASSWORD
-from tests.prescriptions.conftest import make_ready
+from tests.prescriptions.conftest import complete_epcs_signature, make_ready
 from tests.prescriptions.factories import PDMPCheckFactory, PrescriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,9 @@ def sign_url(rx):
 
 
 def sign(rx, physician):
-    return prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    """Our signature (gates) then the prescriber's EPCS signature at the sandbox vendor."""
+    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    return complete_epcs_signature(rx)
 
 
 def refusal_codes(rx, physician) -> list[str]:
@@ -47,7 +49,8 @@ def test_sign_passes_when_every_gate_is_met(api, physician, draft, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         response = api(physician).post(sign_url(draft), {"password": PASSWORD}, format="json")
     assert response.status_code == 200, response.json()
-    draft.refresh_from_db()
+    assert response.json()["status"] == "awaiting_epcs_signature"
+    complete_epcs_signature(draft)
     assert draft.status == PrescriptionStatus.SIGNED and draft.signed_at is not None
     assert draft.expires_on == date(2027, 5, 20)  # issue + 6 months
     snap = draft.snapshot
@@ -407,7 +410,7 @@ def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, pat
     def attempt():
         try:
             barrier.wait()
-            sign(rx, physician)
+            prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
             outcomes.append("signed")
         except PrescriptionSigned:
             outcomes.append("conflict")
@@ -421,4 +424,4 @@ def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, pat
         t.join(30)
     assert sorted(outcomes) == ["conflict", "signed"]
     assert SigningAttempt.objects.filter(prescription=rx, succeeded=True).count() == 1
-    assert DeliveryOrder.objects.filter(prescription=rx).count() == 1
+    assert rx.erx_submissions.count() == 1  # one proposal to the EPCS vendor

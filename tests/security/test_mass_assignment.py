@@ -113,6 +113,7 @@ WRITABLE = {
     | {"patient", "supersedes"},
     "PATCH /api/v1/physician/prescriptions/{prescription_id}/": RX,
     "POST /api/v1/physician/prescriptions/{prescription_id}/sign/": {"password"},
+    "POST /api/v1/physician/prescriptions/{prescription_id}/sandbox-sign/": {"code", "outcome"},
     "POST /api/v1/physician/refill-requests/{refill_id}/approve/": {"quantity"},
     "POST /api/v1/physician/refill-requests/{refill_id}/decline/": {"reason"},
     "POST /api/v1/physician/safety-flags/{flag_id}/resolve/": {"note"},

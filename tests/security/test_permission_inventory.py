@@ -27,6 +27,7 @@ PUBLIC = {
     "v1:availability": "open slots, for a prospective patient from the assessment too (no PHI)",
     "stripe-webhook": "Stripe webhook (signature-verified)",
     "easypost-webhook": "EasyPost webhook (signature-verified)",
+    "erx-webhook": "e-prescribing vendor webhook (shared secret verified)",
 }
 
 
