@@ -123,6 +123,11 @@ SPECS: dict[str, Spec] = {
     "v1:safety-flag-resolve": Spec(obj=_a("flag_a", "flag_id"), sees_a=CLINICIANS_A),
     "v1:care-team-questionnaires": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
     "v1:care-team-vitals": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:care-team-screenings": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:care-team-contraindications": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:contraindication-decision": Spec(
+        obj=_a("contraindication_a", "contraindication_id"), sees_a=frozenset({"physician_a"})
+    ),
     "v1:review-queue": Spec(sees_a=BACK_OFFICE),
     "v1:review-queue-assessments": Spec(sees_a=BACK_OFFICE),
     "v1:review-queue-registrations": Spec(sees_a=BACK_OFFICE),
@@ -228,6 +233,11 @@ def build_world() -> World:
         claimed_at=timezone.now(),
     )
     w.consent_document = ConsentDocument.objects.order_by("id").first()
+    from patients.models import Contraindication
+
+    w.contraindication_a = Contraindication.objects.create(
+        patient=w.patient_a, code="heart_disease", severity="review", source="assessment", source_date=dt.date.today()
+    )
     start = timezone.now() + dt.timedelta(days=3)
     w.appointment_a = AppointmentFactory(
         patient=w.patient_a, physician=w.physician_a, starts_at=start.replace(second=0, microsecond=0)
@@ -263,6 +273,7 @@ def build_world() -> World:
             w.questionnaire_a,
             w.flag_a,
             w.assessment_a,
+            w.contraindication_a,
             w.appointment_a,
             w.rx_a,
             w.rx_draft_a,
