@@ -14,7 +14,7 @@ from prescriptions.services.orders import delivery_order_create
 from prescriptions.services.refills import refill_request_approve, refill_request_create
 from prescriptions.services.signing import prescription_sign
 from tests.factories import PASSWORD
-from tests.prescriptions.conftest import NJ_ADDRESS
+from tests.prescriptions.conftest import NJ_ADDRESS, make_ready
 from tests.prescriptions.factories import PrescriptionFactory
 from tests.prescriptions.test_signing import GATES, refusal_codes, sign
 
@@ -327,3 +327,37 @@ def test_two_drafts_written_before_either_was_signed_cannot_both_be_signed(
     second = PrescriptionFactory(patient=patient, physician=physician, product=product, pharmacy=pharmacy)
     sign(draft, physician)
     assert refusal_codes(second, physician) == ["active_prescription_exists"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drafts_of_one_product_signed_in_parallel_give_one_active_prescription(
+    on_postgres, reference_data, patient, physician, product, pharmacy
+):
+    import threading
+
+    from django.db import connection
+
+    make_ready(patient, physician)
+    drafts = [
+        PrescriptionFactory(patient=patient, physician=physician, product=product, pharmacy=pharmacy) for _ in range(2)
+    ]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(rx):
+        try:
+            barrier.wait()
+            sign(rx, physician)
+            outcomes.append("signed")
+        except SigningRefused as exc:
+            outcomes.append(",".join(r["code"] for r in exc.reasons))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(rx,)) for rx in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["active_prescription_exists", "signed"]
+    assert Prescription.objects.filter(patient=patient, status=PrescriptionStatus.SIGNED).count() == 1
