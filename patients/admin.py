@@ -10,10 +10,12 @@ from patients.models import (
     Assessment,
     ConsentDocument,
     ConsentSignature,
+    Contraindication,
     PatientProfile,
     PreSessionCheck,
     QuestionnaireResponse,
     SafetyFlag,
+    Screening,
     VitalReading,
 )
 
@@ -97,3 +99,20 @@ class PreSessionCheckAdmin(_ReadOnlyAdmin):
 @admin.register(VitalReading)
 class VitalReadingAdmin(_ReadOnlyAdmin):
     list_display = ["public_id", "patient", "measured_at", "systolic", "diastolic"]
+
+
+@admin.register(Screening)
+class ScreeningAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "patient", "source", "screened_at"]
+    list_filter = ["source"]
+    search_fields = ["patient__email"]
+
+
+@admin.register(Contraindication)
+class ContraindicationAdmin(_ReadOnlyAdmin):
+    """Read-only: a decision is clinical and goes through the physician's endpoint (services.screening)."""
+
+    list_display = ["public_id", "patient", "code", "severity", "source", "source_date", "status", "decided_at"]
+    list_filter = ["status", "severity", "source"]
+    search_fields = ["patient__email", "code"]
+    exclude = ["decision_note"]

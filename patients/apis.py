@@ -26,9 +26,11 @@ from patients.models import (
     CheckOutcome,
     ConsentDocument,
     ConsentSignature,
+    Contraindication,
     PatientProfile,
     QuestionnaireResponse,
     SafetyFlag,
+    Screening,
     VitalReading,
 )
 from patients.scoring import INSTRUMENT_CHOICES
@@ -36,6 +38,7 @@ from patients.services import assessments as assessment_services
 from patients.services import consents as consent_services
 from patients.services import questionnaires as questionnaire_services
 from patients.services import safety as safety_services
+from patients.services import screening as screening_services
 from patients.services import vitals as vitals_services
 from patients.services.caseload import patient_assign_physician
 from patients.services.profile import profile_upsert
@@ -265,7 +268,8 @@ class PreSessionCheckApi(APIView):
         tags=["patient"],
         description=(
             "The gate before each at-home session: `go`, `hold` (reasons: bp_above_threshold, "
-            "monitor_not_attested, no_treatment_monitor, not_rested, open_safety_flag) or `emergency`."
+            "monitor_not_attested, no_treatment_monitor, not_rested, open_safety_flag, pregnant_or_nursing, "
+            "pregnancy_status_not_answered, contraindication_unresolved, contraindication_confirmed) or `emergency`."
         ),
     )
     def post(self, request):
@@ -338,6 +342,67 @@ class SafetyFlagResolveApi(APIView):
             actor=request.user, flag=flag, note=data.validated_data["note"], request=request
         )
         return Response(s.SafetyFlagResolvedOut(flag).data)
+
+
+class CareTeamScreeningApi(_ListApi):
+    queryset = Screening.objects.none()  # for the schema; reads go through selectors
+    permission_classes = [SeesClinical]
+
+    @extend_schema(responses={200: s.ScreeningOut(many=True), **errors(404)}, tags=["care team"])
+    def get(self, request, patient_id):
+        patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
+        return self.paginated(selectors.screening_list(patient=patient), s.ScreeningOut, request=request)
+
+    @extend_schema(
+        request=s.ScreeningIn,
+        responses={201: s.ScreeningOut, **errors(400, 403, 404)},
+        tags=["care team"],
+        description=(
+            "The patient's physician enters a screening (the free assessment's contraindication and "
+            "medication questions). Each item found goes on the chart as an unresolved contraindication "
+            "and holds dosing until the physician records a decision."
+        ),
+    )
+    def post(self, request, patient_id):
+        data = s.ScreeningIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
+        screening = screening_services.screening_record(
+            actor=request.user, patient=patient, request=request, **data.validated_data
+        )
+        return Response(s.ScreeningOut(screening).data, status=status.HTTP_201_CREATED)
+
+
+class CareTeamContraindicationApi(_ListApi):
+    queryset = Contraindication.objects.none()  # for the schema; reads go through selectors
+    permission_classes = [SeesClinical]
+
+    @extend_schema(responses={200: s.ContraindicationOut(many=True), **errors(404)}, tags=["care team"])
+    def get(self, request, patient_id):
+        patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
+        return self.paginated(selectors.contraindication_list(patient=patient), s.ContraindicationOut, request=request)
+
+
+class ContraindicationDecisionApi(APIView):
+    permission_classes = [IsPhysician]
+
+    @extend_schema(
+        request=s.ContraindicationDecisionIn,
+        responses={200: s.ContraindicationOut, **errors(400, 404, 409)},
+        tags=["care team"],
+        description=(
+            "The patient's physician records the clinical decision on a contraindication: `resolved` with a "
+            "note, or `confirmed` (not a candidate: prescribing stays blocked). Staff cannot."
+        ),
+    )
+    def post(self, request, contraindication_id):
+        data = s.ContraindicationDecisionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = selectors.contraindication_for_physician(physician=request.user, public_id=contraindication_id)
+        record = screening_services.contraindication_decide(
+            actor=request.user, contraindication=record, request=request, **data.validated_data
+        )
+        return Response(s.ContraindicationOut(record).data)
 
 
 class ReviewQueueApi(APIView):

@@ -44,6 +44,11 @@ class FlagAlreadyResolved(Conflict):
     default_message = "This safety flag is already resolved."
 
 
+class ContraindicationAlreadyDecided(Conflict):
+    code = "contraindication_already_decided"
+    default_message = "A physician already recorded a decision on this contraindication."
+
+
 class PhysicianUnavailable(DomainError):
     status_code = 422
     code = "physician_unavailable"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 
 from accounts import scopes
@@ -22,11 +22,13 @@ from patients import policy
 from patients.models import (
     Assessment,
     AssessmentOutcome,
+    Contraindication,
+    ContraindicationStatus,
     PatientProfile,
     QuestionnaireResponse,
     SafetyFlag,
-    SafetyFlagKind,
     SafetyFlagStatus,
+    Screening,
     VitalReading,
 )
 
@@ -99,28 +101,50 @@ def open_flag_count_column(*, patient_ref: str):
 
 
 def unresolved_contraindications(*, patient: User) -> list[str]:
-    """Contract: screening answers needing a physician's review that no physician has cleared yet.
+    """Contract: the codes of the patient's contraindication records that no physician has decided
+    yet (e.g. "pregnant_or_nursing", "heart_disease", "medication_benzodiazepines"). One query."""
+    return list(
+        Contraindication.objects.filter(patient=patient, status=ContraindicationStatus.UNRESOLVED)
+        .order_by("recorded_at", "id")
+        .values_list("code", flat=True)
+    )
 
-    Codes come from the patient's claimed assessments (e.g. "heart_disease",
-    "medication_benzodiazepines") while their `screening_review` flag is open; resolving the
-    flag is the physician clearing them. Two queries at most.
-    """
-    flag = (
-        SafetyFlag.objects.filter(patient=patient, kind=SafetyFlagKind.SCREENING_REVIEW, status=SafetyFlagStatus.OPEN)
-        .only("id", "opened_at")
+
+def confirmed_contraindications(*, patient: User) -> list[str]:
+    """Contract: codes a physician confirmed (the patient is not a candidate). One query."""
+    return list(
+        Contraindication.objects.filter(patient=patient, status=ContraindicationStatus.CONFIRMED)
+        .order_by("decided_at", "id")
+        .values_list("code", flat=True)
+        .distinct()
+    )
+
+
+def latest_screening_at(*, patient: User):
+    """Contract: when the patient's latest screening on file was taken, or None. One query."""
+    return (
+        Screening.objects.filter(patient=patient).order_by("-screened_at").values_list("screened_at", flat=True).first()
+    )
+
+
+def screening_list(*, patient: User) -> QuerySet[Screening]:
+    return Screening.objects.filter(patient=patient).select_related("recorded_by").order_by("-screened_at", "-id")
+
+
+def contraindication_list(*, patient: User) -> QuerySet[Contraindication]:
+    return Contraindication.objects.filter(patient=patient).select_related("patient").order_by("-recorded_at", "-id")
+
+
+def contraindication_for_physician(*, physician: User, public_id) -> Contraindication:
+    """A record of a patient on this physician's caseload, else NotFound."""
+    record = (
+        Contraindication.objects.filter(public_id=public_id, patient__patient_profile__assigned_physician=physician)
+        .select_related("patient")
         .first()
     )
-    if flag is None:
-        return []
-    assessments = Assessment.objects.filter(patient=patient, outcome=AssessmentOutcome.NEEDS_REVIEW).filter(
-        Q(opened_flag=flag) | Q(claimed_at__gte=flag.opened_at)
-    )
-    codes: list[str] = []
-    for assessment in assessments.order_by("created_at"):
-        for code in assessment.review_codes:
-            if code != "phq9_item9" and code not in codes:
-                codes.append(code)
-    return codes
+    if record is None or not physician.is_physician:
+        raise NotFound()
+    return record
 
 
 def latest_scores_by_patient(*, patient_ids: list[int]) -> dict[int, dict[str, Score]]:

@@ -11,9 +11,11 @@ from patients.models import (
     Assessment,
     AssessmentOutcome,
     CheckOutcome,
+    Contraindication,
     PatientProfile,
     QuestionnaireResponse,
     SafetyFlag,
+    Screening,
     VitalReading,
 )
 from patients.models.vitals import DIASTOLIC_RANGE, SYSTOLIC_RANGE
@@ -323,6 +325,9 @@ class PreSessionCheckIn(serializers.Serializer):
     monitor_present = serializers.BooleanField()
     monitor_adult = serializers.BooleanField()
     monitor_sober = serializers.BooleanField()
+    pregnant_or_nursing = serializers.BooleanField(
+        help_text="Asked before every session: are you pregnant or nursing? Yes holds the session."
+    )
 
     def validate_readings(self, value):
         if len(value) != 2:
@@ -419,3 +424,50 @@ class ReviewRegistrationOut(serializers.ModelSerializer):
 
 class AssignPhysicianIn(serializers.Serializer):
     physician_id = serializers.UUIDField()
+
+
+# --- screening in the chart -------------------------------------------------------------------
+class ScreeningIn(serializers.Serializer):
+    contraindications = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(eligibility.CONTRAINDICATIONS)), required=False, default=list
+    )
+    medications = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(eligibility.MEDICATIONS)), required=False, default=list
+    )
+
+
+class ScreeningOut(serializers.ModelSerializer):
+    screening_id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Screening
+        fields = ["screening_id", "source", "screened_at", "contraindications", "medications"]
+        read_only_fields = fields
+
+
+class ContraindicationOut(serializers.ModelSerializer):
+    contraindication_id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
+
+    class Meta:
+        model = Contraindication
+        fields = [
+            "contraindication_id",
+            "patient_id",
+            "code",
+            "severity",
+            "source",
+            "source_date",
+            "recorded_at",
+            "status",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class ContraindicationDecisionIn(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=["resolved", "confirmed"],
+        help_text="`resolved`: treatment may go ahead (explain in the note); `confirmed`: not a candidate.",
+    )
+    note = serializers.CharField(max_length=4000, help_text="The clinical decision and its reasons.")

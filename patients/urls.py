@@ -22,6 +22,21 @@ urlpatterns = [
         name="care-team-questionnaires",
     ),
     path("physician/patients/<uuid:patient_id>/vitals/", apis.CareTeamVitalsApi.as_view(), name="care-team-vitals"),
+    path(
+        "physician/patients/<uuid:patient_id>/screenings/",
+        apis.CareTeamScreeningApi.as_view(),
+        name="care-team-screenings",
+    ),
+    path(
+        "physician/patients/<uuid:patient_id>/contraindications/",
+        apis.CareTeamContraindicationApi.as_view(),
+        name="care-team-contraindications",
+    ),
+    path(
+        "physician/contraindications/<uuid:contraindication_id>/decision/",
+        apis.ContraindicationDecisionApi.as_view(),
+        name="contraindication-decision",
+    ),
     path("staff/review-queue/", apis.ReviewQueueApi.as_view(), name="review-queue"),
     path("staff/review-queue/assessments/", apis.ReviewQueueAssessmentsApi.as_view(), name="review-queue-assessments"),
     path(

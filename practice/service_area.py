@@ -118,6 +118,22 @@ def _valid_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+# Military mail (APO/FPO/DPO) is not an address in a state we serve: the 09xxx ZIPs are Armed
+# Forces Europe/Middle East/Africa, but the `zipcodes` data labels a few of them NJ (city "Apo",
+# "Dpo", "Fpo"). They answer `state_not_served` (docs/prescribing-gates.md#service-area).
+ARMED_FORCES = ("AA", "AE", "AP")
+ARMED_FORCES_EUROPE = "AE"
+_MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
+
+
+def _is_military_mail(row: dict) -> bool:
+    return (
+        row.get("zip_code_type") == "MILITARY"
+        or str(row.get("zip_code", "")).startswith("09")
+        or (row.get("city") or "").strip().upper() in _MILITARY_CITIES
+    )
+
+
 @lru_cache(maxsize=1)
 def _zip_index() -> dict[str, _ZipEntry]:
     """Every ZIP in the package's data. Counties are resolved only in the states we serve."""
@@ -126,6 +142,8 @@ def _zip_index() -> dict[str, _ZipEntry]:
     index: dict[str, _ZipEntry] = {}
     for row in zipcodes.list_all():
         state = row.get("state") or ""
+        if _is_military_mail(row):
+            state = ARMED_FORCES_EUROPE if state not in ARMED_FORCES else state
         fips = None
         if state in SERVED_STATES and row.get("county"):
             fips = by_name.get((state, normalise_county_name(row["county"])))

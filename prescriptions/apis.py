@@ -182,6 +182,7 @@ class PhysicianPrescriptionSignApi(APIView):
             actor=request.user,
             prescription_id=prescription_id,
             password=data.validated_data["password"],
+            pregnant_or_nursing=data.validated_data.get("patient_pregnant_or_nursing"),
             request=request,
         )
         return Response(s.PrescriptionDetailOutput(rx).data)

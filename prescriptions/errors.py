@@ -30,6 +30,13 @@ class PharmacyNotLicensed(DomainError):
     default_message = "This pharmacy may not ship to the patient's state."
 
 
+class ActivePrescriptionExists(Conflict):
+    code = "active_prescription_exists"
+    default_message = (
+        "The patient already has an active prescription for this product: name it in `supersedes` to replace it."
+    )
+
+
 class PrescriptionSigned(Conflict):
     code = "prescription_signed"
     default_message = "A signed prescription cannot change; write a new one that supersedes it."
@@ -68,6 +75,14 @@ class AddressNotVerified(Refused):
 class SubscriptionPastDue(Refused):
     code = "subscription_past_due"
     default_message = "Shipments are paused until the membership is paid."
+
+
+class FillRefused(Refused):
+    """A fill (staged shipment or any path other than signing and refill approval) failed the
+    shared gate; `reasons` names every failing gate with the signing codes."""
+
+    code = "fill_refused"
+    default_message = "This fill cannot be shipped."
 
 
 class RefillAlreadyRequested(Conflict):

@@ -170,6 +170,9 @@ class PrescribingPolicy(models.Model):
     max_days_supply = models.PositiveIntegerField(default=30)
     max_refills = models.PositiveIntegerField(default=5, help_text="Schedule III: at most 5 (21 CFR 1306.22).")
     expiry_months = models.PositiveIntegerField(default=6, help_text="Schedule III: 6 months after issue.")
+    screening_valid_months = models.PositiveIntegerField(
+        default=12, help_text="A screening on file no older than this is needed to prescribe or fill."
+    )
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -106,6 +106,13 @@ class PrescriptionPatchInput(serializers.Serializer):
 
 class SignInput(serializers.Serializer):
     password = serializers.CharField(help_text="Re-enter your password: a signature is a legal act.")
+    patient_pregnant_or_nursing = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Asked at every signing: is the patient pregnant or nursing? Omitted: refused with "
+        "`pregnancy_status_not_attested`; true: refused with `pregnant_or_nursing` and recorded on the chart.",
+    )
 
 
 class SigningAttemptOutput(serializers.ModelSerializer):

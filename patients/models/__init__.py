@@ -5,6 +5,14 @@ from patients.models.consents import ConsentDocument, ConsentKind, ConsentSignat
 from patients.models.profile import PatientProfile
 from patients.models.questionnaires import QuestionnaireResponse
 from patients.models.safety import AlertDelivery, SafetyFlag, SafetyFlagKind, SafetyFlagStatus
+from patients.models.screening import (
+    Contraindication,
+    ContraindicationSeverity,
+    ContraindicationSource,
+    ContraindicationStatus,
+    Screening,
+    ScreeningSource,
+)
 from patients.models.vitals import CheckOutcome, PreSessionCheck, VitalReading
 
 __all__ = [
@@ -15,11 +23,17 @@ __all__ = [
     "ConsentDocument",
     "ConsentKind",
     "ConsentSignature",
+    "Contraindication",
+    "ContraindicationSeverity",
+    "ContraindicationSource",
+    "ContraindicationStatus",
     "PatientProfile",
     "PreSessionCheck",
     "QuestionnaireResponse",
     "SafetyFlag",
     "SafetyFlagKind",
     "SafetyFlagStatus",
+    "Screening",
+    "ScreeningSource",
     "VitalReading",
 ]

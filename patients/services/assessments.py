@@ -18,10 +18,9 @@ from accounts.models import AuditAction, User
 from api.errors import DomainError
 from patients import eligibility, policy
 from patients.errors import AssessmentClaimInvalid
-from patients.models import Assessment, AssessmentOutcome, SafetyFlagKind
+from patients.models import Assessment
 from patients.scoring import GAD7, PHQ9, score
 from patients.services.location import resolve_or_raise
-from patients.services.safety import safety_flag_raise
 
 
 @dataclass(frozen=True)
@@ -116,8 +115,9 @@ def assessment_submit(
 def assessment_claim(*, patient: User, public_id, token: str, request=None) -> Assessment:
     """Link a free assessment to the patient who took it (they hold its claim token).
 
-    Screening answers that need a physician's review become a `screening_review` safety flag on
-    the patient (dosing waits until a physician clears them). Claiming again is a no-op.
+    Every screening answer (hard stops and review items) becomes a contraindication record on the
+    chart and opens the `screening_review` safety flag (dosing waits until a physician decides);
+    see `services/screening.py`. Claiming again is a no-op.
     """
     assessment = Assessment.objects.select_for_update().filter(public_id=public_id).first()
     if assessment is None or not hmac.compare_digest(assessment.claim_token_hash, _token_hash(token or "")):
@@ -131,20 +131,11 @@ def assessment_claim(*, patient: User, public_id, token: str, request=None) -> A
     assessment.claimed_at = timezone.now()
     assessment.save(update_fields=["patient", "claimed_at"])
     audit_log(request, AuditAction.UPDATE, assessment, actor=patient, detail="claimed")
-    if assessment.outcome == AssessmentOutcome.NEEDS_REVIEW:
-        codes = assessment.review_codes
-        others = [c for c in codes if c != "phq9_item9"]
-        if "phq9_item9" in codes:
-            safety_flag_raise(
-                patient=patient,
-                kind=SafetyFlagKind.PHQ9_ITEM9,
-                source_assessment=None if others else assessment,
-                request=request,
-            )
-        if others:
-            safety_flag_raise(
-                patient=patient, kind=SafetyFlagKind.SCREENING_REVIEW, source_assessment=assessment, request=request
-            )
+    # Every screening answer follows the patient into the chart, hard stops included
+    # (docs/prescribing-gates.md#screening).
+    from patients.services.screening import screening_from_assessment
+
+    screening_from_assessment(patient=patient, assessment=assessment, request=request)
     return assessment
 
 

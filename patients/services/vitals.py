@@ -10,7 +10,17 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from patients import policy
-from patients.models import CheckOutcome, PatientProfile, PreSessionCheck, SafetyFlag, SafetyFlagKind, VitalReading
+from patients.eligibility import PREGNANT_OR_NURSING
+from patients.models import (
+    CheckOutcome,
+    ContraindicationSource,
+    PatientProfile,
+    PreSessionCheck,
+    SafetyFlag,
+    SafetyFlagKind,
+    VitalReading,
+)
+from patients.selectors import confirmed_contraindications, unresolved_contraindications
 from patients.services.safety import patient_has_open_safety_flag, safety_flag_raise
 
 
@@ -51,13 +61,18 @@ def pre_session_check_submit(
     monitor_present: bool,
     monitor_adult: bool,
     monitor_sober: bool,
+    pregnant_or_nursing: bool | None = None,
     request=None,
 ) -> CheckResult:
     """Decide go / hold / emergency and keep the readings as vitals history.
 
     hold: blood pressure above the hold thresholds (the physician is notified through a
     `bp_hold` safety flag), the monitor not attested present, adult and sober, no treatment
-    monitor in the profile, not rested 5 minutes, or any open safety flag.
+    monitor in the profile, not rested 5 minutes, any open safety flag, the pregnancy question
+    answered yes (`pregnant_or_nursing`, recorded as a hard-stop contraindication) or not answered
+    (`pregnancy_status_not_answered`: it is asked at every check), or a contraindication on the chart
+    that no physician has decided (`contraindication_unresolved`) or that one confirmed
+    (`contraindication_confirmed`; docs/prescribing-gates.md#screening).
     emergency: at or above the emergency thresholds (a `bp_emergency` flag alerts the
     physician and the care team; the patient sees emergency instructions).
     The gate's answer is a result, not an error: a hold is stored like a go.
@@ -76,6 +91,14 @@ def pre_session_check_submit(
         reasons.append("not_rested")
     if had_open_flag:
         reasons.append("open_safety_flag")
+    if pregnant_or_nursing is None:
+        reasons.append("pregnancy_status_not_answered")
+    elif pregnant_or_nursing:
+        reasons.append(PREGNANT_OR_NURSING)
+    if unresolved_contraindications(patient=patient):
+        reasons.append("contraindication_unresolved")
+    if confirmed_contraindications(patient=patient):
+        reasons.append("contraindication_confirmed")
     if bp_reason == "bp_emergency":
         outcome = CheckOutcome.EMERGENCY
     elif reasons:
@@ -114,6 +137,16 @@ def pre_session_check_submit(
     VitalReading.objects.bulk_create(rows)
     audit_log(request, AuditAction.CREATE, check, *rows, actor=patient)
 
+    if pregnant_or_nursing:
+        from patients.services.screening import hard_stop_report
+
+        hard_stop_report(
+            patient=patient,
+            code=PREGNANT_OR_NURSING,
+            source=ContraindicationSource.PRE_SESSION_CHECK,
+            actor=patient,
+            request=request,
+        )
     flag = None
     if bp_reason:
         kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD

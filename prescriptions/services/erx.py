@@ -425,12 +425,13 @@ def erx_cancel_send(*, submission_id: int, task_id: str = "") -> str:
 
 # --- Gates between proposal and signature -------------------------------------------------------
 def _gates(rx: Prescription, at: datetime, *, record: bool):
-    # The lead re-points this import when run_gates moves to prescriptions/services/gates.py.
-    from prescriptions.services.signing import run_gates
+    from prescriptions.services.gates import run_gates
 
     on = practice_date(at)  # the issue date is the practice's calendar date (docs/prescribing-basis.md#dates)
     policy = policy_on(on)
-    report = run_gates(rx=rx, on=on, now=at, policy=policy)
+    # The prescriber attested "not pregnant or nursing" when proposing (any other answer refuses
+    # the proposal), so the re-check carries that attestation rather than asking again.
+    report = run_gates(rx=rx, on=on, now=at, policy=policy, pregnant_or_nursing=False)
     if record or not report.passed:
         SigningAttempt.objects.create(
             prescription=rx,

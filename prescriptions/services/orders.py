@@ -18,9 +18,9 @@ from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from prescriptions.errors import (
     AddressNotVerified,
+    FillRefused,
     IllegalTransition,
     PrescriptionNotSigned,
-    SubscriptionPastDue,
     TrackingRequired,
 )
 from prescriptions.models import (
@@ -32,6 +32,7 @@ from prescriptions.models import (
     Prescription,
     PrescriptionStatus,
 )
+from prescriptions.services.gates import STAGED, GateReport, fill_gate
 from prescriptions.services.patient_facts import standing_refusal, verified_ship_to
 from prescriptions.state_machine import can_transition
 
@@ -48,25 +49,31 @@ NOTICE_ON_STATUS = {
 
 
 def delivery_order_create(
-    *, actor: User | None, prescription: Prescription, quantity: int, request=None, note: str = ""
+    *,
+    actor: User | None,
+    prescription: Prescription,
+    quantity: int,
+    cleared: GateReport | None = None,
+    kind: str = STAGED,
+    request=None,
+    note: str = "",
 ) -> DeliveryOrder:
-    """Create the next fill of a signed prescription (called inside the signing or refill
-    approval transaction, with the prescription row locked).
-
-    Refused when the patient's verified service-area address is missing (`address_not_verified`)
-    or shipments are paused for an unpaid membership (`subscription_past_due`).
+    """Create the next fill of a signed prescription (called inside a transaction that holds the
+    prescription row locked). This is the only place a fill is made, so no path can skip the
+    gate: unless `cleared` is a passing report of `gates.run_gates` for this very prescription and
+    quantity (signing and refill approval pass theirs), the shared fill gate runs here and a
+    failure is 422 `fill_refused` with every reason (docs/prescribing-gates.md).
     """
     if prescription.status != PrescriptionStatus.SIGNED or prescription.signed_at is None:
         raise PrescriptionNotSigned()
+    if cleared is None or not cleared.clears(rx=prescription, quantity=quantity):
+        report = fill_gate(rx=prescription, quantity=quantity, kind=kind)
+        if not report.passed:
+            raise FillRefused(reasons=report.reasons)
     ship_to = verified_ship_to(prescription.patient)
-    if ship_to is None:
+    if ship_to is None:  # the gate checked it; the snapshot below needs it all the same
         raise AddressNotVerified(
             reasons=[{"code": "address_not_verified", "message": AddressNotVerified.default_message}]
-        )
-    refusal = standing_refusal(prescription.patient)
-    if refusal is not None:
-        raise SubscriptionPastDue(
-            code=refusal, reasons=[{"code": refusal, "message": SubscriptionPastDue.default_message}]
         )
     sequence = (prescription.orders.aggregate(m=Max("sequence"))["m"] or 0) + 1
     now = timezone.now()

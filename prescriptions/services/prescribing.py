@@ -19,6 +19,7 @@ from api.clock import practice_date
 from api.errors import DomainError, NotFound
 from prescriptions import selectors
 from prescriptions.errors import (
+    ActivePrescriptionExists,
     InvalidPrescription,
     PharmacyNotLicensed,
     PrescriptionSigned,
@@ -100,6 +101,20 @@ def _pharmacy_for(public_id: UUID, *, state: str | None, on: date) -> Pharmacy:
     return pharmacy
 
 
+def other_active_prescriptions(*, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None):
+    """Signed, unexpired prescriptions of this patient for this product, other than the one being
+    replaced: one active prescription per patient and product (docs/prescribing-gates.md#one-active)."""
+    active = Prescription.objects.filter(
+        patient=patient, product=product, status=PrescriptionStatus.SIGNED, expires_on__gte=on
+    )
+    return active.exclude(pk=supersedes_id) if supersedes_id else active
+
+
+def _refuse_second_active(*, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None) -> None:
+    if other_active_prescriptions(patient=patient, product=product, on=on, supersedes_id=supersedes_id).exists():
+        raise ActivePrescriptionExists()
+
+
 @transaction.atomic
 def prescription_draft_create(
     *,
@@ -138,6 +153,9 @@ def prescription_draft_create(
         ).first()
         if supersedes is None:
             raise NotFound("No signed prescription of this patient to supersede.")
+    _refuse_second_active(
+        patient=patient, product=product, on=today, supersedes_id=supersedes.pk if supersedes else None
+    )
     rx = Prescription(
         patient=patient,
         physician=actor,
@@ -180,6 +198,7 @@ def prescription_draft_update(*, actor: User, prescription_id: UUID, request=Non
     _raise_limits(limit_failures(policy=policy_on(today), **merged))
     if "product_id" in changes:
         rx.product = _product(changes.pop("product_id"))
+        _refuse_second_active(patient=rx.patient, product=rx.product, on=today, supersedes_id=rx.supersedes_id)
     state = patient_state(rx.patient)
     if "pharmacy_id" in changes:
         rx.pharmacy = _pharmacy_for(changes.pop("pharmacy_id"), state=state, on=today)

@@ -1,8 +1,11 @@
 """Refill requests: the patient asks, the physician approves (the next delivery order) or declines.
 
 At most one open request per prescription (a partial unique constraint; a concurrent duplicate
-becomes 409 `refill_already_requested`). Approval re-checks what may have changed since signing:
-safety flag, membership, expiry (6 months after issue, Schedule III) and refills remaining.
+becomes 409 `refill_already_requested`). Approval runs the shared fill gate (`gates.fill_gate`):
+every gate of signing that can change after it (licensing for the patient's current state, the
+pharmacy for the destination, standing, flags, contraindications, screening, consents, basis,
+limits) plus expiry (6 months after issue, Schedule III) and refills remaining, refused with
+every reason at once (docs/prescribing-gates.md).
 """
 
 from __future__ import annotations
@@ -14,40 +17,11 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from api.clock import practice_date
 from prescriptions import selectors
 from prescriptions.errors import InvalidPrescription, RefillAlreadyRequested, RefillNotOpen, RefillRefused
-from prescriptions.models import DeliveryOrder, Prescription, PrescriptionStatus, RefillRequest, RefillStatus
+from prescriptions.models import DeliveryOrder, Prescription, RefillRequest, RefillStatus
+from prescriptions.services.gates import MESSAGES, REFILL, fill_gate, prescription_fill_codes
 from prescriptions.services.orders import delivery_order_create
-from prescriptions.services.patient_facts import standing_refusal
-
-MESSAGES = {
-    "prescription_expired": "The prescription has expired; a new one is needed.",
-    "refills_exhausted": "No refills remain on this prescription.",
-    "prescription_superseded": "The prescription was replaced by a newer one.",
-    "open_safety_flag": "The patient has an open safety flag.",
-    "subscription_inactive": "The membership is not active.",
-    "subscription_past_due": "Shipments are paused until the membership is paid.",
-}
-
-
-def _refill_codes(rx: Prescription, *, with_patient_checks: bool) -> list[str]:
-    codes = []
-    if rx.status == PrescriptionStatus.SUPERSEDED:
-        codes.append("prescription_superseded")
-    if rx.expires_on is None or practice_date() > rx.expires_on:
-        codes.append("prescription_expired")
-    if selectors.fills_used(prescription=rx) >= 1 + rx.refills:
-        codes.append("refills_exhausted")
-    if with_patient_checks:
-        from patients.services.safety import patient_has_open_safety_flag
-
-        if patient_has_open_safety_flag(patient=rx.patient):
-            codes.append("open_safety_flag")
-        refusal = standing_refusal(rx.patient)
-        if refusal is not None:
-            codes.append(refusal)
-    return codes
 
 
 def _refuse(codes: list[str]) -> None:
@@ -59,7 +33,7 @@ def _refuse(codes: list[str]) -> None:
 def refill_request_create(*, actor: User, prescription_id: UUID, note: str = "", request=None) -> RefillRequest:
     """The patient asks for the next fill of their own signed prescription."""
     rx = selectors.prescription_get_for_patient(patient=actor, public_id=prescription_id)
-    _refuse(_refill_codes(rx, with_patient_checks=False))
+    _refuse(prescription_fill_codes(rx))
     if RefillRequest.objects.filter(prescription=rx, status=RefillStatus.OPEN).exists():
         raise RefillAlreadyRequested()
     refill = RefillRequest(prescription=rx, patient=actor, patient_note=note)
@@ -91,7 +65,6 @@ def refill_request_approve(*, actor: User, refill_id: UUID, quantity: int | None
     supply: `quantity` may be below the prescribed quantity per fill, never above."""
     refill = _locked_open_refill(actor, refill_id)
     rx = refill.prescription
-    _refuse(_refill_codes(rx, with_patient_checks=True))
     quantity = rx.quantity if quantity is None else quantity
     if not (0 < quantity <= rx.quantity):
         raise InvalidPrescription(
@@ -99,7 +72,12 @@ def refill_request_approve(*, actor: User, refill_id: UUID, quantity: int | None
             code="invalid_quantity",
             fields={"quantity": [{"code": "invalid_quantity", "message": "Between 1 and the prescribed quantity."}]},
         )
-    order: DeliveryOrder = delivery_order_create(actor=actor, prescription=rx, quantity=quantity, request=request)
+    report = fill_gate(rx=rx, quantity=quantity, kind=REFILL)
+    if not report.passed:
+        raise RefillRefused(reasons=report.reasons)
+    order: DeliveryOrder = delivery_order_create(
+        actor=actor, prescription=rx, quantity=quantity, cleared=report, kind=REFILL, request=request
+    )
     refill.status = RefillStatus.APPROVED
     refill.decided_by = actor
     refill.decided_at = timezone.now()

@@ -5,29 +5,14 @@ runs EVERY gate on the signing date and refuses with ALL failing reasons at once
 `reasons`), so the physician fixes everything in one go. Each attempt, refused or not, is a
 SigningAttempt row holding every gate's result: "why was this refused?" is answerable later.
 
-The gates (codes in brackets):
-1. Evaluation: a completed audio-video (or in-person) evaluation by this prescriber within the
-   policy window [evaluation_missing]; and a lawful prescribing basis on the signing date
-   (`services.basis`: an in-person evaluation, a DEA-registered practitioner present at a video
-   visit, a special registration, or the federal telemedicine flexibilities while in force)
-   [in_person_evaluation_required] (Ryan Haight Act, 21 U.S.C. 829(e); docs/prescribing-basis.md).
-2. Licence, DEA registration covering Schedule III, and NJ CDS, in the patient's state on the
-   signing date: the codes of practice's `physician_authorization(action="prescribe")`.
-3. PDMP check in the patient's state [pdmp_check_missing]: Florida requires one for every
-   controlled-substance prescription (F.S. 893.055; default same day); New Jersey by practice
-   default at the first prescription and every 90 days.
-4. No open safety flag [open_safety_flag]; no unresolved contraindication [contraindication_unresolved].
-5. Consents current [consents_missing]; active membership [subscription_inactive].
-6. Limits: days' supply [days_supply_exceeds_limit], refills [too_many_refills] (Schedule III:
-   at most 5, expires 6 months after issue, 21 CFR 1306.22).
-Plus what the delivery needs: the product still active [product_retired], the pharmacy licensed
-for the patient's state [pharmacy_not_licensed_for_state], a verified service-area address
-[address_not_verified], the patient's location known [patient_location_missing].
+The gates themselves live in `services/gates.py` (`run_gates`), shared with every later fill
+(refill approval, staged shipments): the same codes whichever path asks. Signing adds what only
+issuing needs: the PDMP check, the prescriber's pregnancy/nursing attestation and a complete
+prescriber profile (NPI, practice address) for the snapshot 21 CFR 1306.05 requires.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -36,62 +21,26 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from api.clock import practice_date, practice_zone
+from api.clock import practice_date
 from api.errors import NotFound
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
 from prescriptions.models import (
-    PDMPCheck,
     PrescribingPolicy,
     Prescription,
     PrescriptionStatus,
     SigningAttempt,
 )
 from prescriptions.policy import policy_on
-from prescriptions.services.basis import MISSING_CODE, MISSING_MESSAGE, BasisDecision, prescribing_basis
+from prescriptions.services.basis import BasisDecision
 from prescriptions.services.erx import ensure_epcs_enabled, erx_proposal_queue
+from prescriptions.services.gates import MESSAGES, GateReport, run_gates  # noqa: F401  (re-exported)
 from prescriptions.services.patient_facts import (
     legal_name,
-    local_date,
     patient_state,
     profile_of,
-    standing,
     verified_ship_to,
 )
-from prescriptions.services.prescribing import limit_failures
-
-MESSAGES = {
-    "evaluation_missing": "No completed audio-video evaluation by you within the policy window.",
-    MISSING_CODE: MISSING_MESSAGE,
-    "pdmp_check_missing": "No PDMP check meeting the state's rule is recorded.",
-    "open_safety_flag": "The patient has an open safety flag.",
-    "contraindication_unresolved": "The patient has an unresolved contraindication.",
-    "consents_missing": "The patient's consents are not current.",
-    "subscription_inactive": "The patient's membership is not active.",
-    "pharmacy_not_licensed_for_state": "The pharmacy may not ship to the patient's state.",
-    "product_retired": "The product is retired.",
-    "address_not_verified": "The patient's address is not verified inside the service area.",
-    "patient_location_missing": "The patient's state is unknown.",
-}
-
-
-@dataclass
-class GateReport:
-    """The result of every gate: `checks` for the record, `reasons` for the refusal."""
-
-    checks: list[dict] = field(default_factory=list)
-    reasons: list[dict[str, str]] = field(default_factory=list)
-    basis: BasisDecision | None = None
-
-    def record(self, gate: str, codes: list[str], messages: dict[str, str] | None = None) -> None:
-        self.checks.append({"gate": gate, "passed": not codes, "codes": codes})
-        for code in codes:
-            message = (messages or {}).get(code) or MESSAGES.get(code) or code.replace("_", " ").capitalize()
-            self.reasons.append({"code": code, "message": message})
-
-    @property
-    def passed(self) -> bool:
-        return not self.reasons
 
 
 def _evaluation_codes(rx: Prescription, policy: PrescribingPolicy, on: date, now: datetime) -> list[str]:
@@ -107,74 +56,6 @@ def _evaluation_codes(rx: Prescription, policy: PrescribingPolicy, on: date, now
     if latest_in_person_evaluation(patient=rx.patient, physician=rx.physician, on=on, since=window_start):
         return []
     return ["evaluation_missing"]
-
-
-def _pdmp_codes(rx: Prescription, policy: PrescribingPolicy, state: str, on: date) -> list[str]:
-    """Florida: a check no older than `fl_pdmp_max_age_days` (0 = the signing day, in the
-    patient's time zone). New Jersey: a check within `nj_pdmp_interval_days` before signing, so
-    the first prescription and every one after the interval need a fresh check. Days are counted
-    in the practice's time zone, the calendar of the signing date itself."""
-    zone = practice_zone()
-    if state == "FL":
-        max_age = policy.fl_pdmp_max_age_days
-    elif state == "NJ":
-        max_age = policy.nj_pdmp_interval_days
-    else:
-        return ["pdmp_check_missing"]
-    checks = PDMPCheck.objects.filter(patient=rx.patient, state=state, checked_at__lte=timezone.now())
-    recent = checks.order_by("-checked_at").values_list("checked_at", flat=True)[:1]
-    if not recent or (on - local_date(recent[0], zone)).days > max_age:
-        return ["pdmp_check_missing"]
-    return []
-
-
-def run_gates(*, rx: Prescription, on: date, now: datetime, policy: PrescribingPolicy) -> GateReport:
-    """Every gate, every time (no short-circuit): the physician sees all reasons at once."""
-    from patients.selectors import unresolved_contraindications
-    from patients.services.consents import patient_consents_current
-    from patients.services.safety import patient_has_open_safety_flag
-    from practice.services.licensing import physician_authorization
-
-    report = GateReport()
-    patient = rx.patient
-    state = patient_state(patient)
-
-    report.record("evaluation", _evaluation_codes(rx, policy, on, now))
-    report.basis = prescribing_basis(patient=patient, physician=rx.physician, state=state, on=on, policy=policy)
-    report.record("basis", report.basis.codes)
-    if state is None:
-        report.record("location", ["patient_location_missing"])
-        report.record("licensing", [])
-        report.record("pdmp", ["pdmp_check_missing"])
-    else:
-        auth = physician_authorization(physician=rx.physician, state=state, on=on, action="prescribe")
-        report.record(
-            "licensing",
-            [r.code for r in auth.reasons] if not auth.allowed else [],
-            {r.code: r.message for r in auth.reasons},
-        )
-        if not auth.allowed and not auth.reasons:
-            report.record("licensing_unspecified", ["not_authorized_to_prescribe"])
-        report.record("pdmp", _pdmp_codes(rx, policy, state, on))
-    report.record("safety_flag", ["open_safety_flag"] if patient_has_open_safety_flag(patient=patient) else [])
-    report.record(
-        "contraindications", ["contraindication_unresolved"] if unresolved_contraindications(patient=patient) else []
-    )
-    report.record("consents", ["consents_missing"] if patient_consents_current(patient=patient) else [])
-    report.record("subscription", [] if standing(patient, on).ok else ["subscription_inactive"])
-    limits = limit_failures(
-        policy=policy,
-        quantity=rx.quantity,
-        days_supply=rx.days_supply,
-        refills=rx.refills,
-        first_fill_quantity=rx.first_fill_quantity,
-    )
-    report.record("limits", [code for _, code, _ in limits], {code: msg for _, code, msg in limits})
-    report.record("product", [] if rx.product.active else ["product_retired"])
-    pharmacy_ok = state is not None and selectors.pharmacy_allowed_for_state(pharmacy=rx.pharmacy, state=state, on=on)
-    report.record("pharmacy", [] if pharmacy_ok else ["pharmacy_not_licensed_for_state"])
-    report.record("address", [] if verified_ship_to(patient) is not None else ["address_not_verified"])
-    return report
 
 
 def _snapshot(rx: Prescription, state: str, on: date, basis: BasisDecision) -> dict:
@@ -239,12 +120,16 @@ def prescription_sign(
     actor: User,
     prescription_id: UUID,
     password: str,
+    pregnant_or_nursing: bool | None = None,
     on: date | None = None,
     request=None,
 ) -> Prescription:
     """Sign a draft: step-up, EPCS enrolment, every gate, snapshot, the proposal to the EPCS vendor.
 
-    A refusal still commits its SigningAttempt (why it was refused), then raises 422.
+    `pregnant_or_nursing` is the prescriber's answer, asked at every signing (None: not asked,
+    refused with `pregnancy_status_not_attested`; True: refused, and recorded on the chart as a
+    hard-stop contraindication). A refusal still commits its SigningAttempt (why it was refused),
+    then raises 422.
     """
     if not password or not actor.check_password(password):
         raise StepUpFailed()
@@ -261,12 +146,24 @@ def prescription_sign(
         if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:
             raise PrescriptionSigned()
         ensure_epcs_enabled(actor)  # 409 epcs_not_enabled: nothing goes to the vendor
+        # Drafts of one patient sign one at a time: "one active prescription per product" holds.
+        User.objects.select_for_update().filter(pk=rx.patient_id).values_list("pk", flat=True).first()
         now = timezone.now()
         # The issue date and the policy in force are the practice's calendar date
         # (docs/prescribing-basis.md#dates), never UTC's.
         signing_date = on or practice_date(now)
         policy = policy_on(signing_date)
-        report = run_gates(rx=rx, on=signing_date, now=now, policy=policy)
+        report = run_gates(rx=rx, on=signing_date, now=now, policy=policy, pregnant_or_nursing=pregnant_or_nursing)
+        if pregnant_or_nursing:
+            from patients.services.screening import hard_stop_report
+
+            hard_stop_report(
+                patient=rx.patient,
+                code="pregnant_or_nursing",
+                source="signing_attestation",
+                actor=actor,
+                request=request,
+            )
         attempt = SigningAttempt.objects.create(
             prescription=rx,
             attempted_by=actor,

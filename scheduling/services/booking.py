@@ -4,6 +4,8 @@ A slot must never be sold twice. Three lines of defence:
 1. the slot is recomputed from the physician's hours and booked visits inside the transaction;
 2. the physician's user row is locked (`select_for_update`) so two bookings for one physician
    serialise on PostgreSQL (SQLite's IMMEDIATE transactions already serialise every writer);
+   the patient's row is locked before it, so one patient's bookings with several physicians at
+   once serialise too (one free consultation per patient, the future-bookings limit);
 3. on PostgreSQL the exclusion constraint `scheduling_appointment_no_overlap` refuses an
    overlapping row whatever the code does; its IntegrityError becomes 409 `slot_unavailable`.
 """
@@ -213,6 +215,10 @@ def _replay_if_booked(actor: User, idempotency_key: str, *, physician_public_id,
     return _replay(existing, physician_public_id=physician_public_id, appointment_type_code=code, starts_at=at)
 
 
+def _lock_patient(patient: User) -> None:
+    User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+
+
 def _lock_physician(physician: User) -> None:
     # Serialises bookings of one physician on PostgreSQL (a no-op on SQLite, where IMMEDIATE
     # transactions already hold the write lock from BEGIN).
@@ -242,6 +248,10 @@ def appointment_book(
     try:
         appointment_type = selectors.appointment_type_get(code=appointment_type_code)
         with transaction.atomic():
+            # The patient's row first, then the physician's (always in this order): one patient's
+            # bookings serialise whatever physician they pick, so "one free consultation per
+            # patient" and the future-bookings limit hold under concurrency.
+            _lock_patient(actor)
             # Found and locked in one query: bookings of one physician serialise on its row.
             physician = _physician(physician_public_id, lock=True)
             location = None

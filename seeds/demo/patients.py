@@ -4,7 +4,10 @@ safety flag, and a lead in the staff review queue. Fake people only. Idempotent 
 patient.miami: Miami-Dade (Eastern), dr.florida's caseload, improving PHQ-9 (a responder).
 patient.pensacola: Escambia (Central time), dr.both's caseload, an open PHQ-9 item-9 safety flag.
 patient.jersey: Hudson NJ, dr.jersey's caseload, GAD-7 and MIDAS history.
-patient.new: registered, profile complete, no physician yet (the review queue's "registrations").
+patient.new: registered, profile complete, no physician yet (the review queue's "registrations"),
+  with a claimed free assessment whose screening put an unresolved "bladder_disease" on the chart.
+Screenings on file: the three caseload patients have a physician-entered one (30 days ago);
+patient.jersey's "medication_benzodiazepines" is on the chart, resolved by dr.jersey with a note.
 """
 
 from __future__ import annotations
@@ -153,6 +156,46 @@ def _vitals(user: User) -> None:
         )
 
 
+def _screening(user: User, physician: User | None, email: str) -> None:
+    """A screening on file (prescribing needs one within the policy window), through the services."""
+    from patients.models import Contraindication, Screening
+    from patients.services.screening import contraindication_decide, screening_from_assessment, screening_record
+
+    if Screening.objects.filter(patient=user).exists():
+        return
+    if email.startswith("patient.new"):
+        token_hash = hashlib.sha256(f"demo-claimed-{email}".encode()).hexdigest()
+        assessment, _ = Assessment.objects.get_or_create(
+            claim_token_hash=token_hash,
+            defaults={
+                "date_of_birth": dt.date(2000, 7, 19),
+                "zip_code": "33606",
+                "state": "FL",
+                "county_id": "12057",
+                "time_zone": "America/New_York",
+                "answers": {"contraindications": ["bladder_disease"], "medications": []},
+                "outcome": "needs_review",
+                "reasons": [{"code": "bladder_disease", "message": "Bladder disease or cystitis."}],
+                "patient": user,
+                "claimed_at": timezone.now(),
+            },
+        )
+        screening_from_assessment(patient=user, assessment=assessment)
+        return
+    if physician is None:  # the practice step has not run: no physician to enter a screening
+        return
+    medications = ["benzodiazepines"] if email.startswith("patient.jersey") else []
+    screening = screening_record(actor=physician, patient=user, contraindications=[], medications=medications)
+    Screening.objects.filter(pk=screening.pk).update(screened_at=timezone.now() - dt.timedelta(days=30))
+    for record in Contraindication.objects.filter(patient=user, status="unresolved"):
+        contraindication_decide(
+            actor=physician,
+            contraindication=record,
+            decision="resolved",
+            note="Demo: low nightly dose, no use within 24 hours of a session; reviewed at consultation.",
+        )
+
+
 def _lead() -> None:
     token_hash = hashlib.sha256(b"demo-lead-not-claimable").hexdigest()
     Assessment.objects.get_or_create(
@@ -198,5 +241,11 @@ def run(stdout) -> None:
                 assigned += 1
             except DomainError as exc:  # the practice step may not have licensed them: leave unassigned
                 stdout.write(f"  (left {email} unassigned: {exc.code})")
+        profile.refresh_from_db()
+        _screening(user, profile.assigned_physician, email)
     _lead()
-    stdout.write(f"  {len(PATIENTS)} demo patients ({assigned} newly assigned), 1 open safety flag, 1 lead to review")
+    open_flags = SafetyFlag.objects.filter(patient__email__in=[p[0] for p in PATIENTS], status="open").count()
+    stdout.write(
+        f"  {len(PATIENTS)} demo patients ({assigned} newly assigned), {open_flags} open safety flags "
+        "(an item-9 flag, a screening awaiting a physician's decision), 1 lead to review"
+    )

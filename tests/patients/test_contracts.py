@@ -77,7 +77,9 @@ def test_unresolved_contraindications_empty_without_a_screening_flag(patient):
     assert unresolved_contraindications(patient=patient) == []
 
 
-def test_resolving_the_screening_flag_clears_the_contraindications(api, anon_client, patient, physician):
+def test_only_a_decision_clears_a_contraindication_and_the_last_one_resolves_the_flag(
+    api, anon_client, patient, physician
+):
     created = anon_client.post(
         "/api/v1/assessments/",
         {
@@ -97,7 +99,17 @@ def test_resolving_the_screening_flag_clears_the_contraindications(api, anon_cli
     flag = SafetyFlag.objects.get(kind="screening_review")
     from patients.services.safety import safety_flag_resolve
 
-    safety_flag_resolve(actor=physician, flag=flag, note="Liver panel normal; cleared.")
+    # Resolving the flag alone is not a decision on the contraindication: it stays on the chart.
+    safety_flag_resolve(actor=physician, flag=flag, note="Seen.")
+    assert unresolved_contraindications(patient=patient) == ["liver_disease"]
+    from patients.models import Contraindication
+    from patients.services.screening import contraindication_decide
+
+    record = Contraindication.objects.get(patient=patient)
+    assert (record.source, record.severity) == ("assessment", "review") and record.source_date is not None
+    contraindication_decide(
+        actor=physician, contraindication=record, decision="resolved", note="Liver panel normal; cleared."
+    )
     assert unresolved_contraindications(patient=patient) == []
 
 

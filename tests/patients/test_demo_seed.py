@@ -16,7 +16,11 @@ def test_demo_patients_without_physicians_are_idempotent():
     demo.run(io.StringIO())
     assert (PatientProfile.objects.count(), QuestionnaireResponse.objects.count(), Assessment.objects.count()) == counts
     assert counts[0] == 4
-    assert SafetyFlag.objects.filter(status="open").count() == 1
+    # The item-9 flag, and patient.new's claimed screening waiting for a physician's decision.
+    assert sorted(SafetyFlag.objects.filter(status="open").values_list("kind", flat=True)) == [
+        "phq9_item9",
+        "screening_review",
+    ]
     assert all(patient_consents_current(patient=p.user) == [] for p in PatientProfile.objects.all())
 
 

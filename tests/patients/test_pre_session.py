@@ -18,6 +18,7 @@ def check(client, first=(120, 80), second=(118, 78), **overrides):
         "monitor_present": True,
         "monitor_adult": True,
         "monitor_sober": True,
+        "pregnant_or_nursing": False,
     }
     body.update(overrides)
     return client.post(URL, body, format="json")

@@ -227,6 +227,28 @@ def case_care_team_vitals(w):
     return w.physician, {"patient_id": w.patient.public_id}, N
 
 
+def case_care_team_screenings(w):
+    from patients.models import Screening
+
+    now = timezone.now()
+    Screening.objects.bulk_create(
+        Screening(patient=w.patient, source="physician", screened_at=now - timedelta(days=i), recorded_by=w.physician)
+        for i in range(N)
+    )
+    return w.physician, {"patient_id": w.patient.public_id}, N
+
+
+def case_care_team_contraindications(w):
+    from patients.models import Contraindication
+
+    today = timezone.localdate()
+    Contraindication.objects.bulk_create(
+        Contraindication(patient=w.patient, code=f"item_{i}", severity="review", source="assessment", source_date=today)
+        for i in range(N)
+    )
+    return w.physician, {"patient_id": w.patient.public_id}, N
+
+
 def case_review_assessments(w):
     from patients.models import Assessment
 
@@ -385,6 +407,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("v1:safety-flags", "physician"): case_safety_flags,
     ("v1:care-team-questionnaires", "physician"): case_care_team_questionnaires,
     ("v1:care-team-vitals", "physician"): case_care_team_vitals,
+    ("v1:care-team-screenings", "physician"): case_care_team_screenings,
+    ("v1:care-team-contraindications", "physician"): case_care_team_contraindications,
     ("v1:review-queue-assessments", "staff"): case_review_assessments,
     ("v1:review-queue-registrations", "staff"): case_review_registrations,
     ("v1:appointments", "patient"): case_appointments_patient,

@@ -171,6 +171,38 @@ def test_zip_outside_florida_and_new_jersey_is_not_served():
     assert result.county_fips is None and result.county_choices == []
 
 
+@pytest.mark.parametrize("zip_code", ["09905", "09980", "09984", "09001", "09060"])
+def test_military_mail_zips_are_not_served_even_when_the_data_says_nj(zip_code):
+    # APO/DPO 09xxx ZIPs are Armed Forces Europe; the data labels 09905 and 0998x as NJ.
+    result = resolve_location(zip_code)
+    assert (result.served, result.reason, result.state) == (False, "state_not_served", "AE")
+    assert resolve_location(zip_code, "34013").reason == "state_not_served"  # a picked NJ county changes nothing
+
+
+def test_military_mail_zips_are_refused_by_the_assessment_and_the_check(anon_client):
+    body = anon_client.get("/api/v1/service-area/check/", {"zip": "09905"}).json()
+    assert (body["served"], body["reason"]) == (False, "state_not_served")
+    created = anon_client.post(
+        "/api/v1/assessments/",
+        {
+            "zip_code": "09980",
+            "date_of_birth": "1980-01-01",
+            "conditions": ["depression"],
+            "treatments_tried": [],
+            "contraindications": [],
+            "medications": [],
+        },
+        format="json",
+    ).json()
+    assert created["outcome"] == "not_eligible"
+    assert [r["code"] for r in created["reasons"]] == ["state_not_served"]
+
+
+def test_new_jersey_zips_next_to_the_military_range_stay_served():
+    assert resolve_location("08901").state == "NJ" and resolve_location("08901").served
+    assert resolve_location("07001").served
+
+
 @pytest.mark.parametrize("zip_code", ["00000", "99999"])
 def test_unknown_zip(zip_code):
     result = resolve_location(zip_code)

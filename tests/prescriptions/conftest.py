@@ -147,7 +147,9 @@ NJ_ADDRESS = {
 }
 
 
-def make_ready(patient, physician, *, state: str = "FL", pdmp: bool = True, evaluation: bool = True):
+def make_ready(
+    patient, physician, *, state: str = "FL", pdmp: bool = True, evaluation: bool = True, screening: bool = True
+):
     """Build, with the other apps' factories and services, everything signing checks."""
     from datetime import timedelta
 
@@ -198,6 +200,12 @@ def make_ready(patient, physician, *, state: str = "FL", pdmp: bool = True, eval
         )
     if pdmp:
         PDMPCheckFactory(patient=patient, checked_by=physician, state=state, checked_at=now)
+    if screening:
+        from patients.models import Screening
+
+        Screening.objects.create(
+            patient=patient, source="physician", screened_at=now - timedelta(days=10), recorded_by=physician
+        )
     return patient
 
 
@@ -224,7 +232,9 @@ def signed(draft, physician, django_capture_on_commit_callbacks):
     from tests.factories import PASSWORD
 
     with django_capture_on_commit_callbacks(execute=True):
-        prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
+        prescription_sign(
+            actor=physician, prescription_id=draft.public_id, password=PASSWORD, pregnant_or_nursing=False
+        )
     return complete_epcs_signature(draft)
 
 

@@ -43,13 +43,13 @@ def refresh_gates(patient):
 
 def codes_of(rx, physician) -> list[str]:
     with pytest.raises(SigningRefused) as exc:
-        prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+        prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD, pregnant_or_nursing=False)
     return [r["code"] for r in exc.value.reasons]
 
 
 def sign(rx, physician):
     """Our gates, then the prescriber's EPCS signature at the (sandbox) vendor: a signed rx."""
-    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD, pregnant_or_nursing=False)
     return complete_epcs_signature(rx)
 
 
@@ -308,7 +308,9 @@ def test_video_only_patient_books_and_completes_an_in_person_evaluation_then_is_
         assert booked.status_code == 201, booked.json()
         # The readiness worklist shows the booked visit for the care team (for the current
         # prescription, signed in 2026 under the flexibilities).
-        SignedPrescriptionFactory(patient=patient, physician=physician, expires_on=date(2027, 3, 1))
+        current = SignedPrescriptionFactory(patient=patient, physician=physician, expires_on=date(2027, 3, 1))
+        draft.supersedes = current  # the new prescription replaces it (one active per product)
+        draft.save(update_fields=["supersedes"])
         row = api(physician).get("/api/v1/staff/prescribing-readiness/", {"on": "2027-01-04"}).json()["results"][0]
         assert row["ready"] is False and row["next_in_person_visit"] is not None
     with at("2027-01-04T13:55:00"):
@@ -322,7 +324,9 @@ def test_video_only_patient_books_and_completes_an_in_person_evaluation_then_is_
         assert (evaluation.source, evaluation.evaluated_on) == ("visit", date(2027, 1, 4))
         refresh_gates(patient)
         signed = api(physician).post(
-            f"/api/v1/physician/prescriptions/{draft.public_id}/sign/", {"password": PASSWORD}, format="json"
+            f"/api/v1/physician/prescriptions/{draft.public_id}/sign/",
+            {"password": PASSWORD, "patient_pregnant_or_nursing": False},
+            format="json",
         )
         assert signed.status_code == 200, signed.json()
         complete_epcs_signature(draft)

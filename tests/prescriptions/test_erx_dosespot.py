@@ -378,7 +378,9 @@ def test_end_to_end_with_dosespot_proposal_then_signed_notification(
     use_gateway("dosespot", gateway)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
+            prescription_sign(
+                actor=physician, prescription_id=draft.public_id, password=PASSWORD, pregnant_or_nursing=False
+            )
         submission = ErxSubmission.objects.get(prescription=draft)
         assert (submission.vendor_prescription_id, submission.vendor_patient_id) == ("155501", "4321")
         assert submission.vendor_pharmacy_id == "155512"

@@ -33,7 +33,7 @@ def url(rx, action: str) -> str:
 
 def propose(rx, physician, capture):
     with capture(execute=True):
-        prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+        prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD, pregnant_or_nursing=False)
     rx.refresh_from_db()
     return ErxSubmission.objects.get(prescription=rx)
 
@@ -50,7 +50,9 @@ def test_end_to_end_sign_then_epcs_signature_at_the_sandbox_vendor(
 ):
     client = api(physician)
     with caplog.at_level(logging.DEBUG), django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(draft, "sign"), {"password": PASSWORD}, format="json")
+        response = client.post(
+            url(draft, "sign"), {"password": PASSWORD, "patient_pregnant_or_nursing": False}, format="json"
+        )
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["status"], body["signed_at"], body["orders"]) == ("awaiting_epcs_signature", None, [])
@@ -91,7 +93,9 @@ def test_end_to_end_sign_then_epcs_signature_at_the_sandbox_vendor(
 
 def test_a_physician_without_epcs_gets_epcs_not_enabled_and_nothing_is_sent(api, physician, draft):
     enrol_epcs(physician, ready=False)
-    response = api(physician).post(url(draft, "sign"), {"password": PASSWORD}, format="json")
+    response = api(physician).post(
+        url(draft, "sign"), {"password": PASSWORD, "patient_pregnant_or_nursing": False}, format="json"
+    )
     assert response.status_code == 409 and response.json()["code"] == "epcs_not_enabled"
     draft.refresh_from_db()
     assert draft.status == PrescriptionStatus.DRAFT
@@ -183,7 +187,9 @@ def test_a_pharmacy_off_the_network_returns_the_draft_with_the_vendors_message(
     draft.pharmacy.ncpdp_id = "4499999"
     draft.pharmacy.save()
     with django_capture_on_commit_callbacks(execute=True):
-        prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
+        prescription_sign(
+            actor=physician, prescription_id=draft.public_id, password=PASSWORD, pregnant_or_nursing=False
+        )
     second = ErxSubmission.objects.get(prescription=draft, attempt=2)
     assert second.idempotency_key == f"{draft.public_id}-2" and second.status == ErxStatus.AWAITING_SIGNATURE
 
@@ -206,7 +212,9 @@ def test_a_transient_vendor_failure_is_retried_by_the_sweep_and_proposed_once(
 
 
 def test_a_worker_that_died_while_sending_is_taken_back_by_the_sweep(physician, draft):
-    prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)  # task lost
+    prescription_sign(
+        actor=physician, prescription_id=draft.public_id, password=PASSWORD, pregnant_or_nursing=False
+    )  # task lost
     submission = ErxSubmission.objects.get(prescription=draft)
     ErxSubmission.objects.filter(pk=submission.pk).update(
         send_state="sending", claimed_at=timezone.now() - timedelta(minutes=11), claimed_by="dead-task"
@@ -219,7 +227,7 @@ def test_a_worker_that_died_while_sending_is_taken_back_by_the_sweep(physician, 
 
 
 def test_an_error_at_transmission_returns_the_draft_with_the_vendors_message(physician, draft):
-    prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD)
+    prescription_sign(actor=physician, prescription_id=draft.public_id, password=PASSWORD, pregnant_or_nursing=False)
     rx = complete_epcs_signature(draft, outcome="error")
     assert (rx.status, rx.erx_status) == (PrescriptionStatus.DRAFT, ErxStatus.ERROR)
     assert rx.erx_message == "Pharmacy did not acknowledge the transmission (sandbox)."

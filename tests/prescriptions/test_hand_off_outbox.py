@@ -31,7 +31,8 @@ def test_the_signature_writes_one_hand_off_effect_and_it_runs_once(signed, pharm
     )
     assert (effect.dedupe_key, effect.status, effect.result) == (f"pharmacy-hand-off:{order.pk}", "sent", "True")
     assert order.status == OrderStatus.SENT_TO_PHARMACY
-    assert len([m for m in mail.outbox if m.to == [pharmacy.email]]) == 1
+    # The first fill's transmission is the e-prescription itself (EPCS): no email to the pharmacy.
+    assert [m for m in mail.outbox if m.to == [pharmacy.email]] == []
 
 
 def test_a_hand_off_lost_by_the_broker_is_sent_by_the_sweep(broker_down, signed, pharmacy):
@@ -42,7 +43,7 @@ def test_a_hand_off_lost_by_the_broker_is_sent_by_the_sweep(broker_down, signed,
     assert outbox.sweep(token="beat", now=effect.next_attempt_at)["OutboxEffect"] == 1
     order.refresh_from_db()
     assert order.status == OrderStatus.SENT_TO_PHARMACY
-    assert len([m for m in mail.outbox if m.to == [pharmacy.email]]) == 1
+    assert [m for m in mail.outbox if m.to == [pharmacy.email]] == []  # the e-prescription was the transmission
     assert outbox.sweep(token="beat-2", now=effect.next_attempt_at)["OutboxEffect"] == 0
 
 

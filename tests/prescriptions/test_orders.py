@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from prescriptions.errors import AddressNotVerified, SubscriptionPastDue
+from prescriptions.errors import FillRefused
 from prescriptions.models import DeliveryOrder, OrderEvent, OrderStatus
 from prescriptions.services.orders import delivery_order_create, delivery_order_hand_off
 from prescriptions.tasks import hand_off_order
@@ -24,9 +24,10 @@ def test_no_order_without_a_verified_address(patient, physician, signed):
     from patients.models import PatientProfile
 
     PatientProfile.objects.filter(user=patient).update(address_verified_at=None)
-    with pytest.raises(AddressNotVerified) as exc:
+    with pytest.raises(FillRefused) as exc:
         delivery_order_create(actor=physician, prescription=signed, quantity=2)
-    assert exc.value.code == "address_not_verified"
+    assert exc.value.code == "fill_refused"
+    assert [r["code"] for r in exc.value.reasons] == ["address_not_verified"]
     assert DeliveryOrder.objects.filter(prescription=signed).count() == 1
 
 
@@ -35,15 +36,16 @@ def test_no_order_to_an_address_outside_the_service_area(patient, physician, sig
 
     # A Florida address whose county is in New Jersey is not a service-area address.
     PatientProfile.objects.filter(user=patient).update(county_id="34013")
-    with pytest.raises(AddressNotVerified):
+    with pytest.raises(FillRefused) as exc:
         delivery_order_create(actor=physician, prescription=signed, quantity=2)
+    assert "address_not_verified" in [r["code"] for r in exc.value.reasons]
 
 
 def test_new_orders_pause_when_the_membership_is_past_due(patient, physician, signed):
     pause_shipments(patient)
-    with pytest.raises(SubscriptionPastDue) as exc:
+    with pytest.raises(FillRefused) as exc:
         delivery_order_create(actor=physician, prescription=signed, quantity=2)
-    assert exc.value.code == "subscription_past_due"
+    assert [r["code"] for r in exc.value.reasons] == ["subscription_past_due"]
 
 
 def test_the_order_snapshots_the_verified_address(patient, signed):

@@ -28,13 +28,16 @@ from tests.prescriptions.factories import PDMPCheckFactory, PrescriptionFactory
 pytestmark = pytest.mark.django_db
 
 
+SIGN_BODY = {"password": PASSWORD, "patient_pregnant_or_nursing": False}
+
+
 def sign_url(rx):
     return f"/api/v1/physician/prescriptions/{rx.public_id}/sign/"
 
 
 def sign(rx, physician):
     """Our signature (gates) then the prescriber's EPCS signature at the sandbox vendor."""
-    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+    prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD, pregnant_or_nursing=False)
     return complete_epcs_signature(rx)
 
 
@@ -47,7 +50,7 @@ def refusal_codes(rx, physician) -> list[str]:
 # --- the passing case ---------------------------------------------------------------------------
 def test_sign_passes_when_every_gate_is_met(api, physician, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(physician).post(sign_url(draft), {"password": PASSWORD}, format="json")
+        response = api(physician).post(sign_url(draft), SIGN_BODY, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "awaiting_epcs_signature"
     complete_epcs_signature(draft)
@@ -173,28 +176,18 @@ def test_each_gate_failing_alone_refuses_with_its_code(patient, physician, draft
 
 
 def test_unresolved_contraindication_refuses_signing(patient, physician, draft):
-    from patients.models import Assessment, SafetyFlag
+    from patients.services.screening import screening_record
 
-    flag = SafetyFlag.objects.create(patient=patient, kind="screening_review")
-    Assessment.objects.create(
-        patient=patient,
-        claimed_at=timezone.now(),
-        date_of_birth=date(1985, 6, 15),
-        zip_code="33139",
-        outcome="needs_review",
-        reasons=[{"code": "heart_disease", "message": "Heart disease"}],
-        claim_token_hash="x" * 64,
-    )
-    assert flag.status == "open"
-    # The screening review is itself an open flag (patients' contract), so both reasons show.
-    assert sorted(refusal_codes(draft, physician)) == ["contraindication_unresolved", "open_safety_flag"]
+    screening_record(actor=physician, patient=patient, contraindications=["heart_disease"], medications=[])
+    # The screening also opens the review flag (dosing held), so both reasons show.
+    assert refusal_codes(draft, physician) == ["open_safety_flag", "contraindication_unresolved"]
 
 
 def test_every_failing_reason_is_returned_at_once(api, patient, physician, draft):
     _break_pdmp({"patient": patient})
     _break_consents({"patient": patient})
     _break_subscription({"patient": patient})
-    response = api(physician).post(sign_url(draft), {"password": PASSWORD}, format="json")
+    response = api(physician).post(sign_url(draft), SIGN_BODY, format="json")
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "signing_refused"
@@ -334,7 +327,7 @@ def test_missing_password_is_a_validation_error(api, physician, draft):
 
 
 def test_another_physician_cannot_see_or_sign(api, other_physician, draft):
-    assert api(other_physician).post(sign_url(draft), {"password": PASSWORD}, format="json").status_code == 404
+    assert api(other_physician).post(sign_url(draft), SIGN_BODY, format="json").status_code == 404
 
 
 def test_signing_twice_is_409_prescription_signed(physician, draft):

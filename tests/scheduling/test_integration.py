@@ -329,3 +329,36 @@ def test_in_person_evaluation_with_the_real_apps(api, patient, physician, frozen
 
     address, state = contracts.patient_home_address(patient)
     assert state == "FL" and address.startswith("1 Ocean Drive")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_patient_booking_free_consultations_with_three_physicians_in_parallel_gets_one(on_postgres, api):
+    """The booking lock is per physician; the patient's row is locked too, so three parallel
+    requests for three physicians' free consultations give exactly one visit."""
+    from tests.conftest import client_for
+
+    with time_machine.travel(NOW, tick=False):
+        physicians = [make_physician() for _ in range(3)]
+        patient = make_patient()
+        clients = [client_for(patient) for _ in physicians]
+        barrier = threading.Barrier(3)
+        results: list[tuple[int, str]] = []
+
+        def attempt(client, physician, i):
+            try:
+                barrier.wait()
+                response = book(client, physician, key=f"parallel-free-{i:03d}")
+                results.append((response.status_code, response.json().get("code", "")))
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=attempt, args=(c, p, i))
+            for i, (c, p) in enumerate(zip(clients, physicians, strict=True))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert sorted(results) == [(201, ""), (422, "free_consultation_used"), (422, "free_consultation_used")]
+    assert Appointment.objects.filter(patient=patient).count() == 1

@@ -50,6 +50,7 @@ WRITABLE = {
         "monitor_adult",
         "monitor_present",
         "monitor_sober",
+        "pregnant_or_nursing",
         "readings",
         "rested_5_minutes",
     },
@@ -112,11 +113,13 @@ WRITABLE = {
     )
     | {"patient", "supersedes"},
     "PATCH /api/v1/physician/prescriptions/{prescription_id}/": RX,
-    "POST /api/v1/physician/prescriptions/{prescription_id}/sign/": {"password"},
+    "POST /api/v1/physician/prescriptions/{prescription_id}/sign/": {"password", "patient_pregnant_or_nursing"},
     "POST /api/v1/physician/prescriptions/{prescription_id}/sandbox-sign/": {"code", "outcome"},
     "POST /api/v1/physician/refill-requests/{refill_id}/approve/": {"quantity"},
     "POST /api/v1/physician/refill-requests/{refill_id}/decline/": {"reason"},
     "POST /api/v1/physician/safety-flags/{flag_id}/resolve/": {"note"},
+    "POST /api/v1/physician/patients/{patient_id}/screenings/": {"contraindications", "medications"},
+    "POST /api/v1/physician/contraindications/{contraindication_id}/decision/": {"decision", "note"},
     # Staff screens: staff set statuses and credentials on purpose.
     "POST /api/v1/staff/delivery-orders/{order_id}/transition/": {"carrier", "note", "to", "tracking_number"},
     "POST /api/v1/staff/medications/": (

@@ -165,6 +165,11 @@ SPECS: dict[str, Spec] = {
     "v1:safety-flag-resolve": Spec(obj=_a("flag_a", "flag_id"), sees_a=FLAGS_A, acts=frozenset({"physician_a"})),
     "v1:care-team-questionnaires": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
     "v1:care-team-vitals": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:care-team-screenings": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:care-team-contraindications": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:contraindication-decision": Spec(
+        obj=_a("contraindication_a", "contraindication_id"), sees_a=frozenset({"physician_a"})
+    ),
     "v1:review-queue": Spec(sees_a=REVIEW_QUEUE),
     "v1:review-queue-assessments": Spec(sees_a=REVIEW_QUEUE),
     "v1:review-queue-registrations": Spec(sees_a=REVIEW_QUEUE),
@@ -288,6 +293,11 @@ def build_world() -> World:
         claimed_at=timezone.now(),
     )
     w.consent_document = ConsentDocument.objects.order_by("id").first()
+    from patients.models import Contraindication
+
+    w.contraindication_a = Contraindication.objects.create(
+        patient=w.patient_a, code="heart_disease", severity="review", source="assessment", source_date=dt.date.today()
+    )
     start = timezone.now() + dt.timedelta(days=3)
     w.appointment_a = AppointmentFactory(
         patient=w.patient_a,
@@ -332,6 +342,7 @@ def build_world() -> World:
             w.questionnaire_a,
             w.flag_a,
             w.assessment_a,
+            w.contraindication_a,
             w.appointment_a,
             w.rx_a,
             w.rx_draft_a,
