@@ -147,10 +147,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
 
+# Sign-in lockout (accounts/lockout.py, docs/security.md#lockout): within the cool-off window, one
+# address guessing one account is locked after AXES_FAILURE_LIMIT failures, an account after
+# LOCKOUT_ACCOUNT_FAILURES from any addresses, an address after LOCKOUT_IP_FAILURES across accounts.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOCKOUT_ACCOUNT_FAILURES = env.int("LOCKOUT_ACCOUNT_FAILURES", default=10)
+LOCKOUT_IP_FAILURES = env.int("LOCKOUT_IP_FAILURES", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Lock an account after repeated failures from anywhere, and an address that tries many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "accounts.lockout.LockoutPolicyHandler"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "api.client_ip.axes_client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.lockout.client_str"
+# A failure while locked is not counted, so nobody can stretch a lock past one cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -170,6 +180,12 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
+
+# --- Client IP (api/client_ip.py, docs/security.md#client-ip) ---------------------------------
+# How many reverse proxies of ours append to X-Forwarded-For in front of the app. 0: the header is
+# ignored (the socket's peer is the client). Behind one load balancer: 1. Too high a value lets a
+# client choose its address (throttles and lockout then count nothing); too low counts the proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -192,6 +208,10 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="30/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles identify the client by the same rule as api.client_ip (None would trust the header).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # OPTIONS describes a view without introspecting serializers (the schema is /api/schema/).
+    "DEFAULT_METADATA_CLASS": "api.metadata.MethodsOnlyMetadata",
 }
 
 SPECTACULAR_SETTINGS = {

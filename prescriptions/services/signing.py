@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from accounts.services import step_up_verify
 from api.errors import NotFound
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
@@ -242,7 +243,7 @@ def prescription_sign(
 
     A refusal still commits its SigningAttempt (why it was refused), then raises 422.
     """
-    if not password or not actor.check_password(password):
+    if not step_up_verify(user=actor, password=password, request=request):
         raise StepUpFailed()
     with transaction.atomic():
         found = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
