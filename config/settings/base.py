@@ -231,7 +231,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Integrations -----------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Development and the demo write each email (password-reset codes included) to a file under
+# var/mail/, never to the console, whose output is the log (docs/security.md#demo-email).
+# Production sets a real backend (production.py).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="care@practice.example")
 # SMS: "console" (prints), "locmem" (tests) or "twilio" (needs the TWILIO_* settings).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
