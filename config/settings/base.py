@@ -329,6 +329,13 @@ if BILLING_ENABLED:
     _stripe_bad = [name for name, (value, prefixes) in _stripe_expected.items() if not value.startswith(prefixes)]
     if _stripe_bad:
         raise ImproperlyConfigured(f"BILLING_ENABLED needs valid {', '.join(_stripe_bad)}.")
+# Stored Stripe events keep only what processing needs; even that is emptied this many days after
+# the event was handled (docs/security.md#webhook-payloads).
+BILLING_WEBHOOK_RETENTION_DAYS = env.int("BILLING_WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["billing-purge-webhook-payloads"] = {
+    "task": "billing.tasks.purge_webhook_payloads",
+    "schedule": crontab(hour=4, minute=47),
+}
 CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": crontab(hour=4, minute=17),  # nightly, UTC, away from renewals at midnight
