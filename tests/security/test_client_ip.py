@@ -82,3 +82,11 @@ def test_lockout_and_audit_record_the_same_address_as_throttles(anon_client, pat
         HTTP_X_FORWARDED_FOR=forwarded,
     )
     assert AuditEvent.objects.get(detail="registration").ip_address == "203.0.113.44"
+
+
+def test_the_setting_is_documented_for_operators():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    assert "TRUSTED_PROXY_COUNT=0" in (root / ".env.example").read_text()
+    assert "TRUSTED_PROXY_COUNT" in (root / "README.md").read_text()
