@@ -13,7 +13,6 @@ from accounts.serializers import (
     PasswordResetInput,
     RefreshInput,
     RegisterInput,
-    RegisterOutput,
     TokenPairOutput,
     UserOutput,
 )
@@ -27,13 +26,19 @@ class _PublicAuthApi(APIView):
     throttle_scope = "auth"
 
 
+_REGISTER_MESSAGE = "Check your email, then sign in with your email and password."
+
+
 class RegisterApi(_PublicAuthApi):
-    @extend_schema(request=RegisterInput, responses={201: RegisterOutput, **errors(400)}, tags=["auth"])
+    """Registration answers the same for a new and a known email (docs/security.md#enumeration):
+    202 and a message; the app then signs in with the same email and password."""
+
+    @extend_schema(request=RegisterInput, responses={202: MessageOutput, **errors(400)}, tags=["auth"])
     def post(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.patient_register(**data.validated_data, request=request)
-        return Response({"user": UserOutput(user).data, **services.tokens_for(user)}, status=status.HTTP_201_CREATED)
+        services.patient_register(**data.validated_data, request=request)
+        return Response({"message": _REGISTER_MESSAGE}, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginApi(_PublicAuthApi):

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, Role, User
+from api.client_ip import client_ip as _client_ip
 from api.middleware import current_request_id
 
 _UNSET: Any = object()
@@ -34,13 +34,8 @@ def patient_id_of(obj: Any) -> int | None:
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    if getattr(settings, "AUDIT_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address by the project's one rule (TRUSTED_PROXY_COUNT; api/client_ip.py)."""
+    return _client_ip(request)
 
 
 # Columns with one value for every row of a call, and the object's own.

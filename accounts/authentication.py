@@ -15,6 +15,8 @@ from django.core.cache import cache
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.tokens import issued_before
+
 _DENY_PREFIX = "jwt-denied:"
 
 
@@ -32,7 +34,6 @@ class RevocableJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token):
         user = super().get_user(validated_token)
-        cutoff = user.tokens_valid_after
-        if cutoff is not None and int(validated_token.get("iat", 0)) < int(cutoff.timestamp()):
+        if issued_before(validated_token.payload, user.tokens_valid_after):
             raise InvalidToken({"detail": "Token has been revoked.", "code": "token_not_valid"})
         return user

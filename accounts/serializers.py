@@ -47,11 +47,5 @@ class UserOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RegisterOutput(serializers.Serializer):
-    user = UserOutput()
-    access = serializers.CharField()
-    refresh = serializers.CharField()
-
-
 class MessageOutput(serializers.Serializer):
     message = serializers.CharField()

@@ -18,14 +18,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import (
     AccountLocked,
-    EmailUnavailable,
     InvalidCredentials,
     InvalidResetToken,
     TokenInvalid,
     TokenReused,
 )
+from accounts.lockout import lockout_clear_account
 from accounts.models import AuditAction, Role, User
 from accounts.notifications import send_email
+from accounts.tokens import PracticeRefreshToken, issued_before
 
 logger = logging.getLogger(__name__)
 
@@ -37,37 +38,53 @@ def _validate_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.error_list}) from exc
 
 
-@transaction.atomic
-def patient_register(*, email: str, password: str, first_name: str = "", last_name: str = "", request=None) -> User:
-    """Create a patient account. Physicians and staff are created by an administrator."""
+def patient_register(*, email: str, password: str, first_name: str = "", last_name: str = "", request=None) -> None:
+    """Create a patient account. Physicians and staff are created by an administrator.
+
+    The answer is the same whether or not the email already has an account (no enumeration,
+    docs/security.md#enumeration): a new email gets its account and a welcome email, a known one
+    gets nothing created and its owner an email saying someone tried to register with it. Either
+    way the app signs in next with the same email and password.
+    """
     from accounts.audit import audit_log
 
     email = User.objects.normalize_email(email).lower()
     user = User(email=email, first_name=first_name, last_name=last_name, role=Role.PATIENT)
     _validate_password(password, user)
-    user.set_password(password)
-    if User.objects.filter(email__iexact=email).exists():
-        raise EmailUnavailable(
-            fields={"email": [{"code": "email_unavailable", "message": EmailUnavailable.default_message}]}
-        )
+    user.set_password(password)  # hashed in both branches, so both take as long
     user.full_clean(exclude=["password", "email"])
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError as exc:  # a concurrent registration with the same email
-        raise EmailUnavailable() from exc
-    audit_log(request, AuditAction.CREATE, user, actor=user, detail="registration")
-    return user
+    created = False
+    if not User.objects.filter(email__iexact=email).exists():
+        try:
+            with transaction.atomic():
+                user.save()
+                audit_log(request, AuditAction.CREATE, user, actor=user, detail="registration")
+            created = True
+        except IntegrityError:  # a concurrent registration with the same email won
+            created = False
+    if created:
+        send_email(to=email, subject="Welcome", body=_WELCOME_BODY)
+    else:
+        send_email(to=email, subject="Your account", body=_ALREADY_REGISTERED_BODY)
+
+
+_WELCOME_BODY = "Your account is ready. Open the app and sign in with your email and password."
+_ALREADY_REGISTERED_BODY = (
+    "Someone tried to create an account with this email, which already has one. If it was you, "
+    'sign in in the app, or use "Forgot password" there. If it was not you, ignore this email: '
+    "nothing was changed."
+)
 
 
 def tokens_for(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
+    refresh = PracticeRefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 def login(*, request, email: str, password: str) -> tuple[User, dict[str, str]]:
     """Sign in. Unknown email and wrong password give the same answer; repeated failures lock
-    the account (django-axes) whether or not it exists, so the lockout reveals nothing either."""
+    the account, the address and the pair (accounts/lockout.py) whether or not the account
+    exists, so the lockout reveals nothing either."""
     django_request = getattr(request, "_request", request)
     user = authenticate(django_request, username=email.strip().lower(), password=password)
     if getattr(django_request, "axes_locked_out", False):
@@ -77,11 +94,34 @@ def login(*, request, email: str, password: str) -> tuple[User, dict[str, str]]:
     return user, tokens_for(user)
 
 
+def step_up_verify(*, user: User, password: str, request=None) -> bool:
+    """Re-check a signed-in user's password before a sensitive act (signing a prescription).
+
+    Counted and locked exactly like sign-in (the same django-axes rules and counters: a stolen
+    session guessing the password is the same attack as guessing it at sign-in): returns False on
+    a wrong password, raises AccountLocked (429) once the account, the address or the pair is
+    locked. Without a request (a script, a test of the service alone) it only checks the password.
+    """
+    if not password:
+        return False
+    if request is None:
+        return user.check_password(password)
+    django_request = getattr(request, "_request", request)
+    verified = authenticate(django_request, username=user.email, password=password)
+    if getattr(django_request, "axes_locked_out", False):
+        raise AccountLocked()
+    return verified is not None and verified.pk == user.pk
+
+
 def refresh_rotate(*, refresh: str) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old one is blacklisted.
 
     Reuse detection: a refresh token presented a second time means it was copied. Every
-    outstanding refresh token of that user is then revoked, so the thief's copy dies too.
+    outstanding refresh token of that user is then revoked, and every access token issued up to
+    that instant is refused (`tokens_valid_after`, to the microsecond), so the thief's copy dies
+    too. The check and the blacklisting happen under a lock on the token's row: of several
+    concurrent presentations exactly one wins; the others are reuse and revoke the family,
+    including what the winner was just given.
     """
     from rest_framework_simplejwt.exceptions import TokenBackendError
     from rest_framework_simplejwt.settings import api_settings
@@ -94,22 +134,26 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh":
         raise TokenInvalid()
     jti = payload.get(api_settings.JTI_CLAIM)
-    if BlacklistedToken.objects.filter(token__jti=jti).exists():
-        user_id = payload.get(api_settings.USER_ID_CLAIM)
-        revoked = refresh_revoke_all(user_id=user_id)
-        User.objects.filter(pk=user_id).update(tokens_valid_after=timezone.now())
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    reused = False
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        if outstanding is None:
+            raise TokenInvalid()  # never issued by us (or long purged)
+        if BlacklistedToken.objects.filter(token=outstanding).exists():
+            reused = True
+        else:
+            user = User.objects.filter(pk=user_id, is_active=True).first()
+            if user is None or issued_before(payload, user.tokens_valid_after):
+                raise TokenInvalid()
+            BlacklistedToken.objects.create(token=outstanding)
+            new = PracticeRefreshToken.for_user(user)
+    if reused:
+        with transaction.atomic():
+            User.objects.filter(pk=user_id).update(tokens_valid_after=timezone.now())
+            revoked = refresh_revoke_all(user_id=user_id)
         logger.warning("refresh token reuse detected user_id=%s revoked=%d", user_id, revoked)
         raise TokenReused()
-    try:
-        token = RefreshToken(refresh)
-        user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM), is_active=True).first()
-        if user is None:
-            raise TokenInvalid()
-        with transaction.atomic():
-            token.blacklist()
-            new = RefreshToken.for_user(user)
-    except TokenError as exc:
-        raise TokenInvalid() from exc
     return {"access": str(new.access_token), "refresh": str(new)}
 
 
@@ -177,4 +221,6 @@ def password_reset_confirm(*, code: str, new_password: str) -> User:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)  # a reset signs every device out
+    # The owner proved the mailbox: a lock someone else caused on this account ends now.
+    lockout_clear_account(email=user.email)
     return user

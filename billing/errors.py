@@ -36,6 +36,11 @@ class AlreadySubscribed(Conflict):
     default_message = "You already have a membership."
 
 
+class SubscribeInProgress(Conflict):
+    code = "subscribe_in_progress"
+    default_message = "Your membership is being set up on another screen. Try again in a moment."
+
+
 class NotCancellable(Conflict):
     code = "not_cancellable"
     default_message = "This membership cannot be cancelled in its current state."

@@ -211,6 +211,29 @@ class StripeGateway:
         )
         return _to_dict(subscription)
 
+    def customer_subscriptions(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every subscription of one customer at Stripe, whatever its status (the truth, not the mirror)."""
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "status": "all",
+            "limit": 100,
+            "expand": ["data.latest_invoice"],
+        }
+        page = self._call("customer_subscriptions", self.client.v1.subscriptions.list, params=params)
+        return [_to_dict(s) for s in page.data]
+
+    def subscription_cancel_now(self, subscription_id: str) -> dict[str, Any]:
+        """Cancel at once (used on incomplete subscriptions nobody paid: nothing to prorate)."""
+        subscription = self._call(
+            "subscription_cancel_now", self.client.v1.subscriptions.cancel, subscription_id, params={}
+        )
+        return _to_dict(subscription)
+
+    def checkout_session_expire(self, session_id: str) -> dict[str, Any]:
+        """Expire an open Checkout Session so it can no longer be paid."""
+        session = self._call("checkout_session_expire", self.client.v1.checkout.sessions.expire, session_id)
+        return _to_dict(session)
+
     def portal_session_create(self, *, customer_id: str, idempotency_key: str) -> dict[str, Any]:
         session = self._call(
             "portal_session_create",

@@ -12,7 +12,12 @@ from billing.errors import BillingUnavailable
 from billing.gateway import get_gateway
 from billing.models import WebhookEventStatus
 from billing.services.reconcile import stuck_webhook_event_ids, subscriptions_reconcile
-from billing.services.webhooks import webhook_event_apply, webhook_event_claim, webhook_event_finish
+from billing.services.webhooks import (
+    webhook_event_apply,
+    webhook_event_claim,
+    webhook_event_finish,
+    webhook_payloads_purge,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +62,11 @@ def reconcile_subscriptions() -> dict:
         len(stuck),
     )
     return {"checked": result.checked, "created": result.created, "changed": result.changed, "requeued": len(stuck)}
+
+
+@shared_task(acks_late=True)
+def purge_webhook_payloads() -> int:
+    """Daily (beat): empty stored Stripe payloads past BILLING_WEBHOOK_RETENTION_DAYS. Safe to run twice."""
+    purged = webhook_payloads_purge()
+    logger.info("stripe webhook payloads purged count=%d", purged)
+    return purged

@@ -306,3 +306,29 @@ def assessment_for_staff(*, viewer: User, public_id) -> Assessment:
     if assessment is None:
         raise NotFound()
     return assessment
+
+
+def assessment_location(*, public_id, token: str = "", patient: User | None = None) -> tuple[str, str] | None:
+    """Contract (scheduling): (state, time zone) of a free assessment, for whoever may use it.
+
+    An assessment id alone proves nothing (ids leak in links and logs): it is usable with its claim
+    token (what the app holds from the answer), or by the patient who claimed it. Unknown id, wrong
+    token, someone else's, or outside the service area: None, one answer for all, so the search
+    cannot tell whether an id exists (docs/security.md#enumeration).
+    """
+    import hashlib
+    import hmac
+
+    row = (
+        Assessment.objects.filter(public_id=public_id)
+        .values("state", "time_zone", "patient_id", "claim_token_hash")
+        .first()
+    )
+    if row is None:
+        return None
+    claimed_by_caller = patient is not None and row["patient_id"] == patient.pk
+    offered = hashlib.sha256((token or "").encode("utf-8")).hexdigest()
+    holds_token = bool(token) and hmac.compare_digest(row["claim_token_hash"], offered)
+    if not (claimed_by_caller or holds_token) or not row["state"]:
+        return None
+    return row["state"], row["time_zone"]

@@ -71,7 +71,10 @@ def _search_location(request, query: dict):
     """(state, time zone): from ?assessment=, else a signed-in patient's profile, else ?zip= (+ ?county=)."""
     user = request.user
     if "assessment" in query:
-        found = contracts.assessment_location(public_id=query["assessment"])
+        viewer = user if user.is_authenticated and user.is_patient else None
+        found = contracts.assessment_location(
+            public_id=query["assessment"], token=query.get("assessment_token", ""), patient=viewer
+        )
         if found is None:
             raise LocationNotServed(extra={"reason": "assessment_not_served", "county_choices": []})
         return found[0], contracts.zone(found[1])

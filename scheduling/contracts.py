@@ -72,15 +72,12 @@ def patient_location(*, patient):
     return locate(patient=patient)
 
 
-def assessment_location(*, public_id) -> tuple[str, str] | None:
-    """(state, time zone) from a prospective patient's free assessment (its public id is the
-    capability the app holds before sign-up); None when unknown or outside the service area."""
-    from patients.models import Assessment
+def assessment_location(*, public_id, token: str = "", patient=None) -> tuple[str, str] | None:
+    """(state, time zone) from a prospective patient's free assessment, usable with its claim
+    token or by the patient who claimed it; None otherwise (one answer for every refusal)."""
+    from patients.selectors import assessment_location as locate
 
-    row = Assessment.objects.filter(public_id=public_id).values("state", "time_zone").first()
-    if row is None or not row["state"]:
-        return None
-    return row["state"], row["time_zone"]
+    return locate(public_id=public_id, token=token, patient=patient)
 
 
 def patient_good_standing(*, patient):

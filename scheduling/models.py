@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from encrypted_fields.fields import EncryptedTextField
+
+from accounts.encryption import EncryptedTextField
 
 
 class Weekday(models.IntegerChoices):

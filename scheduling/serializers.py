@@ -43,6 +43,11 @@ class AvailabilityQuery(serializers.Serializer):
     assessment = serializers.UUIDField(
         required=False, help_text="Prospective patients: the public id of their free assessment (its ZIP decides)."
     )
+    assessment_token = serializers.CharField(
+        required=False,
+        max_length=128,
+        help_text="The assessment's claim_token (from its answer); not needed by the patient who claimed it.",
+    )
     zip = serializers.RegexField(
         r"^\d{5}(-?\d{4})?$",
         required=False,

@@ -178,7 +178,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     fuzz = sys.modules.get("tests.security.test_fuzz")
     if fuzz is not None and fuzz.FUZZ_STATS["examples"]:
         stats = fuzz.FUZZ_STATS
-        lines.append(f"schemathesis: {stats['operations']} operation x role pairs, {stats['examples']} examples")
+        lines.append(
+            f"schemathesis: {stats['operations']} operation x role pairs, {stats['examples']} examples "
+            f"({stats['coverage']} from the coverage phase, {stats['coverage_left_out']} coverage cases left out)"
+        )
     matrix = sys.modules.get("tests.security.test_matrix")
     if matrix is not None and matrix.MATRIX_STATS["checks"]:
         stats = matrix.MATRIX_STATS

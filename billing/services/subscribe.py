@@ -12,17 +12,29 @@ moves the counter on so the next try gets a fresh one.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from billing.errors import AlreadySubscribed, NoBillingAccount, NotCancellable, StripeRequestFailed, UnknownPrice
+from billing.errors import (
+    AlreadySubscribed,
+    NoBillingAccount,
+    NotCancellable,
+    StripeRequestFailed,
+    SubscribeInProgress,
+    UnknownPrice,
+)
 from billing.gateway import get_gateway
 from billing.models import LIVE_STATUSES, StripeCustomer, Subscription, SubscriptionStatus
 from billing.selectors import subscription_for_patient
@@ -65,6 +77,74 @@ def _refuse_if_member(patient: User) -> None:
         raise AlreadySubscribed()
 
 
+# How long one patient's subscribe call may hold the lock, and how long another waits for it.
+_LOCK_SECONDS = 60
+_LOCK_WAIT_SECONDS = 15
+
+
+@contextmanager
+def _patient_subscribe_lock(patient: User) -> Iterator[None]:
+    """One subscribe call per patient at a time, across processes (the cache is Redis outside
+    development). Held across the Stripe calls on purpose: the database is not locked meanwhile.
+    A second tap waits for the first and then sees what it did; a call that cannot get the lock
+    in time answers 409 `subscribe_in_progress`."""
+    key = f"billing-subscribe-lock:{patient.pk}"
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while not cache.add(key, token, timeout=_LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            raise SubscribeInProgress()
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
+
+
+def _stripe_state(*, customer: StripeCustomer, gateway) -> list[Subscription]:
+    """Ask Stripe (not only the mirror) which subscriptions the patient has, mirror them all, and
+    refuse if one is live: a Checkout paid a moment ago, whose webhook has not arrived, counts."""
+    read_at = timezone.now()
+    mirrored = []
+    for data in gateway.customer_subscriptions(customer.stripe_customer_id):
+        row = subscription_apply_snapshot(data=data, snapshot_at=read_at)
+        if row is not None:
+            mirrored.append(row)
+    if any(row.status in LIVE_STATUSES for row in mirrored):
+        raise AlreadySubscribed()
+    return mirrored
+
+
+def _expire_open_checkout(*, customer: StripeCustomer, gateway) -> None:
+    """The app is subscribing: the web Checkout page the patient may still have open must not be
+    payable any more (two payments, two subscriptions)."""
+    if not customer.checkout_session_id:
+        return
+    try:
+        gateway.checkout_session_expire(customer.checkout_session_id)
+    except StripeRequestFailed:
+        pass  # already expired or completed: _stripe_state, asked next, tells which
+    StripeCustomer.objects.filter(pk=customer.pk, checkout_session_id=customer.checkout_session_id).update(
+        checkout_session_id="",
+        checkout_session_url="",
+        checkout_session_expires_at=None,
+        checkout_attempt=F("checkout_attempt") + 1,
+    )
+    customer.refresh_from_db()
+
+
+def _cancel_incomplete(*, customer: StripeCustomer, subscriptions: list[Subscription], gateway) -> None:
+    """The web is subscribing: an incomplete subscription the app created must not be payable any more."""
+    pending = [row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE]
+    for row in pending:
+        data = gateway.subscription_cancel_now(row.stripe_subscription_id)
+        subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
+    if pending:
+        StripeCustomer.objects.filter(pk=customer.pk).update(subscription_attempt=F("subscription_attempt") + 1)
+        customer.refresh_from_db()
+
+
 def _bucket(seconds: int) -> int:
     return int(timezone.now().timestamp()) // seconds
 
@@ -74,7 +154,14 @@ def checkout_session_start(*, actor: User, price_id: str | None = None, request=
     price = plan_price(price_id)
     gateway = get_gateway()
     _refuse_if_member(actor)
+    with _patient_subscribe_lock(actor):
+        return _checkout_session_start(actor=actor, price=price, gateway=gateway, request=request)
+
+
+def _checkout_session_start(*, actor: User, price: str, gateway, request) -> CheckoutStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
+    subscriptions = _stripe_state(customer=customer, gateway=gateway)
+    _cancel_incomplete(customer=customer, subscriptions=subscriptions, gateway=gateway)
     now = timezone.now()
     if customer.checkout_session_id:
         if customer.checkout_session_expires_at and customer.checkout_session_expires_at > now + _CHECKOUT_REUSE_MARGIN:
@@ -112,14 +199,28 @@ def mobile_subscription_start(*, actor: User, price_id: str | None = None, reque
     price = plan_price(price_id)
     gateway = get_gateway()
     _refuse_if_member(actor)
+    with _patient_subscribe_lock(actor):
+        return _mobile_subscription_start(actor=actor, price=price, gateway=gateway, request=request)
+
+
+def _mobile_subscription_start(*, actor: User, price: str, gateway, request) -> MobileStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
+    _expire_open_checkout(customer=customer, gateway=gateway)
+    subscriptions = _stripe_state(customer=customer, gateway=gateway)
 
     data = None
-    pending = (
-        Subscription.objects.filter(patient=actor, status=SubscriptionStatus.INCOMPLETE)
-        .order_by("-created_at", "-id")
-        .first()
+    incomplete = sorted(
+        (row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE),
+        key=lambda row: (row.stripe_created_at or row.created_at, row.pk),
+        reverse=True,
     )
+    pending = incomplete[0] if incomplete else None
+    if pending is None:
+        pending = (
+            Subscription.objects.filter(patient=actor, status=SubscriptionStatus.INCOMPLETE)
+            .order_by("-created_at", "-id")
+            .first()
+        )
     if pending is not None:
         data = gateway.subscription_retrieve(pending.stripe_subscription_id, with_confirmation_secret=True)
         mirrored = subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
@@ -132,6 +233,12 @@ def mobile_subscription_start(*, actor: User, price_id: str | None = None, reque
             customer.refresh_from_db()
             data = None
     if data is None:
+        # Every subscription Stripe holds for the customer used up one attempt: an expired one
+        # must not replay its idempotency key (the key would hand back the dead subscription).
+        attempt = max(customer.subscription_attempt, len(subscriptions) + 1)
+        if attempt != customer.subscription_attempt:
+            StripeCustomer.objects.filter(pk=customer.pk).update(subscription_attempt=attempt)
+            customer.subscription_attempt = attempt
         data = gateway.subscription_create(
             customer_id=customer.stripe_customer_id,
             price_id=price,

@@ -49,6 +49,72 @@ INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed", "invoice.payment_act
 HANDLED_EVENTS = {"checkout.session.completed"} | SUBSCRIPTION_EVENTS | INVOICE_EVENTS
 
 
+# What applying an event reads from its object (webhook_event_apply and the mirror), per object
+# type. Everything else Stripe sends (the customer's email, name, address and phone on invoices,
+# customer_details on Checkout Sessions) is dropped before the event is stored
+# (docs/security.md#webhook-payloads).
+_KEPT_FIELDS = {
+    "checkout.session": ("id", "object", "mode", "customer", "subscription", "status"),
+    "subscription": ("id", "object", "customer", "status"),
+    "invoice": (
+        "id",
+        "object",
+        "customer",
+        "status",
+        "number",
+        "currency",
+        "amount_due",
+        "amount_paid",
+        "attempt_count",
+        "hosted_invoice_url",
+        "period_start",
+        "period_end",
+        "created",
+        "billing_reason",
+    ),
+}
+
+
+def _only(value, keys):
+    return {k: value[k] for k in keys if isinstance(value, dict) and k in value}
+
+
+def webhook_payload_minimise(body: dict) -> dict:
+    """The part of a Stripe event that processing needs; nothing that names or reaches a person."""
+    obj = (body.get("data") or {}).get("object") or {}
+    kind = obj.get("object") if isinstance(obj, dict) else None
+    kept = _only(obj, _KEPT_FIELDS.get(kind, ("id", "object")))
+    if kind == "invoice":
+        subscription = ((obj.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+        if subscription is not None:
+            kept["parent"] = {"subscription_details": {"subscription": stripe_id(subscription)}}
+        lines = (obj.get("lines") or {}).get("data") or []
+        if lines and isinstance(lines[0], dict) and lines[0].get("period"):
+            kept["lines"] = {"data": [{"period": _only(lines[0]["period"], ("start", "end"))}]}
+        transitions = obj.get("status_transitions")
+        if isinstance(transitions, dict):
+            kept["status_transitions"] = _only(transitions, ("paid_at", "finalized_at"))
+    for key in ("customer", "subscription"):
+        if key in kept:
+            kept[key] = stripe_id(kept[key])
+    minimal = _only(body, ("id", "object", "type", "created", "livemode", "api_version"))
+    minimal["data"] = {"object": kept}
+    return minimal
+
+
+def webhook_payloads_purge(*, now=None) -> int:
+    """Empty the stored payload of every finished event older than BILLING_WEBHOOK_RETENTION_DAYS.
+
+    The row stays (its Stripe id keeps a late redelivery from being applied twice; its type,
+    status and times stay for the books); pending and processing events keep theirs until applied.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BILLING_WEBHOOK_RETENTION_DAYS)
+    finished = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED, WebhookEventStatus.FAILED)
+    return (
+        WebhookEvent.objects.filter(received_at__lt=cutoff, status__in=finished).exclude(payload={}).update(payload={})
+    )
+
+
 @dataclass(frozen=True)
 class Recorded:
     event: WebhookEvent
@@ -80,7 +146,7 @@ def webhook_event_record(*, payload: bytes, signature_header: str | None) -> Rec
                 type=event_type,
                 stripe_created_at=created,
                 livemode=bool(body.get("livemode")),
-                payload=body,
+                payload=webhook_payload_minimise(body),
                 status=status,
                 error_code=error_code,
                 processed_at=timezone.now() if status == WebhookEventStatus.IGNORED else None,

@@ -149,10 +149,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
 
+# Sign-in lockout (accounts/lockout.py, docs/security.md#lockout): within the cool-off window, one
+# address guessing one account is locked after AXES_FAILURE_LIMIT failures, an account after
+# LOCKOUT_ACCOUNT_FAILURES from any addresses, an address after LOCKOUT_IP_FAILURES across accounts.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOCKOUT_ACCOUNT_FAILURES = env.int("LOCKOUT_ACCOUNT_FAILURES", default=10)
+LOCKOUT_IP_FAILURES = env.int("LOCKOUT_IP_FAILURES", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Lock an account after repeated failures from anywhere, and an address that tries many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "accounts.lockout.LockoutPolicyHandler"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "api.client_ip.axes_client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.lockout.client_str"
+# A failure while locked is not counted, so nobody can stretch a lock past one cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -172,6 +182,12 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
+
+# --- Client IP (api/client_ip.py, docs/security.md#client-ip) ---------------------------------
+# How many reverse proxies of ours append to X-Forwarded-For in front of the app. 0: the header is
+# ignored (the socket's peer is the client). Behind one load balancer: 1. Too high a value lets a
+# client choose its address (throttles and lockout then count nothing); too low counts the proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -194,6 +210,10 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="30/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles identify the client by the same rule as api.client_ip (None would trust the header).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # OPTIONS describes a view without introspecting serializers (the schema is /api/schema/).
+    "DEFAULT_METADATA_CLASS": "api.metadata.MethodsOnlyMetadata",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -213,7 +233,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Integrations -----------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Development and the demo write each email (password-reset codes included) to a file under
+# var/mail/, never to the console, whose output is the log (docs/security.md#demo-email).
+# Production sets a real backend (production.py).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="care@practice.example")
 # SMS: "console" (prints), "locmem" (tests) or "twilio" (needs the TWILIO_* settings).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
@@ -308,6 +332,13 @@ if BILLING_ENABLED:
     _stripe_bad = [name for name, (value, prefixes) in _stripe_expected.items() if not value.startswith(prefixes)]
     if _stripe_bad:
         raise ImproperlyConfigured(f"BILLING_ENABLED needs valid {', '.join(_stripe_bad)}.")
+# Stored Stripe events keep only what processing needs; even that is emptied this many days after
+# the event was handled (docs/security.md#webhook-payloads).
+BILLING_WEBHOOK_RETENTION_DAYS = env.int("BILLING_WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["billing-purge-webhook-payloads"] = {
+    "task": "billing.tasks.purge_webhook_payloads",
+    "schedule": crontab(hour=4, minute=47),
+}
 CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": crontab(hour=4, minute=17),  # nightly, UTC, away from renewals at midnight

@@ -5,7 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from encrypted_fields.fields import EncryptedTextField
+
+from accounts.encryption import EncryptedTextField
 
 
 class SafetyFlagKind(models.TextChoices):

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from accounts.services import step_up_verify
 from api.clock import practice_date
 from api.errors import NotFound
 from prescriptions import selectors
@@ -131,7 +132,7 @@ def prescription_sign(
     hard-stop contraindication). A refusal still commits its SigningAttempt (why it was refused),
     then raises 422.
     """
-    if not password or not actor.check_password(password):
+    if not step_up_verify(user=actor, password=password, request=request):
         raise StepUpFailed()
     with transaction.atomic():
         found = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)

@@ -23,16 +23,17 @@ def login(client, email, password=PASSWORD, **extra):
     return client.post(LOGIN, {"email": email, "password": password}, format="json", **extra)
 
 
-def test_register_creates_a_patient_and_returns_tokens(anon_client):
+def test_register_creates_a_patient_who_then_signs_in(anon_client):
     response = anon_client.post(
         REGISTER, {"email": "New.Person@Example.test", "password": "A-long-passphrase-77", "first_name": "N"}
     )
-    assert response.status_code == 201, response.json()
-    body = response.json()
+    assert response.status_code == 202, response.json()
     user = User.objects.get(email="new.person@example.test")
     assert user.role == Role.PATIENT
-    assert body["user"]["role"] == "patient" and body["access"] and body["refresh"]
     assert AuditEvent.objects.filter(object_id=str(user.pk), action="create").count() == 1
+    assert mail.outbox[-1].to == ["new.person@example.test"]
+    signed_in = login(anon_client, "new.person@example.test", "A-long-passphrase-77")
+    assert signed_in.status_code == 200 and signed_in.json()["access"]
 
 
 def test_register_refuses_weak_password_with_field_error_and_saves_nothing(anon_client):
@@ -48,15 +49,22 @@ def test_register_cannot_choose_a_role(anon_client):
     response = anon_client.post(
         REGISTER, {"email": "sneaky@example.test", "password": "A-long-passphrase-77", "role": "admin"}
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert User.objects.get(email="sneaky@example.test").role == Role.PATIENT
 
 
-def test_register_duplicate_email_is_refused(anon_client, patient):
-    response = anon_client.post(REGISTER, {"email": patient.email.upper(), "password": "A-long-passphrase-77"})
-    assert response.status_code == 400
-    assert response.json()["code"] == "email_unavailable"
+def test_register_answers_the_same_for_a_known_email_and_emails_its_owner(anon_client, patient):
+    """No enumeration: a known email gets the answer a new one gets; its owner is told by email."""
+    known = anon_client.post(REGISTER, {"email": patient.email.upper(), "password": "A-long-passphrase-77"})
+    new = anon_client.post(REGISTER, {"email": "fresh@example.test", "password": "A-long-passphrase-77"})
+    assert known.status_code == new.status_code == 202
+    assert known.json() == new.json()
     assert User.objects.filter(email__iexact=patient.email).count() == 1
+    assert User.objects.get(email__iexact=patient.email).check_password("A-long-passphrase-77") is False
+    to_owner = [m for m in mail.outbox if m.to == [patient.email]]
+    assert len(to_owner) == 1 and "already has one" in to_owner[0].body
+    # The would-be squatter cannot sign in with the password they chose.
+    assert login(anon_client, patient.email, "A-long-passphrase-77").status_code == 401
 
 
 def test_login_returns_tokens_that_authenticate(anon_client, api, patient):

@@ -173,6 +173,23 @@ class FakeStripe(stripe.HTTPClient):
         self.add_invoice(subscription, status="paid" if status == "active" else "open", created=start)
         return subscription
 
+    def complete_checkout(self, session_id: str) -> dict:
+        """The patient pays on Stripe's Checkout page: the session completes with an active subscription."""
+        session = self.checkout_sessions[session_id]
+        if session["status"] != "open":
+            raise ValueError(f"session {session_id} is {session['status']}, cannot be paid")
+        subscription = self.add_subscription(session["customer"], status="active")
+        session.update(status="complete", subscription=subscription["id"])
+        return subscription
+
+    def pay_subscription(self, subscription_id: str) -> dict:
+        """The app confirms the PaymentSheet: an incomplete subscription becomes active."""
+        subscription = self.subscriptions[subscription_id]
+        if subscription["status"] != "incomplete":
+            raise ValueError(f"subscription {subscription_id} is {subscription['status']}, cannot be paid")
+        subscription["status"] = "active"
+        return subscription
+
     def set_status(self, subscription_id: str, status: str, **changes) -> dict:
         subscription = self.subscriptions[subscription_id]
         subscription.update(status=status, **changes)
@@ -217,17 +234,31 @@ class FakeStripe(stripe.HTTPClient):
                 metadata={k[9:-1]: v for k, v in r.form.items() if k.startswith("metadata[")},
             )
             return 200, self._expand(subscription, expand)
+        match = re.fullmatch(r"/v1/checkout/sessions/(cs_\w+)/expire", r.path)
+        if r.method == "post" and match:
+            session = self.checkout_sessions.get(match.group(1))
+            if session is None or session["status"] != "open":
+                return 400, {"error": {"type": "invalid_request_error", "code": "checkout_session_not_open"}}
+            session["status"] = "expired"
+            return 200, session
         match = re.fullmatch(r"/v1/subscriptions/(sub_\w+)", r.path)
         if match:
             subscription = self.subscriptions.get(match.group(1))
             if subscription is None:
                 return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
+            if r.method == "delete":
+                subscription["status"] = "incomplete_expired" if subscription["status"] == "incomplete" else "canceled"
+                subscription["canceled_at"] = now
+                subscription["ended_at"] = now
+                return 200, self._expand(subscription, expand)
             if r.method == "post" and r.form.get("cancel_at_period_end") == "true":
                 subscription["cancel_at_period_end"] = True
                 subscription["cancel_at"] = subscription["items"]["data"][0]["current_period_end"]
             return 200, self._expand(subscription, expand)
         if r.method == "get" and r.path == "/v1/subscriptions":
             items = sorted(self.subscriptions.values(), key=lambda s: s["id"])
+            if r.form.get("customer"):
+                items = [s for s in items if s["customer"] == r.form["customer"]]
             after = r.form.get("starting_after")
             if after:
                 items = [s for s in items if s["id"] > after]

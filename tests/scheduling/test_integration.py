@@ -260,6 +260,7 @@ def test_availability_is_throttled(anon_client, monkeypatch):
 
 
 def test_prospective_patient_searches_with_their_assessment(anon_client, physician, frozen):
+    import hashlib
     import uuid
 
     from patients.models import Assessment
@@ -272,9 +273,15 @@ def test_prospective_patient_searches_with_their_assessment(anon_client, physici
         county_id="12033",
         time_zone="America/Chicago",
         outcome="likely_eligible",
-        claim_token_hash="0" * 64,
+        claim_token_hash=hashlib.sha256(b"the-claim-token").hexdigest(),
     )
-    body = search(anon_client, start="2026-06-02", end="2026-06-02", assessment=str(assessment.public_id))
+    body = search(
+        anon_client,
+        start="2026-06-02",
+        end="2026-06-02",
+        assessment=str(assessment.public_id),
+        assessment_token="the-claim-token",
+    )
     assert body["state"] == "FL" and body["time_zone"] == "America/Chicago"
     assert body["results"][0]["slots"][0]["starts_at"] == "2026-06-02T08:00:00-05:00"
     unknown = anon_client.get(

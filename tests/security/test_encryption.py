@@ -78,3 +78,24 @@ def test_key_rotation_keeps_old_rows_readable_and_reencrypts(settings, patient, 
     settings.SECRET_KEY_FALLBACKS = []  # the old key is gone for good
     _fresh_keys()
     assert SafetyFlag.objects.get(pk=flag.pk).resolution_note == NOTE
+
+
+def test_a_wrong_key_raises_instead_of_returning_ciphertext(settings, patient, _fresh_keys):
+    """The library returned the ciphertext as the note; the project's field raises."""
+    from accounts.encryption import EncryptionKeyError
+    from patients.models import SafetyFlag
+
+    flag = SafetyFlagFactory(patient=patient, resolution_note=NOTE)
+    settings.SECRET_KEY = "a-wrong-key-" + "w" * 60
+    settings.SECRET_KEY_FALLBACKS = []
+    _fresh_keys()
+    with pytest.raises(EncryptionKeyError):
+        SafetyFlag.objects.get(pk=flag.pk)
+
+
+def test_encrypted_fields_need_no_migration_for_the_strict_class():
+    from accounts.encryption import EncryptedTextField
+
+    for field in _encrypted_fields():
+        assert isinstance(field, EncryptedTextField)
+        assert field.deconstruct()[1] == "encrypted_fields.fields.EncryptedTextField"

@@ -1,8 +1,16 @@
 """API fuzzing with schemathesis against our own OpenAPI schema, in-process (WSGI), as each role.
 
 Checks: no 5xx, every status code is documented, content types and bodies match the schema.
-Examples per operation: SCHEMATHESIS_MAX_EXAMPLES (default 10; CI sets more on PostgreSQL).
-The figures (operations x roles, examples) are printed at the end of the run.
+Every phase runs (schemathesis.toml): the schema's examples, coverage (boundary values, missing
+and unexpected fields, undeclared methods such as OPTIONS, wrong content types) and fuzzing.
+
+Time budget (docs/security.md#fuzzing): fuzzing runs SCHEMATHESIS_MAX_EXAMPLES (default 10) per
+operation and role. The coverage phase is deterministic and large (~44 cases per operation and
+role, 22,000 in all: 20 minutes on the CI machine), so it runs once per operation, as the role the
+operation is for (its path: /patient/ -> patient, /physician/ -> physician, /staff/ -> staff,
+/auth/ -> anonymous, else patient), with every request-shape probe (undeclared methods, content
+types) and at most SCHEMATHESIS_COVERAGE_MAX_EXAMPLES (default 12) of its other scenarios.
+The figures (operations x roles, examples per phase) are printed at the end of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import AccessToken
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, TestPhase
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -31,6 +40,7 @@ from tests.factories import (
 )
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
+COVERAGE_MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_COVERAGE_MAX_EXAMPLES", "12"))
 ROLES = {
     "anonymous": None,
     "patient": PatientUserFactory,
@@ -41,8 +51,32 @@ ROLES = {
     "admin": AdminUserFactory,
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-FUZZ_STATS: dict[str, int] = {"examples": 0, "operations": 0}
+FUZZ_STATS: dict[str, int] = {"examples": 0, "operations": 0, "coverage": 0, "coverage_left_out": 0}
 _seen_operations: set[str] = set()
+_coverage_counts: dict[str, int] = {}
+
+
+def coverage_role(path: str) -> str:
+    """The role an operation is for, read from its path: the coverage phase runs as that role."""
+    for prefix, role in (
+        ("/api/v1/physician/", "physician"),
+        ("/api/v1/staff/", "staff"),
+        ("/api/v1/auth/", "anonymous"),
+    ):
+        if path.startswith(prefix):
+            return role
+    return "patient"
+
+
+def _run_coverage_case(case, role: str) -> bool:
+    if role != coverage_role(case.path):
+        return False
+    if case.meta.phase.data.scenario in REQUEST_SHAPE_PROBES:
+        return True
+    key = case.operation.label
+    _coverage_counts[key] = _coverage_counts.get(key, 0) + 1
+    return _coverage_counts[key] <= COVERAGE_MAX_EXAMPLES
+
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
@@ -95,5 +129,10 @@ def test_api_conforms_to_its_schema(case, role, auth_headers):
     if key not in _seen_operations:
         _seen_operations.add(key)
         FUZZ_STATS["operations"] += 1
+    if case.meta is not None and case.meta.phase.name == TestPhase.COVERAGE:
+        if not _run_coverage_case(case, role):
+            FUZZ_STATS["coverage_left_out"] += 1
+            return
+        FUZZ_STATS["coverage"] += 1
     FUZZ_STATS["examples"] += 1
     case.call_and_validate(headers=auth_headers, checks=CHECKS)
