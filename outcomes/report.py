@@ -64,10 +64,10 @@ def outcome_report_data(*, patient: User) -> ReportData:
     physician = profile.assigned_physician if profile else None
     return ReportData(
         patient_name=(
-            f"{profile.legal_first_name} {profile.legal_last_name}" if profile else patient.get_full_name()
+            f"{profile.legal_first_name} {profile.legal_last_name}" if profile else patient.full_name
         ).strip(),
         date_of_birth=profile.date_of_birth if profile else None,
-        physician_name=physician.get_full_name() if physician else "",
+        physician_name=physician.full_name if physician else "",
         generated_on=selectors.patient_today(patient=patient, zone=zone),
         summary=summary,
         phq9=scores(PHQ9),
