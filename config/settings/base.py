@@ -475,3 +475,4 @@ CELERY_BEAT_SCHEDULE["outcomes-diary-reminders"] = {
     "task": "outcomes.tasks.send_diary_reminders",
     "schedule": 5 * 60.0,
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ResponderVerdictEnum": "outcomes.headache.VERDICTS"})

@@ -167,6 +167,21 @@ SPECS: dict[str, Spec] = {
     "v1:staff-order-list": Spec(sees_a=BACK_OFFICE),
     "v1:staff-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
     "v1:staff-order-transition": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
+    # outcomes: the diary and its summaries, cluster attacks, reminders, review flags, the report
+    "v1:headache-diary": Spec(sees_a=frozenset({"patient_a"})),
+    # A date, not a record: each patient writes their own day, so patient B is in scope (of B's own day).
+    "v1:headache-diary-entry": Spec(
+        obj=lambda w: {"date": w.diary_a.date.isoformat()},
+        sees_a=frozenset({"patient_a"}),
+        acts=frozenset({"patient_a", "patient_b"}),
+    ),
+    "v1:headache-summary": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:cluster-attacks": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:diary-reminder": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:care-team-headache-summary": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:outcome-report": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
+    "v1:outcome-review-flags": Spec(sees_a=CLINICIANS_A),
+    "v1:outcome-review-flag-resolve": Spec(obj=_a("outcome_flag_a", "flag_id"), sees_a=frozenset({"physician_a"})),
 }
 
 
@@ -246,6 +261,17 @@ def build_world() -> World:
         prescription=w.rx_a, patient=w.patient_a
     )
     PDMPCheckFactory(patient=w.patient_a, checked_by=w.physician_a)
+    from outcomes.models import ClusterAttack, HeadacheDiaryEntry, OutcomeReviewFlag
+
+    w.diary_a = HeadacheDiaryEntry.objects.create(
+        patient=w.patient_a, date=timezone.localdate() - dt.timedelta(days=1), headache=True, peak_pain=5
+    )
+    w.attack_a = ClusterAttack.objects.create(
+        patient=w.patient_a, started_at=timezone.now() - dt.timedelta(hours=5), minutes=30, side="left"
+    )
+    w.outcome_flag_a = OutcomeReviewFlag.objects.create(
+        patient=w.patient_a, kind="medication_overuse", window_end=timezone.localdate()
+    )
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -268,6 +294,8 @@ def build_world() -> World:
             w.rx_draft_a,
             w.order_a,
             w.refill_a,
+            w.attack_a,
+            w.outcome_flag_a,
         )
     ]
     return w
@@ -277,7 +305,15 @@ def _db_fingerprint() -> str:
     """A hash of every row of the project's tables: any insert, update or delete changes it."""
     digest = hashlib.sha256()
     for model in apps.get_models():
-        if model._meta.app_label not in {"accounts", "billing", "practice", "patients", "scheduling", "prescriptions"}:
+        if model._meta.app_label not in {
+            "accounts",
+            "billing",
+            "practice",
+            "patients",
+            "scheduling",
+            "prescriptions",
+            "outcomes",
+        }:
             continue
         if model._meta.label == "accounts.AuditEvent":
             continue  # reads are audited on purpose; audit rows are append-only and checked elsewhere
