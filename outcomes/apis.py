@@ -202,7 +202,7 @@ class DiaryReminderApi(APIView):
         zone = selectors.patient_zone(patient=request.user)
         return {
             "enabled": bool(pref and pref.enabled),
-            "local_time": pref.local_time if pref else None,
+            "local_time": pref.local_time.strftime("%H:%M") if pref else None,
             "time_zone": zone.key,
         }
 

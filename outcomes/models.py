@@ -91,7 +91,7 @@ class ClusterAttack(models.Model):
     side = models.CharField(max_length=12, choices=AttackSide.choices)
     autonomic_signs = models.JSONField(default=list, blank=True)
     treatment = models.JSONField(default=list, blank=True)
-    relief = models.CharField(max_length=10, choices=AttackRelief.choices, blank=True)
+    relief = models.CharField(max_length=10, choices=AttackRelief.choices, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -131,7 +131,7 @@ class ClusterAttackIn(serializers.Serializer):
     treatment = serializers.ListField(
         child=serializers.ChoiceField(choices=CLUSTER_TREATMENTS), required=False, max_length=len(CLUSTER_TREATMENTS)
     )
-    relief = serializers.ChoiceField(choices=AttackRelief.choices, required=False, allow_blank=True)
+    relief = serializers.ChoiceField(choices=AttackRelief.choices, required=False, allow_null=True)
 
     def validate_autonomic_signs(self, value):
         return _unique(value)
@@ -158,7 +158,8 @@ class ReminderPreferenceIn(serializers.Serializer):
 
 class ReminderPreferenceOut(serializers.Serializer):
     enabled = serializers.BooleanField()
-    local_time = serializers.TimeField(allow_null=True)
+    # Wall-clock "HH:MM" in `time_zone` (JSON Schema's "time" format would demand an offset).
+    local_time = serializers.CharField(allow_null=True, help_text="HH:MM in the patient's own zone.")
     time_zone = serializers.CharField()
 
 
