@@ -122,6 +122,34 @@ class HeadacheSummary:
     months: list[headache.Window]
     cluster_weeks: list[tuple[date, date, int]]
     open_review_flags: list[str]
+    peg3: PegProgress | None = None
+
+
+@dataclass(frozen=True)
+class PegProgress:
+    baseline_score: float
+    latest_score: float
+    latest_taken_at: datetime
+    change: float
+
+
+def peg3_progress(*, patient: User) -> PegProgress | None:
+    """The PEG-3 baseline (the first response) and the latest, as scores (means). One query."""
+    from patients.scoring import INSTRUMENTS, PEG3
+    from patients.selectors import questionnaire_history
+
+    rows = list(questionnaire_history(patient=patient, instrument=PEG3).values_list("total", "taken_at", "is_baseline"))
+    if not rows:
+        return None
+    spec = INSTRUMENTS[PEG3]
+    latest_total, latest_at, _ = rows[0]
+    baseline_total = next((t for t, _, b in rows if b), rows[-1][0])
+    return PegProgress(
+        baseline_score=spec.score_of(baseline_total),
+        latest_score=spec.score_of(latest_total),
+        latest_taken_at=latest_at,
+        change=spec.score_of(latest_total - baseline_total),
+    )
 
 
 def headache_summary(
@@ -178,6 +206,7 @@ def headache_summary(
         months=months,
         cluster_weeks=headache.weekly_counts(attack_dates, start=current.start, end=current.end),
         open_review_flags=flags,
+        peg3=peg3_progress(patient=patient),
     )
 
 

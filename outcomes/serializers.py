@@ -224,6 +224,13 @@ class ClusterWeekOut(serializers.Serializer):
     attacks = serializers.IntegerField()
 
 
+class PegOut(serializers.Serializer):
+    baseline_score = serializers.FloatField()
+    latest_score = serializers.FloatField()
+    latest_taken_at = serializers.DateTimeField()
+    change = serializers.FloatField()
+
+
 class HeadacheSummaryOut(serializers.Serializer):
     end = serializers.DateField()
     time_zone = serializers.CharField()
@@ -247,6 +254,7 @@ class HeadacheSummaryOut(serializers.Serializer):
     months = WindowOut(many=True)
     cluster_attacks_weekly = ClusterWeekOut(many=True)
     open_review_flags = serializers.ListField(child=serializers.CharField())
+    peg3 = PegOut(allow_null=True, help_text="PEG-3 (mean of 3 items, 0-10): baseline, latest and change.")
 
 
 def summary_data(s) -> dict:
@@ -280,4 +288,14 @@ def summary_data(s) -> dict:
         "months": [window_data(w) for w in s.months],
         "cluster_attacks_weekly": [{"start": a, "end": b, "attacks": n} for a, b, n in s.cluster_weeks],
         "open_review_flags": s.open_review_flags,
+        "peg3": (
+            {
+                "baseline_score": s.peg3.baseline_score,
+                "latest_score": s.peg3.latest_score,
+                "latest_taken_at": s.peg3.latest_taken_at,
+                "change": s.peg3.change,
+            }
+            if s.peg3
+            else None
+        ),
     }

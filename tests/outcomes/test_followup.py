@@ -161,6 +161,8 @@ def test_peg3_is_scored_as_the_mean_with_baseline_and_change(profile, patient, p
     ).json()
     assert (second["score"], second["score_change_from_baseline"], second["change_from_baseline"]) == (2.67, -3.67, -11)
     assert second["response"] is True  # a drop of at least half of the baseline
+    summary = patient_api.get("/api/v1/patient/headache-summary/").json()["peg3"]
+    assert (summary["baseline_score"], summary["latest_score"], summary["change"]) == (6.33, 2.67, -3.67)
     bad = patient_api.post("/api/v1/patient/questionnaires/", {"instrument": "peg3", "answers": [11, 3]}, format="json")
     assert bad.json()["fields"]["answers"][0]["code"] == "wrong_item_count"
     out = patient_api.post(
