@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_log
 from accounts.models import AuditAction
 from accounts.permissions import IsPatient, IsPhysician, IsPhysicianOrStaff
+from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import errors
 from outcomes import selectors, services
@@ -80,8 +81,6 @@ class DiaryEntryApi(APIView):
         on = _parse_date(date, "date")
         entry = selectors.diary_entries(patient=request.user, start=on, end=on).first()
         if entry is None:
-            from api.errors import NotFound
-
             raise NotFound("Nothing logged for this date.")
         audit_log(request, AuditAction.READ, entry)
         return Response(s.DiaryEntryOut(entry).data)

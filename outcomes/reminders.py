@@ -8,7 +8,7 @@ date), so two scans, or a scan delivered twice, send one reminder. Sending is on
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -53,7 +53,9 @@ def send_due_diary_reminders(*, now=None) -> int:
         zone = selectors.patient_zone(patient=patient)
         local_now = now.astimezone(zone)
         local_date = local_now.date()
-        due = timezone.make_aware(timezone.datetime.combine(local_date, pref.local_time), zone)
+        # The chosen wall-clock time on this local date (on a DST night a time in the skipped hour
+        # resolves to the instant after the gap, a repeated one to its first occurrence).
+        due = datetime.combine(local_date, pref.local_time, tzinfo=zone)
         if not (due <= local_now < due + SEND_WINDOW):
             continue
         try:

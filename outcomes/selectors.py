@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from api.errors import NotFound
 from outcomes import headache
 from outcomes.models import (
     ClusterAttack,
@@ -230,8 +231,6 @@ def review_flag_list(*, viewer: User) -> QuerySet[OutcomeReviewFlag]:
 
 
 def review_flag_for_physician(*, physician: User, flag_public_id) -> OutcomeReviewFlag:
-    from api.errors import NotFound
-
     flag = (
         OutcomeReviewFlag.objects.filter(
             public_id=flag_public_id, patient__patient_profile__assigned_physician=physician

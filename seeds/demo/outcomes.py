@@ -11,7 +11,7 @@ patient without one gets no diary. Idempotent: a patient who already has a diary
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.utils import timezone
 
@@ -100,7 +100,7 @@ def run(stdout) -> None:
     miami = User.objects.filter(email="patient.miami@demo.practice.example").first()
     if miami is not None:
         DiaryReminderPreference.objects.get_or_create(
-            patient=miami, defaults={"enabled": True, "local_time": timezone.datetime.strptime("20:30", "%H:%M").time()}
+            patient=miami, defaults={"enabled": True, "local_time": time(20, 30)}
         )
     pensacola = User.objects.filter(email="patient.pensacola@demo.practice.example").first()
     if pensacola is not None and not ClusterAttack.objects.filter(patient=pensacola).exists():

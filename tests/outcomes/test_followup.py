@@ -169,3 +169,13 @@ def test_peg3_is_scored_as_the_mean_with_baseline_and_change(profile, patient, p
         "/api/v1/patient/questionnaires/", {"instrument": "peg3", "answers": [11, 3, 2]}, format="json"
     )
     assert out.json()["fields"]["answers"][0]["code"] == "answer_out_of_range"
+
+
+def test_reminder_in_the_repeated_fall_back_hour_is_sent_once(profile, patient):
+    # 2026-11-01 in New York: 01:30 happens at 05:30 UTC (EDT) and again at 06:30 UTC (EST).
+    _opt_in(patient, "01:30")
+    with time_machine.travel(utc(2026, 11, 1, 5, 35), tick=False):
+        assert send_due_diary_reminders() == 1
+    with time_machine.travel(utc(2026, 11, 1, 6, 35), tick=False):
+        assert send_due_diary_reminders() == 0
+    assert DiaryReminderDelivery.objects.filter(patient=patient).count() == 1
