@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("scheduling.urls")),
     path("", include("prescriptions.urls")),
     path("", include("careteam.urls")),
+    path("", include("outcomes.urls")),
 ]
 
 urlpatterns = [

@@ -18,6 +18,7 @@ PHQ9 = "phq9"
 GAD7 = "gad7"
 PCL5 = "pcl5"
 MIDAS = "midas"
+PEG3 = "peg3"
 
 # PHQ-9 item 9: "Thoughts that you would be better off dead, or of hurting yourself".
 PHQ9_SELF_HARM_ITEM = 9
@@ -32,10 +33,17 @@ class Instrument:
     item_max: int
     # (lowest total, band code), ascending; a total belongs to the last band whose floor it reaches.
     bands: tuple[tuple[int, str], ...]
+    # "sum": the score is the total; "mean": the score is the total divided by the item count
+    # (PEG-3). `total` is always the integer sum, so it stores exactly.
+    aggregate: str = "sum"
 
     @property
     def max_total(self) -> int:
         return self.item_count * self.item_max
+
+    def score_of(self, total: int) -> float:
+        """The instrument's published score for an integer total (PEG-3: the mean, 2 decimals)."""
+        return round(total / self.item_count, 2) if self.aggregate == "mean" else float(total)
 
 
 INSTRUMENTS: dict[str, Instrument] = {
@@ -52,6 +60,9 @@ INSTRUMENTS: dict[str, Instrument] = {
     PCL5: Instrument(PCL5, "PCL-5", 20, 0, 4, ((0, "below_threshold"), (33, "provisional_ptsd"))),
     # MIDAS: five day-counts over the last 3 months (0-90 each); grades I-IV.
     MIDAS: Instrument(MIDAS, "MIDAS", 5, 0, 90, ((0, "grade_i"), (6, "grade_ii"), (11, "grade_iii"), (21, "grade_iv"))),
+    # PEG-3 (Krebs et al. 2009): pain on average, interference with enjoyment of life, with general
+    # activity, each 0-10; score = mean. It publishes no severity bands (docs/outcomes.md#peg-3).
+    PEG3: Instrument(PEG3, "PEG-3", 3, 0, 10, ((0, "unbanded"),), aggregate="mean"),
 }
 
 INSTRUMENT_CHOICES = [(i.code, i.name) for i in INSTRUMENTS.values()]

@@ -19,7 +19,7 @@ from patients.models import (
     VitalReading,
 )
 from patients.models.vitals import DIASTOLIC_RANGE, SYSTOLIC_RANGE
-from patients.scoring import INSTRUMENT_CHOICES
+from patients.scoring import INSTRUMENT_CHOICES, INSTRUMENTS
 
 
 class ReasonOut(serializers.Serializer):
@@ -239,7 +239,9 @@ class QuestionnaireIn(serializers.Serializer):
 class QuestionnaireOut(serializers.ModelSerializer):
     questionnaire_id = serializers.UUIDField(source="public_id")
     answers = serializers.ListField(child=serializers.IntegerField())
+    score = serializers.SerializerMethodField(help_text="The instrument's score: the total, or PEG-3's mean.")
     change_from_baseline = serializers.SerializerMethodField()
+    score_change_from_baseline = serializers.SerializerMethodField(help_text="Change of `score` from baseline.")
     response = serializers.SerializerMethodField()
     remission = serializers.SerializerMethodField()
 
@@ -250,10 +252,12 @@ class QuestionnaireOut(serializers.ModelSerializer):
             "instrument",
             "answers",
             "total",
+            "score",
             "band",
             "taken_at",
             "is_baseline",
             "change_from_baseline",
+            "score_change_from_baseline",
             "response",
             "remission",
         ]
@@ -269,6 +273,13 @@ class QuestionnaireOut(serializers.ModelSerializer):
 
     def get_change_from_baseline(self, obj) -> int | None:
         return self._progress(obj).change_from_baseline
+
+    def get_score(self, obj) -> float:
+        return INSTRUMENTS[obj.instrument].score_of(obj.total)
+
+    def get_score_change_from_baseline(self, obj) -> float | None:
+        change = self._progress(obj).change_from_baseline
+        return None if change is None else INSTRUMENTS[obj.instrument].score_of(change)
 
     def get_response(self, obj) -> bool:
         return self._progress(obj).response

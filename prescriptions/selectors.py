@@ -124,6 +124,17 @@ def prescription_get_for_patient(*, patient: User, public_id: UUID) -> Prescript
     return rx
 
 
+def first_signed_prescription_at(*, patient: User) -> datetime | None:
+    """Contract: when the patient's first prescription was signed (any later status: a superseded
+    or expired one still started treatment), or None. One query."""
+    return (
+        Prescription.objects.filter(patient=patient, signed_at__isnull=False)
+        .order_by("signed_at")
+        .values_list("signed_at", flat=True)
+        .first()
+    )
+
+
 def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:
     """For the caseload: each patient's prescription status in one query.
 

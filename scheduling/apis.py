@@ -21,7 +21,7 @@ from accounts.models import AuditAction
 from accounts.permissions import (
     IsPatient,
     IsPhysician,
-    IsPracticeStaff,
+    ManagesCredentials,
     SeesClinical,
     SeesScheduling,
 )
@@ -189,7 +189,7 @@ def _staff_location_data(location) -> dict:
 class StaffVisitLocationListApi(APIView):
     """Staff: every visit location (inactive ones too), and new ones."""
 
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]  # practice set-up, like credentials
 
     @extend_schema(
         responses={200: StaffVisitLocationOutput(many=True)}, tags=TAGS, operation_id="staff_visit_locations"
@@ -207,7 +207,7 @@ class StaffVisitLocationListApi(APIView):
 
 
 class StaffVisitLocationDetailApi(APIView):
-    permission_classes = [IsPracticeStaff]
+    permission_classes = [ManagesCredentials]  # practice set-up, like credentials
 
     @extend_schema(
         request=StaffVisitLocationPatch,

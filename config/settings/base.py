@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "prescriptions",
+    "outcomes",
     "careteam",
     "seeds",
 ]
@@ -554,3 +555,22 @@ CELERY_BEAT_SCHEDULE["prescriptions-erx-recheck-awaiting"] = {
     "task": "prescriptions.erx.tasks.recheck_awaiting",
     "schedule": 5 * 60,
 }
+
+# --- outcomes ---
+# Headache and pain outcomes (docs/outcomes.md). Defaults are the published definitions (IHS trial
+# guidelines, ICHD-3 1.3 and 8.2); the medical director changes them from the environment.
+OUTCOMES_WINDOW_DAYS = env.int("OUTCOMES_WINDOW_DAYS", default=28)
+OUTCOMES_MIN_LOGGED_DAYS = env.int("OUTCOMES_MIN_LOGGED_DAYS", default=21)
+OUTCOMES_CHRONIC_HEADACHE_DAYS = env.int("OUTCOMES_CHRONIC_HEADACHE_DAYS", default=15)
+OUTCOMES_CHRONIC_MIGRAINE_DAYS = env.int("OUTCOMES_CHRONIC_MIGRAINE_DAYS", default=8)
+OUTCOMES_PATTERN_WINDOWS = env.int("OUTCOMES_PATTERN_WINDOWS", default=3)
+OUTCOMES_OVERUSE_SPECIFIC_DAYS = env.int("OUTCOMES_OVERUSE_SPECIFIC_DAYS", default=10)
+OUTCOMES_OVERUSE_SIMPLE_DAYS = env.int("OUTCOMES_OVERUSE_SIMPLE_DAYS", default=15)
+OUTCOMES_DIARY_EDIT_DAYS = env.int("OUTCOMES_DIARY_EDIT_DAYS", default=7)
+OUTCOMES_SUMMARY_WINDOWS = env.int("OUTCOMES_SUMMARY_WINDOWS", default=6)
+# The evening diary reminder: a scan every few minutes sends each opted-in patient one reminder per local date.
+CELERY_BEAT_SCHEDULE["outcomes-diary-reminders"] = {
+    "task": "outcomes.tasks.send_diary_reminders",
+    "schedule": 5 * 60.0,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ResponderVerdictEnum": "outcomes.headache.VERDICTS"})

@@ -391,6 +391,25 @@ def case_staff_orders(w):
     return w.staff, {}, N
 
 
+def case_cluster_attacks(w):
+    from outcomes.models import ClusterAttack
+
+    now = timezone.now()
+    ClusterAttack.objects.bulk_create(
+        ClusterAttack(patient=w.patient, started_at=now - timedelta(hours=i + 1), minutes=40, side="left")
+        for i in range(N)
+    )
+    return w.patient, {}, N
+
+
+def case_outcome_review_flags(w):
+    from outcomes.models import OutcomeReviewFlag
+
+    for patient in _caseload(w):
+        OutcomeReviewFlag.objects.create(patient=patient, kind="medication_overuse", window_end=timezone.localdate())
+    return w.physician, {}, N
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("v1:billing:invoices", "patient"): case_invoices,
     ("v1:billing:staff-invoices", "staff"): case_staff_invoices,
@@ -427,6 +446,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("v1:patient-rx-list", "patient"): case_patient_rx,
     ("v1:patient-order-list", "patient"): case_patient_orders,
     ("v1:staff-order-list", "staff"): case_staff_orders,
+    ("v1:cluster-attacks", "patient"): case_cluster_attacks,
+    ("v1:outcome-review-flags", "physician"): case_outcome_review_flags,
 }
 
 

@@ -107,6 +107,33 @@ WRITABLE = {
         }
     ),
     "PATCH /api/v1/staff/visit-locations/{public_id}/": VISIT_LOCATION,
+    "PUT /api/v1/patient/headache-diary/{date}/": {
+        "acute_medications",
+        "aura",
+        "features",
+        "headache",
+        "hours",
+        "hours_lost",
+        "peak_pain",
+    },
+    "POST /api/v1/patient/cluster-attacks/": {
+        "autonomic_signs",
+        "minutes",
+        "relief",
+        "side",
+        "started_at",
+        "treatment",
+    },
+    "PUT /api/v1/patient/diary-reminder/": {"enabled", "local_time"},
+    "POST /api/v1/physician/patients/{patient_id}/in-person-evaluations/": {
+        "evaluated_on",
+        "home_visit",
+        "location",
+        "others_present",
+        "place_address",
+        "place_state",
+    },
+    "POST /api/v1/physician/in-person-evaluations/{evaluation_id}/void/": {"reason"},
     "POST /api/v1/physician/patients/{patient_id}/pdmp-checks/": {"checked_at", "result_summary", "state"},
     "POST /api/v1/physician/prescriptions/": (
         RX := {"days_supply", "directions", "dose", "first_fill_quantity", "pharmacy", "product", "quantity", "refills"}

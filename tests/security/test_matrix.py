@@ -111,7 +111,7 @@ SPECS: dict[str, Spec] = {
     "v1:service-area-counties": Spec(),
     "v1:visit-locations": Spec(),
     "v1:staff-visit-locations": Spec(),
-    "v1:staff-visit-location-detail": Spec(obj=_a("visit_location", "public_id"), acts=BACK_OFFICE),
+    "v1:staff-visit-location-detail": Spec(obj=_a("visit_location", "public_id"), acts=CREDENTIALS_STAFF),
     "v1:assessment-create": Spec(),
     # billing
     "v1:billing:checkout-session": Spec(sees_a=frozenset({"patient_a"})),
@@ -223,6 +223,21 @@ SPECS: dict[str, Spec] = {
     "v1:staff-order-list": Spec(sees_a=SHIPPING_STAFF),
     "v1:staff-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=SHIPPING_STAFF),
     "v1:staff-order-transition": Spec(obj=_a("order_a", "order_id"), sees_a=SHIPPING_STAFF),
+    # outcomes: the diary and its summaries, cluster attacks, reminders, review flags, the report
+    "v1:headache-diary": Spec(sees_a=frozenset({"patient_a"})),
+    # A date, not a record: each patient writes their own day, so patient B is in scope (of B's own day).
+    "v1:headache-diary-entry": Spec(
+        obj=lambda w: {"date": w.diary_a.date.isoformat()},
+        sees_a=frozenset({"patient_a"}),
+        acts=frozenset({"patient_a", "patient_b"}),
+    ),
+    "v1:headache-summary": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:cluster-attacks": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:diary-reminder": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:care-team-headache-summary": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:outcome-report": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    "v1:outcome-review-flags": Spec(sees_a=CHART_A),
+    "v1:outcome-review-flag-resolve": Spec(obj=_a("outcome_flag_a", "flag_id"), sees_a=frozenset({"physician_a"})),
 }
 
 
@@ -323,6 +338,17 @@ def build_world() -> World:
     w.evaluation_a = InPersonEvaluationFactory(
         patient=w.patient_a, physician=w.physician_a, evaluated_on=dt.date(2026, 11, 2), others_present=f"{CANARY} RN"
     )
+    from outcomes.models import ClusterAttack, HeadacheDiaryEntry, OutcomeReviewFlag
+
+    w.diary_a = HeadacheDiaryEntry.objects.create(
+        patient=w.patient_a, date=timezone.localdate() - dt.timedelta(days=1), headache=True, peak_pain=5
+    )
+    w.attack_a = ClusterAttack.objects.create(
+        patient=w.patient_a, started_at=timezone.now() - dt.timedelta(hours=5), minutes=30, side="left"
+    )
+    w.outcome_flag_a = OutcomeReviewFlag.objects.create(
+        patient=w.patient_a, kind="medication_overuse", window_end=timezone.localdate()
+    )
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -349,6 +375,8 @@ def build_world() -> World:
             w.order_a,
             w.refill_a,
             w.evaluation_a,
+            w.attack_a,
+            w.outcome_flag_a,
         )
     ]
     return w
@@ -366,6 +394,7 @@ def _db_fingerprint() -> str:
             "scheduling",
             "prescriptions",
             "careteam",
+            "outcomes",
         }:
             continue
         if model._meta.label == "accounts.AuditEvent":

@@ -38,8 +38,6 @@ PUBLIC = {
 BROAD = {
     "v1:medication-list": "the active medication catalogue: no patient data",
     "v1:pharmacy-list": "pharmacies and the states they may ship to: no patient data",
-    "v1:staff-visit-locations": "the practice's offices for in-person visits: no patient data",
-    "v1:staff-visit-location-detail": "one office for in-person visits: no patient data",
 }
 _BROAD_CLASSES = (perms.IsPracticeStaff, perms.IsPhysicianOrStaff, perms.IsCareTeamOrPatient)
 
