@@ -52,3 +52,9 @@ def alert_silent_shipments() -> int:
     for order_id in ids:
         send_order_notice.delay(order_id, NoticeKind.STAFF_SILENT)
     return len(ids)
+
+
+@shared_task
+def release_held_orders() -> int:
+    """Beat: orders on hold whose fill-check reasons have cleared go back to the hand-off."""
+    return orders.delivery_order_release_holds()

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from prescriptions import fill_checks
 from prescriptions.errors import (
     AddressNotVerified,
     IllegalTransition,
@@ -54,7 +55,9 @@ def delivery_order_create(
     approval transaction, with the prescription row locked).
 
     Refused when the patient's verified service-area address is missing (`address_not_verified`)
-    or shipments are paused for an unpaid membership (`subscription_past_due`).
+    or shipments are paused for an unpaid membership (`subscription_past_due`). An order that a
+    fill check pauses (prescriptions/fill_checks.py: a long gap without sessions, a missed
+    follow-up, an open hold) is created and waits in `on_hold` with its reasons.
     """
     if prescription.status != PrescriptionStatus.SIGNED or prescription.signed_at is None:
         raise PrescriptionNotSigned()
@@ -100,10 +103,54 @@ def delivery_order_create(
     )
     audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {sequence}")
 
+    reasons = fill_checks.hold_reasons(prescription=prescription, on=timezone.localdate())
+    if reasons:
+        _hold(order, reasons)
+        return order
+
     from prescriptions.tasks import hand_off_order
 
     hand_off_order.delay_on_commit(order.pk)
     return order
+
+
+def _hold(order: DeliveryOrder, reasons: list[str]) -> None:
+    """Move a created order (locked or just made) to on_hold with its reason codes (no PHI)."""
+    order.hold_reasons = reasons
+    _apply_transition(
+        order, to_status=OrderStatus.ON_HOLD, actor=None, source=EventSource.SYSTEM, note="held: " + ",".join(reasons)
+    )
+
+
+def delivery_order_release_holds() -> int:
+    """Beat: orders on hold whose reasons have all cleared go back to `created` and to the
+    hand-off (which checks again); orders still held get their current reasons. Returns how many
+    were released. Safe to run twice: each order is moved under its row lock."""
+    released = 0
+    for order_id in DeliveryOrder.objects.filter(status=OrderStatus.ON_HOLD).values_list("pk", flat=True):
+        with transaction.atomic():
+            order = (
+                DeliveryOrder.objects.select_for_update()
+                .select_related("prescription")
+                .filter(pk=order_id, status=OrderStatus.ON_HOLD)
+                .first()
+            )
+            if order is None:
+                continue
+            reasons = fill_checks.hold_reasons(prescription=order.prescription, on=timezone.localdate())
+            if reasons:
+                if reasons != order.hold_reasons:
+                    DeliveryOrder.objects.filter(pk=order.pk).update(hold_reasons=reasons)
+                continue
+            order.hold_reasons = []
+            _apply_transition(
+                order, to_status=OrderStatus.CREATED, actor=None, source=EventSource.SYSTEM, note="hold cleared"
+            )
+            from prescriptions.tasks import hand_off_order
+
+            hand_off_order.delay_on_commit(order.pk)
+            released += 1
+    return released
 
 
 def _apply_transition(
@@ -124,6 +171,8 @@ def _apply_transition(
         order.shipped_at = now
     if to_status == OrderStatus.DELIVERED:
         order.delivered_at = occurred_at or now
+    if from_status == OrderStatus.ON_HOLD and to_status != OrderStatus.ON_HOLD:
+        order.hold_reasons = []
     order.save()
     event = OrderEvent.objects.create(
         order=order,
@@ -176,6 +225,10 @@ def delivery_order_transition(
         from prescriptions.tasks import start_tracking
 
         start_tracking.delay_on_commit(order.pk)
+    if to_status == OrderStatus.CREATED:  # released from on_hold by staff: the hand-off checks again
+        from prescriptions.tasks import hand_off_order
+
+        hand_off_order.delay_on_commit(order.pk)
     return order
 
 
@@ -194,6 +247,21 @@ def delivery_order_hand_off(*, order_id: int) -> bool:
     if standing_refusal(order.patient) is not None:
         logger.info("hand-off held: shipments paused order_id=%s", order_id)
         return False
+    with transaction.atomic():
+        # The fill checks again at hand-off: a hold may have appeared since the order was made.
+        locked = (
+            DeliveryOrder.objects.select_for_update()
+            .select_related("prescription")
+            .filter(pk=order_id, status=OrderStatus.CREATED)
+            .first()
+        )
+        if locked is None:
+            return False
+        reasons = fill_checks.hold_reasons(prescription=locked.prescription, on=timezone.localdate())
+        if reasons:
+            _hold(locked, reasons)
+            logger.info("hand-off held by fill checks order_id=%s", order_id)
+            return False
     with transaction.atomic():
         now = timezone.now()
         claimed = DeliveryOrder.objects.filter(pk=order_id, status=OrderStatus.CREATED).update(
