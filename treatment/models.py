@@ -158,7 +158,7 @@ class SessionCheckIn(models.Model):
         "patients.VitalReading", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     did_not_drive = models.BooleanField()
-    notes = EncryptedTextField(blank=True, default="")
+    notes = EncryptedTextField(null=True, blank=True)
     flag_reasons = models.JSONField(default=list, blank=True, help_text="Codes of the flags raised.")
     flags = models.ManyToManyField("patients.SafetyFlag", blank=True, related_name="+")
 

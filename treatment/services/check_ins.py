@@ -86,13 +86,15 @@ def check_in_submit(
         urinary_pain=urinary_pain,
         blood_in_urine=blood_in_urine,
         did_not_drive=did_not_drive,
-        notes=notes.strip(),
+        notes=notes.strip() or None,
     )
     check_in.full_clean(exclude=["session", "vital_reading"], validate_constraints=False)
     try:
         with transaction.atomic():
             check_in.save()
     except IntegrityError as exc:  # a concurrent submission of the same check-in won
+        if not SessionCheckIn.objects.filter(session=session).exists():
+            raise
         raise AlreadyCheckedIn() from exc
 
     flags: list[SafetyFlag] = []
