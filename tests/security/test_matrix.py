@@ -167,6 +167,12 @@ SPECS: dict[str, Spec] = {
     "v1:staff-order-list": Spec(sees_a=BACK_OFFICE),
     "v1:staff-order-detail": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
     "v1:staff-order-transition": Spec(obj=_a("order_a", "order_id"), sees_a=BACK_OFFICE),
+    # treatment: sessions, check-ins, supply
+    "v1:patient-sessions": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:patient-session-end": Spec(obj=_a("session_a", "session_id"), sees_a=frozenset({"patient_a"})),
+    "v1:patient-session-check-in": Spec(obj=_a("session_a", "session_id"), sees_a=frozenset({"patient_a"})),
+    "v1:patient-supply": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:care-team-sessions": Spec(obj=_a("patient_a", "patient_id"), sees_a=CLINICIANS_A),
 }
 
 
@@ -246,6 +252,7 @@ def build_world() -> World:
         prescription=w.rx_a, patient=w.patient_a
     )
     PDMPCheckFactory(patient=w.patient_a, checked_by=w.physician_a)
+    w.session_a = _session_for(w.patient_a, w.rx_a)
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -268,16 +275,57 @@ def build_world() -> World:
             w.rx_draft_a,
             w.order_a,
             w.refill_a,
+            w.session_a,
         )
     ]
     return w
+
+
+def _session_for(patient, rx):
+    """An open dosing session of patient A from a delivered fill (written directly: the matrix
+    checks who may reach it, tests/treatment checks how it is started)."""
+    from patients.services.vitals import Reading, pre_session_check_submit
+    from tests.prescriptions.factories import DeliveryOrderFactory
+    from treatment.models import DosingSession
+
+    fill = DeliveryOrderFactory(prescription=rx, status="delivered", delivered_at=timezone.now())
+    check = pre_session_check_submit(
+        patient=patient,
+        readings=[Reading(120, 80), Reading(118, 78)],
+        rested_5_minutes=True,
+        monitor_present=True,
+        monitor_adult=True,
+        monitor_sober=True,
+    ).check
+    return DosingSession.objects.create(
+        patient=patient,
+        prescription=rx,
+        fill=fill,
+        product=rx.product,
+        pre_session_check=check,
+        dose_units=1,
+        dispensing_unit="troche",
+        dose_text=rx.dose,
+        monitor_name=CANARY,
+        monitor_attested_at=timezone.now(),
+        local_date=timezone.localdate(),
+        time_zone="America/New_York",
+    )
 
 
 def _db_fingerprint() -> str:
     """A hash of every row of the project's tables: any insert, update or delete changes it."""
     digest = hashlib.sha256()
     for model in apps.get_models():
-        if model._meta.app_label not in {"accounts", "billing", "practice", "patients", "scheduling", "prescriptions"}:
+        if model._meta.app_label not in {
+            "accounts",
+            "billing",
+            "practice",
+            "patients",
+            "scheduling",
+            "prescriptions",
+            "treatment",
+        }:
             continue
         if model._meta.label == "accounts.AuditEvent":
             continue  # reads are audited on purpose; audit rows are append-only and checked elsewhere

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Billing runs after patients: its step gives the demo patients their memberships.
-STEPS = ["accounts", "practice", "patients", "billing", "scheduling", "prescriptions"]
+STEPS = ["accounts", "practice", "patients", "billing", "scheduling", "prescriptions", "treatment"]
 
 
 class Command(BaseCommand):
