@@ -166,3 +166,21 @@ def test_care_team_sees_an_overdue_check_in(api, patient, physician, rx, fill, c
     clock.shift(timedelta(hours=5))
     row = api(physician).get(f"/api/v1/physician/patients/{patient.public_id}/sessions/").json()["results"][0]
     assert row["check_in_status"] == "overdue" and row["check_in"] is None
+
+
+def test_caseload_columns_contract(api, patient, other_patient, rx, fill, clock, django_assert_max_num_queries):
+    from treatment.selectors import caseload_treatment_columns
+
+    run_session(api, patient, clock)
+    clock.shift(timedelta(hours=5))
+    with django_assert_max_num_queries(4):
+        columns = caseload_treatment_columns(patient_ids=[patient.pk, other_patient.pk])
+    mine = columns[patient.pk]
+    assert (mine["sessions_last_28_days"], mine["doses_left"], mine["overdue_check_in"]) == (1, 3, True)
+    assert mine["last_session_at"] is not None
+    assert columns[other_patient.pk] == {
+        "last_session_at": None,
+        "sessions_last_28_days": 0,
+        "doses_left": 0,
+        "overdue_check_in": False,
+    }
