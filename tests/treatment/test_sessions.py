@@ -203,3 +203,19 @@ def test_beat_closes_a_forgotten_session_once_after_the_policy_limit(api, patien
     assert session.status == SessionStatus.AUTO_CLOSED
     assert session.ended_at == session.started_at + timedelta(hours=4)
     assert session.notices.count() == 2
+
+
+def test_the_fall_back_day_is_one_local_day_of_25_hours(api, patient, rx, fill):
+    """1 Nov 2026, DST ends in Miami: 00:10 EDT and 23:50 EST are 24 h 40 min apart, same date."""
+    with time_machine.travel("2026-11-01T04:10:00Z", tick=False):  # 00:10 EDT
+        go_check(patient)
+    with time_machine.travel("2026-11-02T04:50:00Z", tick=False):  # 23:50 EST, still 1 November
+        response = start(api, patient)
+    assert response.status_code == 201, response.json()
+    assert response.json()["local_date"] == "2026-11-01"
+    with time_machine.travel("2026-11-02T05:10:00Z", tick=False):  # 00:10 EST, 2 November: a new day
+        end(api, patient, response.json()["session_id"])
+        go_check(patient)
+        second = start(api, patient)
+    assert second.status_code == 201, second.json()
+    assert second.json()["local_date"] == "2026-11-02"
