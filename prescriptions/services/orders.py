@@ -114,6 +114,10 @@ def delivery_order_create(
     return order
 
 
+# The reason of an order put on hold by staff by hand: the beat never releases it.
+STAFF_HOLD = "staff_hold"
+
+
 def _hold(order: DeliveryOrder, reasons: list[str]) -> None:
     """Move a created order (locked or just made) to on_hold with its reason codes (no PHI)."""
     order.hold_reasons = reasons
@@ -135,7 +139,7 @@ def delivery_order_release_holds() -> int:
                 .filter(pk=order_id, status=OrderStatus.ON_HOLD)
                 .first()
             )
-            if order is None:
+            if order is None or STAFF_HOLD in order.hold_reasons:
                 continue
             reasons = fill_checks.hold_reasons(prescription=order.prescription, on=timezone.localdate())
             if reasons:
@@ -219,6 +223,8 @@ def delivery_order_transition(
         if not (carrier and tracking_number):
             raise TrackingRequired()
         order.carrier, order.tracking_number = carrier, tracking_number
+    if to_status == OrderStatus.ON_HOLD:  # paused by staff: only staff release it
+        order.hold_reasons = [STAFF_HOLD]
     _apply_transition(order, to_status=to_status, actor=actor, source=source, note=note)
     audit_log(request, AuditAction.UPDATE, order, actor=actor, detail=f"status {to_status}")
     if to_status == OrderStatus.SHIPPED and not order.tracker_id:

@@ -184,3 +184,15 @@ def test_caseload_columns_contract(api, patient, other_patient, rx, fill, clock,
         "doses_left": 0,
         "overdue_check_in": False,
     }
+
+
+def test_an_order_held_by_staff_is_not_released_by_beat(api, staff, rx):
+    order = deliver(rx)
+    DeliveryOrder.objects.filter(pk=order.pk).update(status=OrderStatus.CREATED, delivered_at=None)
+    response = api(staff).post(
+        f"/api/v1/staff/delivery-orders/{order.public_id}/transition/", {"to": "on_hold", "note": "address query"}
+    )
+    assert response.status_code == 200, response.json()
+    assert delivery_order_release_holds() == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_HOLD and order.hold_reasons == ["staff_hold"]
