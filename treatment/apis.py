@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -26,7 +24,7 @@ from treatment.services import check_ins, sessions, supply
 
 
 def _context() -> dict:
-    return {"policy_for": lru_cache(maxsize=16)(policy.policy_on)}
+    return {"policy_for": policy.policy_resolver()}
 
 
 class _Paged(GenericAPIView):

@@ -15,6 +15,18 @@ def policy_on(on: date) -> TreatmentPolicy:
     return policy or TreatmentPolicy(effective_from=date(2000, 1, 1))
 
 
+def policy_resolver():
+    """policy_on for many dates at the cost of one query (a list reads each row's day): the rows
+    are loaded once, newest first, and each date takes the first in force."""
+    rows = list(TreatmentPolicy.objects.order_by("-effective_from"))
+    fallback = TreatmentPolicy(effective_from=date(2000, 1, 1))
+
+    def resolve(on: date) -> TreatmentPolicy:
+        return next((row for row in rows if row.effective_from <= on), fallback)
+
+    return resolve
+
+
 CHECK_IN_REMINDER_SMS = "Please complete your post-session check-in. Open the app for details."
 CHECK_IN_REMINDER_SUBJECT = "Your check-in is waiting"
 CHECK_IN_ALERT_SUBJECT = "Post-session check-in overdue"
