@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("prescriptions.urls")),
     path("", include("careteam.urls")),
     path("", include("outcomes.urls")),
+    path("", include("treatment.urls")),
 ]
 
 urlpatterns = [

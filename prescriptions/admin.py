@@ -180,6 +180,7 @@ class DeliveryOrderAdmin(_ReadOnlyAdmin):
         "tracking_number",
         "last_carrier_update",
         "sequence",
+        "hold_reasons",
     ]
     list_filter = ["status", "ship_to_state", "pharmacy", "carrier", OverdueFilter]
     search_fields = [

@@ -132,6 +132,9 @@ class PhysicianPrescriptionListApi(_Paged):
             days_supply=v["days_supply"],
             refills=v["refills"],
             first_fill_quantity=v.get("first_fill_quantity"),
+            units_per_session=v["units_per_session"],
+            sessions_per_day=v["sessions_per_day"],
+            sessions_per_week=v["sessions_per_week"],
             supersedes_id=v.get("supersedes"),
             request=request,
         )
@@ -238,7 +241,11 @@ class PhysicianRefillApproveApi(APIView):
         data = s.RefillApproveInput(data=request.data)
         data.is_valid(raise_exception=True)
         refill = refills.refill_request_approve(
-            actor=request.user, refill_id=refill_id, quantity=data.validated_data.get("quantity"), request=request
+            actor=request.user,
+            refill_id=refill_id,
+            quantity=data.validated_data.get("quantity"),
+            note=data.validated_data["note"],
+            request=request,
         )
         return Response(s.RefillOutput(refill).data)
 

@@ -246,6 +246,9 @@ _FROZEN_AFTER_SIGNING = (
     "first_fill_quantity",
     "days_supply",
     "refills",
+    "units_per_session",
+    "sessions_per_day",
+    "sessions_per_week",
     "supersedes_id",
     "patient_state",
     "signed_at",
@@ -276,6 +279,12 @@ class Prescription(models.Model):
     )
     days_supply = models.PositiveIntegerField()
     refills = models.PositiveIntegerField(default=0)
+    # Session directions, read by the treatment app (docs/treatment.md#sessions): how many dispensing
+    # units one session takes, and how often sessions are allowed. `sessions_per_week` empty = the
+    # treatment policy's default (2).
+    units_per_session = models.PositiveSmallIntegerField(default=1)
+    sessions_per_day = models.PositiveSmallIntegerField(default=1)
+    sessions_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=32, choices=PrescriptionStatus.choices, default=PrescriptionStatus.DRAFT)
     erx_status = models.CharField(max_length=20, choices=ErxStatus.choices, blank=True)
     erx_message = models.CharField(max_length=500, blank=True, help_text="The vendor's message, or our reason codes.")
@@ -301,6 +310,11 @@ class Prescription(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="rx_quantity_positive"),
             models.CheckConstraint(condition=Q(days_supply__gt=0), name="rx_days_supply_positive"),
             models.CheckConstraint(condition=Q(refills__lte=5), name="rx_refills_schedule_iii"),
+            models.CheckConstraint(
+                condition=Q(units_per_session__gt=0, sessions_per_day__gt=0)
+                & (Q(sessions_per_week__isnull=True) | Q(sessions_per_week__gt=0)),
+                name="rx_session_directions_positive",
+            ),
             models.CheckConstraint(
                 condition=Q(first_fill_quantity__isnull=True) | Q(first_fill_quantity__gt=0),
                 name="rx_first_fill_positive",
@@ -377,6 +391,7 @@ class OrderStatus(models.TextChoices):
     EXCEPTION = "exception", "Exception"
     RETURNED = "returned", "Returned"
     CANCELLED = "cancelled", "Cancelled"
+    ON_HOLD = "on_hold", "On hold"
 
 
 class DeliveryOrder(models.Model):
@@ -412,6 +427,9 @@ class DeliveryOrder(models.Model):
     )
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    hold_reasons = models.JSONField(
+        default=list, blank=True, help_text="Reason codes while the order waits on_hold (prescriptions/fill_checks.py)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -524,6 +542,11 @@ class RefillRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=500, blank=True)
+    # Asked for sooner than the logged sessions and the directions allow (possible diversion,
+    # docs/treatment.md#supply): accepted, but approval needs the physician's note.
+    early_refill = models.BooleanField(default=False)
+    early_refill_detail = models.JSONField(default=dict, blank=True)
+    approval_note = models.CharField(max_length=1000, blank=True)
     order = models.OneToOneField(
         DeliveryOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="refill_request"
     )

@@ -210,6 +210,7 @@ _BOARD_COLUMNS = (
     "last_carrier_update",
     "shipped_at",
     "delivered_at",
+    "hold_reasons",
     "created_at",
     "patient__public_id",
     "pharmacy__public_id",

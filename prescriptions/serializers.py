@@ -90,6 +90,11 @@ class PrescriptionCreateInput(serializers.Serializer):
     days_supply = serializers.IntegerField()
     refills = serializers.IntegerField(default=0)
     first_fill_quantity = serializers.IntegerField(required=False, allow_null=True, help_text="Staged supply.")
+    units_per_session = serializers.IntegerField(required=False, min_value=1, max_value=20, default=1)
+    sessions_per_day = serializers.IntegerField(required=False, min_value=1, max_value=3, default=1)
+    sessions_per_week = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=14, default=None, help_text="Empty: policy default."
+    )
     supersedes = serializers.UUIDField(required=False, allow_null=True, help_text="A signed prescription to replace.")
 
 
@@ -102,6 +107,9 @@ class PrescriptionPatchInput(serializers.Serializer):
     days_supply = serializers.IntegerField(required=False)
     refills = serializers.IntegerField(required=False)
     first_fill_quantity = serializers.IntegerField(required=False, allow_null=True)
+    units_per_session = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    sessions_per_day = serializers.IntegerField(required=False, min_value=1, max_value=3)
+    sessions_per_week = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=14)
 
 
 class SignInput(serializers.Serializer):
@@ -160,6 +168,9 @@ class PrescriptionOutput(serializers.ModelSerializer):
             "first_fill_quantity",
             "days_supply",
             "refills",
+            "units_per_session",
+            "sessions_per_day",
+            "sessions_per_week",
             "supersedes",
             "patient_state",
             "signed_at",
@@ -235,6 +246,7 @@ class DeliveryOrderOutput(serializers.ModelSerializer):
             "last_carrier_update",
             "shipped_at",
             "delivered_at",
+            "hold_reasons",
             "created_at",
         ]
 
@@ -273,6 +285,7 @@ def delivery_order_list_data(orders) -> list[dict]:
             "last_carrier_update": dt(o.last_carrier_update),
             "shipped_at": dt(o.shipped_at),
             "delivered_at": dt(o.delivered_at),
+            "hold_reasons": list(o.hold_reasons or []),
             "created_at": dt(o.created_at),
         }
         for o in orders
@@ -316,6 +329,9 @@ class RefillCreateInput(serializers.Serializer):
 
 class RefillApproveInput(serializers.Serializer):
     quantity = serializers.IntegerField(required=False, allow_null=True, help_text="Staged supply; default: per fill.")
+    note = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", help_text="Required when `early_refill`."
+    )
 
 
 class RefillDeclineInput(serializers.Serializer):
@@ -339,5 +355,8 @@ class RefillOutput(serializers.ModelSerializer):
             "requested_at",
             "decided_at",
             "decline_reason",
+            "early_refill",
+            "early_refill_detail",
+            "approval_note",
             "order",
         ]

@@ -2,7 +2,8 @@
 
     created -> sent_to_pharmacy -> compounding -> shipped -> in_transit -> out_for_delivery -> delivered
     any live status can go to exception; a shipment can be returned; an order not yet shipped can be
-    cancelled; an exception is resolved by moving on (or returned / cancelled).
+    cancelled; an exception is resolved by moving on (or returned / cancelled). A created order
+    paused by a fill check waits in on_hold (with its reasons) and goes back to created.
 
 Delivered, returned and cancelled are final. Nothing moves backwards, so a late carrier update
 can never undo "delivered".
@@ -13,7 +14,10 @@ from __future__ import annotations
 from prescriptions.models import OrderStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.CREATED: frozenset({S.SENT_TO_PHARMACY, S.CANCELLED}),
+    S.CREATED: frozenset({S.SENT_TO_PHARMACY, S.ON_HOLD, S.CANCELLED}),
+    # A fill paused by a fill check (prescriptions/fill_checks.py) goes back to created when the
+    # reasons clear (the hand-off checks again), or is cancelled.
+    S.ON_HOLD: frozenset({S.CREATED, S.CANCELLED}),
     S.SENT_TO_PHARMACY: frozenset({S.COMPOUNDING, S.EXCEPTION, S.CANCELLED}),
     S.COMPOUNDING: frozenset({S.SHIPPED, S.EXCEPTION, S.CANCELLED}),
     S.SHIPPED: frozenset({S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED, S.EXCEPTION, S.RETURNED}),

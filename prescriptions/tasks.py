@@ -64,3 +64,9 @@ from prescriptions.erx.tasks import (  # noqa: E402, F401
     send_proposal,
     sweep,
 )
+
+
+@shared_task
+def release_held_orders() -> int:
+    """Beat: orders on hold whose fill-check reasons have cleared go back to the hand-off."""
+    return orders.delivery_order_release_holds()

@@ -639,3 +639,37 @@ def in_person_evaluation_history(*, patient: User) -> QuerySet[InPersonEvaluatio
         .select_related("patient", "physician", "appointment", "location")
         .order_by("-evaluated_on", "-id")
     )
+
+
+# --- Contracts for the treatment app (docs/treatment.md#supply) -----------------------------------
+_CARE_VISITS = (AppointmentTypeCode.FOLLOW_UP, AppointmentTypeCode.MEDICATION_REVIEW)
+
+
+def latest_completed_care_visit(*, patient: User, since: datetime) -> Appointment | None:
+    """The latest completed follow-up or medication review of this patient (any physician) since
+    `since`: the clinician check-in that a long gap without sessions needs before the next fill."""
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            status=AppointmentStatus.COMPLETED,
+            appointment_type__code__in=_CARE_VISITS,
+            completed_at__gte=since,
+        )
+        .order_by("-completed_at", "-id")
+        .first()
+    )
+
+
+def missed_follow_up(*, patient: User) -> Appointment | None:
+    """The patient's latest follow-up or medication review, when it was a no-show and no such
+    visit was completed after it (a missed follow-up pauses new fills); else None."""
+    latest = (
+        Appointment.objects.filter(
+            patient=patient,
+            appointment_type__code__in=_CARE_VISITS,
+            status__in=[AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW],
+        )
+        .order_by("-starts_at", "-id")
+        .first()
+    )
+    return latest if latest is not None and latest.status == AppointmentStatus.NO_SHOW else None

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "patients",
     "scheduling",
     "prescriptions",
+    "treatment",
     "outcomes",
     "careteam",
     "seeds",
@@ -574,3 +575,33 @@ CELERY_BEAT_SCHEDULE["outcomes-diary-reminders"] = {
     "schedule": 5 * 60.0,
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ResponderVerdictEnum": "outcomes.headache.VERDICTS"})
+
+# The one extension point through which apps above prescriptions pause fills and flag early
+# refills (prescriptions/fill_checks.py): dotted paths of plain functions. Empty lists turn it off.
+PRESCRIPTIONS_FILL_CHECKS = {
+    "hold_reasons": ["treatment.services.supply.fill_hold_reasons"],
+    "early_refill": ["treatment.services.supply.early_refill_detail"],
+}
+CELERY_BEAT_SCHEDULE["prescriptions-release-held-orders"] = {
+    "task": "prescriptions.tasks.release_held_orders",
+    "schedule": 15 * 60,
+}
+
+# --- treatment ---
+# Session, check-in and supply policy is effective-dated in the database: treatment.TreatmentPolicy
+# (auto-close 4 h, check-in window 4 h, reminder 2 h / alert 4 h after the end, 2 sessions a week,
+# dissociation flag at 8/10, 90 days without a session needs a visit). docs/treatment.md.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DosingSessionStatusEnum": "treatment.models.SessionStatus",
+        "CheckInStatusEnum": "treatment.serializers.CHECK_IN_STATUSES",
+    }
+)
+CELERY_BEAT_SCHEDULE["treatment-close-stale-sessions"] = {
+    "task": "treatment.tasks.close_stale_sessions",
+    "schedule": 5 * 60,
+}
+CELERY_BEAT_SCHEDULE["treatment-send-check-in-notices"] = {
+    "task": "treatment.tasks.send_due_check_in_notices",
+    "schedule": 5 * 60,
+}

@@ -14,6 +14,9 @@ class SafetyFlagKind(models.TextChoices):
     SCREENING_REVIEW = "screening_review", "Screening answers need physician review"
     BP_HOLD = "bp_hold", "Blood pressure above the hold threshold"
     BP_EMERGENCY = "bp_emergency", "Blood pressure at the emergency threshold"
+    # Raised by post-session check-ins (treatment app, docs/treatment.md#check-ins).
+    SEVERE_DISSOCIATION = "severe_dissociation", "Severe dissociation after a session"
+    URINARY_SYMPTOMS = "urinary_symptoms", "Urinary pain or blood in the urine (possible ketamine cystitis)"
 
 
 class SafetyFlagStatus(models.TextChoices):
@@ -34,7 +37,7 @@ class SafetyFlag(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="safety_flags")
-    kind = models.CharField(max_length=20, choices=SafetyFlagKind.choices)
+    kind = models.CharField(max_length=32, choices=SafetyFlagKind.choices)
     status = models.CharField(max_length=10, choices=SafetyFlagStatus.choices, default=SafetyFlagStatus.OPEN)
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_triggered_at = models.DateTimeField(default=timezone.now)

@@ -27,8 +27,14 @@ logger = logging.getLogger(__name__)
 
 # Kinds that alert at once, and who hears: the assigned physician, plus the on-call care team
 # (CARE_TEAM_ALERT_EMAILS) when the team must act today. Screening reviews wait in the review queue.
-_ALERT_CARE_TEAM = {SafetyFlagKind.PHQ9_ITEM9, SafetyFlagKind.BP_EMERGENCY}
-_ALERT_PHYSICIAN = {SafetyFlagKind.PHQ9_ITEM9, SafetyFlagKind.BP_EMERGENCY, SafetyFlagKind.BP_HOLD}
+# The post-session check-in's flags (severe dissociation, urinary symptoms) follow item 9's rules.
+_ALERT_CARE_TEAM = {
+    SafetyFlagKind.PHQ9_ITEM9,
+    SafetyFlagKind.BP_EMERGENCY,
+    SafetyFlagKind.SEVERE_DISSOCIATION,
+    SafetyFlagKind.URINARY_SYMPTOMS,
+}
+_ALERT_PHYSICIAN = {*_ALERT_CARE_TEAM, SafetyFlagKind.BP_HOLD}
 
 
 @dataclass(frozen=True)

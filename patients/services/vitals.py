@@ -152,3 +152,29 @@ def pre_session_check_submit(
         kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD
         flag = safety_flag_raise(patient=patient, kind=kind, source_check=check, request=request).flag
     return CheckResult(check, rows, flag)
+
+
+@dataclass(frozen=True)
+class RecordedReading:
+    reading: VitalReading
+    bp_reason: str | None  # bp_emergency, bp_above_threshold or None
+    flag: SafetyFlag | None
+
+
+@transaction.atomic
+def vital_reading_record(*, patient: User, reading: Reading, request=None) -> RecordedReading:
+    """One blood-pressure reading outside the pre-session gate (e.g. after a session), judged by
+    the same thresholds: at or above the emergency values it opens a `bp_emergency` flag, above
+    the hold values a `bp_hold` flag, exactly as the gate does."""
+    row = VitalReading(
+        patient=patient, measured_at=timezone.now(), systolic=reading.systolic, diastolic=reading.diastolic
+    )
+    row.full_clean(validate_constraints=False)
+    row.save()
+    audit_log(request, AuditAction.CREATE, row, actor=patient)
+    _, _, bp_reason = judge_blood_pressure([reading])
+    flag = None
+    if bp_reason:
+        kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD
+        flag = safety_flag_raise(patient=patient, kind=kind, request=request).flag
+    return RecordedReading(row, bp_reason, flag)

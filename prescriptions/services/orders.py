@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
+from api.clock import practice_date
+from prescriptions import fill_checks
 from prescriptions.errors import (
     AddressNotVerified,
     FillRefused,
@@ -62,7 +64,9 @@ def delivery_order_create(
     prescription row locked). This is the only place a fill is made, so no path can skip the
     gate: unless `cleared` is a passing report of `gates.run_gates` for this very prescription and
     quantity (signing and refill approval pass theirs), the shared fill gate runs here and a
-    failure is 422 `fill_refused` with every reason (docs/prescribing-gates.md).
+    failure is 422 `fill_refused` with every reason (docs/prescribing-gates.md). An order that a
+    fill check pauses (prescriptions/fill_checks.py: a long gap without sessions, a missed
+    follow-up, an open hold) is created and waits in `on_hold` with its reasons.
     """
     if prescription.status != PrescriptionStatus.SIGNED or prescription.signed_at is None:
         raise PrescriptionNotSigned()
@@ -107,6 +111,11 @@ def delivery_order_create(
     )
     audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {sequence}")
 
+    reasons = fill_checks.hold_reasons(prescription=prescription, on=practice_date())
+    if reasons:
+        _hold(order, reasons)
+        return order
+
     # The hand-off is an outbox effect written in this transaction: performed after commit, or
     # re-driven by the outbox sweep if that message is lost (docs/notifications.md#side-effects).
     from notifications.services import effect_enqueue
@@ -117,6 +126,49 @@ def delivery_order_create(
         dedupe_key=f"pharmacy-hand-off:{order.pk}",
     )
     return order
+
+
+# The reason of an order put on hold by staff by hand: the beat never releases it.
+STAFF_HOLD = "staff_hold"
+
+
+def _hold(order: DeliveryOrder, reasons: list[str]) -> None:
+    """Move a created order (locked or just made) to on_hold with its reason codes (no PHI)."""
+    order.hold_reasons = reasons
+    _apply_transition(
+        order, to_status=OrderStatus.ON_HOLD, actor=None, source=EventSource.SYSTEM, note="held: " + ",".join(reasons)
+    )
+
+
+def delivery_order_release_holds() -> int:
+    """Beat: orders on hold whose reasons have all cleared go back to `created` and to the
+    hand-off (which checks again); orders still held get their current reasons. Returns how many
+    were released. Safe to run twice: each order is moved under its row lock."""
+    released = 0
+    for order_id in DeliveryOrder.objects.filter(status=OrderStatus.ON_HOLD).values_list("pk", flat=True):
+        with transaction.atomic():
+            order = (
+                DeliveryOrder.objects.select_for_update()
+                .select_related("prescription")
+                .filter(pk=order_id, status=OrderStatus.ON_HOLD)
+                .first()
+            )
+            if order is None or STAFF_HOLD in order.hold_reasons:
+                continue
+            reasons = fill_checks.hold_reasons(prescription=order.prescription, on=practice_date())
+            if reasons:
+                if reasons != order.hold_reasons:
+                    DeliveryOrder.objects.filter(pk=order.pk).update(hold_reasons=reasons)
+                continue
+            order.hold_reasons = []
+            _apply_transition(
+                order, to_status=OrderStatus.CREATED, actor=None, source=EventSource.SYSTEM, note="hold cleared"
+            )
+            from prescriptions.tasks import hand_off_order
+
+            hand_off_order.delay_on_commit(order.pk)
+            released += 1
+    return released
 
 
 def _apply_transition(
@@ -137,6 +189,8 @@ def _apply_transition(
         order.shipped_at = now
     if to_status == OrderStatus.DELIVERED:
         order.delivered_at = occurred_at or now
+    if from_status == OrderStatus.ON_HOLD and to_status != OrderStatus.ON_HOLD:
+        order.hold_reasons = []
     order.save()
     event = OrderEvent.objects.create(
         order=order,
@@ -184,12 +238,18 @@ def delivery_order_transition(
         if not (carrier and tracking_number):
             raise TrackingRequired()
         order.carrier, order.tracking_number = carrier, tracking_number
+    if to_status == OrderStatus.ON_HOLD:  # paused by staff: only staff release it
+        order.hold_reasons = [STAFF_HOLD]
     _apply_transition(order, to_status=to_status, actor=actor, source=source, note=note)
     audit_log(request, AuditAction.UPDATE, order, actor=actor, detail=f"status {to_status}")
     if to_status == OrderStatus.SHIPPED and not order.tracker_id:
         from prescriptions.tasks import start_tracking
 
         start_tracking.delay_on_commit(order.pk)
+    if to_status == OrderStatus.CREATED:  # released from on_hold by staff: the hand-off checks again
+        from prescriptions.tasks import hand_off_order
+
+        hand_off_order.delay_on_commit(order.pk)
     return order
 
 
@@ -212,6 +272,21 @@ def delivery_order_hand_off(*, order_id: int) -> bool:
     if standing_refusal(order.patient) is not None:
         logger.info("hand-off held: shipments paused order_id=%s", order_id)
         return False
+    with transaction.atomic():
+        # The fill checks again at hand-off: a hold may have appeared since the order was made.
+        locked = (
+            DeliveryOrder.objects.select_for_update()
+            .select_related("prescription")
+            .filter(pk=order_id, status=OrderStatus.CREATED)
+            .first()
+        )
+        if locked is None:
+            return False
+        reasons = fill_checks.hold_reasons(prescription=locked.prescription, on=practice_date())
+        if reasons:
+            _hold(locked, reasons)
+            logger.info("hand-off held by fill checks order_id=%s", order_id)
+            return False
     order = DeliveryOrder.objects.select_related("prescription__product", "pharmacy").get(pk=order_id)
     reference = pharmacy_gateway().send_order(order)
     with transaction.atomic():

@@ -128,6 +128,9 @@ def prescription_draft_create(
     days_supply: int,
     refills: int = 0,
     first_fill_quantity: int | None = None,
+    units_per_session: int = 1,
+    sessions_per_day: int = 1,
+    sessions_per_week: int | None = None,
     supersedes_id: UUID | None = None,
     request=None,
 ) -> Prescription:
@@ -167,6 +170,9 @@ def prescription_draft_create(
         first_fill_quantity=first_fill_quantity,
         days_supply=days_supply,
         refills=refills,
+        units_per_session=units_per_session,
+        sessions_per_day=sessions_per_day,
+        sessions_per_week=sessions_per_week,
         supersedes=supersedes,
         patient_state=state or "",
     )
@@ -202,7 +208,17 @@ def prescription_draft_update(*, actor: User, prescription_id: UUID, request=Non
     state = patient_state(rx.patient)
     if "pharmacy_id" in changes:
         rx.pharmacy = _pharmacy_for(changes.pop("pharmacy_id"), state=state, on=today)
-    for field in ("dose", "directions", "quantity", "days_supply", "refills", "first_fill_quantity"):
+    for field in (
+        "dose",
+        "directions",
+        "quantity",
+        "days_supply",
+        "refills",
+        "first_fill_quantity",
+        "units_per_session",
+        "sessions_per_day",
+        "sessions_per_week",
+    ):
         if field in changes:
             setattr(rx, field, changes[field])
     rx.patient_state = state or ""

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from prescriptions import selectors
+from api.clock import practice_date
+from prescriptions import fill_checks, selectors
 from prescriptions.errors import InvalidPrescription, RefillAlreadyRequested, RefillNotOpen, RefillRefused
 from prescriptions.models import DeliveryOrder, Prescription, RefillRequest, RefillStatus
 from prescriptions.services.gates import MESSAGES, REFILL, fill_gate, prescription_fill_codes
@@ -36,14 +37,18 @@ def refill_request_create(*, actor: User, prescription_id: UUID, note: str = "",
     _refuse(prescription_fill_codes(rx))
     if RefillRequest.objects.filter(prescription=rx, status=RefillStatus.OPEN).exists():
         raise RefillAlreadyRequested()
-    refill = RefillRequest(prescription=rx, patient=actor, patient_note=note)
+    # Accepted either way; an early one is flagged for the physician (prescriptions/fill_checks.py).
+    early = fill_checks.early_refill(prescription=rx, on=practice_date())
+    refill = RefillRequest(
+        prescription=rx, patient=actor, patient_note=note, early_refill=bool(early), early_refill_detail=early or {}
+    )
     refill.full_clean(exclude=["prescription", "patient"], validate_constraints=False)
     try:
         with transaction.atomic():
             refill.save()
     except IntegrityError as exc:  # a concurrent request won the partial unique constraint
         raise RefillAlreadyRequested() from exc
-    audit_log(request, AuditAction.CREATE, refill, actor=actor, detail="refill request")
+    audit_log(request, AuditAction.CREATE, refill, actor=actor, detail="refill request" + (" early" if early else ""))
     return refill
 
 
@@ -60,11 +65,21 @@ def _locked_open_refill(actor: User, refill_id: UUID) -> RefillRequest:
 
 
 @transaction.atomic
-def refill_request_approve(*, actor: User, refill_id: UUID, quantity: int | None = None, request=None) -> RefillRequest:
+def refill_request_approve(
+    *, actor: User, refill_id: UUID, quantity: int | None = None, note: str = "", request=None
+) -> RefillRequest:
     """Approve: the next delivery order, within the refill limit and before expiry. Staged
-    supply: `quantity` may be below the prescribed quantity per fill, never above."""
+    supply: `quantity` may be below the prescribed quantity per fill, never above. An
+    `early_refill` request needs the physician's note (`approval_note_required`): why more
+    medicine now than the logged sessions account for."""
     refill = _locked_open_refill(actor, refill_id)
     rx = refill.prescription
+    if refill.early_refill and not note.strip():
+        raise InvalidPrescription(
+            "This refill was requested early: say why it is approved.",
+            code="approval_note_required",
+            fields={"note": [{"code": "approval_note_required", "message": "Required for an early refill."}]},
+        )
     quantity = rx.quantity if quantity is None else quantity
     if not (0 < quantity <= rx.quantity):
         raise InvalidPrescription(
@@ -82,6 +97,7 @@ def refill_request_approve(*, actor: User, refill_id: UUID, quantity: int | None
     refill.decided_by = actor
     refill.decided_at = timezone.now()
     refill.order = order
+    refill.approval_note = note.strip()
     refill.save()
     audit_log(request, AuditAction.UPDATE, refill, actor=actor, detail="approved")
     return refill

@@ -90,7 +90,8 @@ PLANS = {
     "patient.pensacola@demo.practice.example": (
         3,
         4,
-        [OrderStatus.DELIVERED, OrderStatus.IN_TRANSIT, OrderStatus.SHIPPED],
+        # The last fill waits on_hold: the patient has an open safety flag (prescriptions/fill_checks.py).
+        [OrderStatus.DELIVERED, OrderStatus.IN_TRANSIT, OrderStatus.SHIPPED, OrderStatus.ON_HOLD],
     ),
     "patient.jersey@demo.practice.example": (
         4,
@@ -112,8 +113,8 @@ _FORWARD = [
 
 def _path(target: str) -> list[str]:
     """The statuses an order went through to reach `target` (all legal transitions)."""
-    if target == OrderStatus.CANCELLED:
-        return [OrderStatus.CREATED, OrderStatus.CANCELLED]
+    if target in (OrderStatus.CANCELLED, OrderStatus.ON_HOLD):
+        return [OrderStatus.CREATED, target]
     if target in (OrderStatus.EXCEPTION, OrderStatus.RETURNED):
         return [*_FORWARD[:5], target]
     return _FORWARD[: _FORWARD.index(target) + 1]
@@ -208,6 +209,7 @@ def _prescribe(patient: User, product: MedicationProduct, pharmacy: Pharmacy, re
             ship_to_state=ship_to.state,
             ship_to_zip=ship_to.zip_code,
             ship_to_county_fips=ship_to.county_fips,
+            hold_reasons=["open_safety_flag"] if target == OrderStatus.ON_HOLD else [],
             created_at=created_at,
         )
         if OrderStatus.SHIPPED in path:

@@ -410,6 +410,90 @@ def case_outcome_review_flags(w):
     return w.physician, {}, N
 
 
+def _sessions(w: World, n: int = N) -> None:
+    """n sessions of the caseload patient on n days, each checked in with a (resolved) flag."""
+    from patients.models import PreSessionCheck, SafetyFlag
+    from tests.prescriptions.factories import DeliveryOrderFactory
+    from treatment.models import DosingSession, SessionCheckIn
+
+    rx = _signed(w, 1)[0]
+    fill = DeliveryOrderFactory(prescription=rx, quantity=100, status="delivered", delivered_at=timezone.now())
+    now = timezone.now()
+    for i in range(n):
+        at = now - timedelta(days=i + 1)
+        check = PreSessionCheck.objects.create(
+            patient=w.patient,
+            checked_at=at,
+            rested_5_minutes=True,
+            monitor_present=True,
+            monitor_adult=True,
+            monitor_sober=True,
+            judged_systolic=120,
+            judged_diastolic=80,
+            outcome="go",
+        )
+        session = DosingSession.objects.create(
+            patient=w.patient,
+            prescription=rx,
+            fill=fill,
+            product=rx.product,
+            pre_session_check=check,
+            dose_units=1,
+            dispensing_unit="troche",
+            dose_text=rx.dose,
+            monitor_name="Mo Nitor",
+            monitor_attested_at=at,
+            started_at=at,
+            local_date=at.date(),
+            time_zone="America/New_York",
+            ended_at=at + timedelta(hours=1),
+            status="ended",
+        )
+        check_in = SessionCheckIn.objects.create(
+            session=session,
+            overall=5,
+            nausea_vomiting=False,
+            dizziness=False,
+            dissociation=9,
+            headache=False,
+            urinary_pain=False,
+            blood_in_urine=False,
+            did_not_drive=True,
+            flag_reasons=["severe_dissociation"],
+        )
+        check_in.flags.add(
+            SafetyFlag.objects.create(
+                patient=w.patient,
+                kind="severe_dissociation",
+                status="resolved",
+                resolved_at=at,
+                resolved_by=w.physician,
+            )
+        )
+
+
+def case_patient_sessions(w):
+    _sessions(w)
+    return w.patient, {}, N
+
+
+def case_care_team_sessions(w):
+    _sessions(w)
+    return w.physician, {"patient_id": w.patient.public_id}, N
+
+
+def case_in_person_evaluations(w):
+    from datetime import date
+
+    from tests.scheduling.factories import InPersonEvaluationFactory
+
+    for i in range(N):
+        InPersonEvaluationFactory(
+            patient=w.patient, physician=w.physician, evaluated_on=date(2025, 1, 1) + timedelta(days=i)
+        )
+    return w.physician, {"patient_id": w.patient.public_id}, N
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("v1:billing:invoices", "patient"): case_invoices,
     ("v1:billing:staff-invoices", "staff"): case_staff_invoices,
@@ -448,6 +532,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("v1:staff-order-list", "staff"): case_staff_orders,
     ("v1:cluster-attacks", "patient"): case_cluster_attacks,
     ("v1:outcome-review-flags", "physician"): case_outcome_review_flags,
+    ("v1:patient-sessions", "patient"): case_patient_sessions,
+    ("v1:care-team-sessions", "physician"): case_care_team_sessions,
+    ("v1:physician-patient-in-person-evaluations", "physician"): case_in_person_evaluations,
 }
 
 

@@ -84,6 +84,13 @@ def _prescriptions_settings(settings):
     SandboxGateway.reset()
 
 
+@pytest.fixture(autouse=True)
+def _without_fill_checks(settings):
+    """Prescriptions' own tests run without the apps above it: the fill checks those apps plug
+    into PRESCRIPTIONS_FILL_CHECKS (early refills, fill holds) are tested in tests/treatment."""
+    settings.PRESCRIPTIONS_FILL_CHECKS = {"hold_reasons": [], "early_refill": []}
+
+
 @pytest.fixture
 def product(db):
     return ProductFactory()

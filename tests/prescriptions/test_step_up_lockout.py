@@ -28,5 +28,7 @@ def test_repeated_wrong_step_up_passwords_lock_like_sign_in(api, physician, draf
 
 
 def test_a_right_step_up_password_still_signs(api, physician, draft):
-    answer = api(physician).post(sign_url(draft), {"password": PASSWORD}, format="json")
+    answer = api(physician).post(
+        sign_url(draft), {"password": PASSWORD, "patient_pregnant_or_nursing": False}, format="json"
+    )
     assert answer.status_code == 200, answer.json()

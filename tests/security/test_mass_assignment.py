@@ -136,13 +136,39 @@ WRITABLE = {
     "POST /api/v1/physician/in-person-evaluations/{evaluation_id}/void/": {"reason"},
     "POST /api/v1/physician/patients/{patient_id}/pdmp-checks/": {"checked_at", "result_summary", "state"},
     "POST /api/v1/physician/prescriptions/": (
-        RX := {"days_supply", "directions", "dose", "first_fill_quantity", "pharmacy", "product", "quantity", "refills"}
+        RX := {
+            "days_supply",
+            "directions",
+            "dose",
+            "first_fill_quantity",
+            "pharmacy",
+            "product",
+            "quantity",
+            "refills",
+            "units_per_session",
+            "sessions_per_day",
+            "sessions_per_week",
+        }
     )
     | {"patient", "supersedes"},
     "PATCH /api/v1/physician/prescriptions/{prescription_id}/": RX,
     "POST /api/v1/physician/prescriptions/{prescription_id}/sign/": {"password", "patient_pregnant_or_nursing"},
     "POST /api/v1/physician/prescriptions/{prescription_id}/sandbox-sign/": {"code", "outcome"},
-    "POST /api/v1/physician/refill-requests/{refill_id}/approve/": {"quantity"},
+    "POST /api/v1/physician/refill-requests/{refill_id}/approve/": {"note", "quantity"},
+    # treatment: the patient's own session and check-in
+    "POST /api/v1/patient/sessions/": {"monitor_attested"},
+    "POST /api/v1/patient/sessions/{session_id}/check-in/": {
+        "blood_in_urine",
+        "blood_pressure",
+        "did_not_drive",
+        "dissociation",
+        "dizziness",
+        "headache",
+        "nausea_vomiting",
+        "notes",
+        "overall",
+        "urinary_pain",
+    },
     "POST /api/v1/physician/refill-requests/{refill_id}/decline/": {"reason"},
     "POST /api/v1/physician/safety-flags/{flag_id}/resolve/": {"note"},
     "POST /api/v1/physician/patients/{patient_id}/screenings/": {"contraindications", "medications"},

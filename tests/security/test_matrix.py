@@ -238,6 +238,12 @@ SPECS: dict[str, Spec] = {
     "v1:outcome-report": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
     "v1:outcome-review-flags": Spec(sees_a=CHART_A),
     "v1:outcome-review-flag-resolve": Spec(obj=_a("outcome_flag_a", "flag_id"), sees_a=frozenset({"physician_a"})),
+    # treatment: sessions, check-ins, supply
+    "v1:patient-sessions": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:patient-session-end": Spec(obj=_a("session_a", "session_id"), sees_a=frozenset({"patient_a"})),
+    "v1:patient-session-check-in": Spec(obj=_a("session_a", "session_id"), sees_a=frozenset({"patient_a"})),
+    "v1:patient-supply": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:care-team-sessions": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
 }
 
 
@@ -349,6 +355,7 @@ def build_world() -> World:
     w.outcome_flag_a = OutcomeReviewFlag.objects.create(
         patient=w.patient_a, kind="medication_overuse", window_end=timezone.localdate()
     )
+    w.session_a = _session_for(w.patient_a, w.rx_a)
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -377,9 +384,42 @@ def build_world() -> World:
             w.evaluation_a,
             w.attack_a,
             w.outcome_flag_a,
+            w.session_a,
         )
     ]
     return w
+
+
+def _session_for(patient, rx):
+    """An open dosing session of patient A from a delivered fill (written directly: the matrix
+    checks who may reach it, tests/treatment checks how it is started)."""
+    from patients.services.vitals import Reading, pre_session_check_submit
+    from tests.prescriptions.factories import DeliveryOrderFactory
+    from treatment.models import DosingSession
+
+    fill = DeliveryOrderFactory(prescription=rx, status="delivered", delivered_at=timezone.now())
+    check = pre_session_check_submit(
+        patient=patient,
+        readings=[Reading(120, 80), Reading(118, 78)],
+        rested_5_minutes=True,
+        monitor_present=True,
+        monitor_adult=True,
+        monitor_sober=True,
+    ).check
+    return DosingSession.objects.create(
+        patient=patient,
+        prescription=rx,
+        fill=fill,
+        product=rx.product,
+        pre_session_check=check,
+        dose_units=1,
+        dispensing_unit="troche",
+        dose_text=rx.dose,
+        monitor_name=CANARY,
+        monitor_attested_at=timezone.now(),
+        local_date=timezone.localdate(),
+        time_zone="America/New_York",
+    )
 
 
 def _db_fingerprint() -> str:
@@ -395,6 +435,7 @@ def _db_fingerprint() -> str:
             "prescriptions",
             "careteam",
             "outcomes",
+            "treatment",
         }:
             continue
         if model._meta.label == "accounts.AuditEvent":

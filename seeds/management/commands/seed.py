@@ -10,7 +10,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Billing runs after patients: its step gives the demo patients their memberships.
-STEPS = ["accounts", "practice", "patients", "billing", "scheduling", "prescriptions", "outcomes", "notifications"]
+STEPS = [
+    "accounts",
+    "practice",
+    "patients",
+    "billing",
+    "scheduling",
+    "prescriptions",
+    "treatment",
+    "outcomes",
+    "notifications",
+]
 
 
 class Command(BaseCommand):

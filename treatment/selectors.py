@@ -1,0 +1,86 @@
+"""Reads of sessions and check-ins, scoped to the caller (outside the scope: 404)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from api.errors import NotFound
+from patients.models import SafetyFlag
+from prescriptions.models import DeliveryOrder, OrderStatus, PrescriptionStatus
+from treatment.models import DosingSession
+from treatment.policy import policy_on
+
+_RELATED = ("patient", "product", "prescription", "fill", "check_in", "check_in__vital_reading")
+
+
+def sessions_for_patient(*, patient: User) -> QuerySet[DosingSession]:
+    return (
+        DosingSession.objects.filter(patient=patient)
+        .select_related(*_RELATED)
+        .prefetch_related(Prefetch("check_in__flags", queryset=SafetyFlag.objects.order_by("opened_at")))
+        .order_by("-started_at", "-id")
+    )
+
+
+def session_get_for_patient(*, patient: User, public_id: UUID) -> DosingSession:
+    session = DosingSession.objects.filter(patient=patient, public_id=public_id).first()
+    if session is None:
+        raise NotFound()
+    return session
+
+
+def sessions_for_care_team(*, viewer: User, patient_public_id: UUID) -> QuerySet[DosingSession]:
+    """Sessions are chart content (docs/roles-and-access.md): a physician sees their caseload's,
+    the medical director every patient's, anyone else nothing (404)."""
+    from patients.selectors import patient_visible_to
+
+    patient = patient_visible_to(viewer=viewer, patient_public_id=patient_public_id)
+    return sessions_for_patient(patient=patient)
+
+
+def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int, dict]:
+    """Contract for a caseload read model above this app (scheduling's caseload sits below and
+    cannot call it): per patient, `last_session_at`, `sessions_last_28_days`, `doses_left`
+    (delivered units of active prescriptions minus units used) and `overdue_check_in` (an ended
+    session with no check-in after the window closed), in a fixed number of queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    window = timedelta(hours=policy_on(today).check_in_window_hours)
+    result = {
+        pid: {"last_session_at": None, "sessions_last_28_days": 0, "doses_left": 0, "overdue_check_in": False}
+        for pid in patient_ids
+    }
+    rows = (
+        DosingSession.objects.filter(patient_id__in=patient_ids)
+        .values("patient_id")
+        .annotate(
+            last=Max("started_at"),
+            recent=Count("id", filter=Q(started_at__gte=now - timedelta(days=28))),
+            overdue=Count("id", filter=Q(ended_at__lt=now - window, check_in__isnull=True)),
+        )
+    )
+    for row in rows:
+        result[row["patient_id"]].update(
+            last_session_at=row["last"], sessions_last_28_days=row["recent"], overdue_check_in=row["overdue"] > 0
+        )
+    active = Q(
+        prescription__status=PrescriptionStatus.SIGNED,
+        prescription__expires_on__gte=today,
+        status=OrderStatus.DELIVERED,
+    )
+    shipped = DeliveryOrder.objects.filter(active, patient_id__in=patient_ids).values("patient_id")
+    for row in shipped.annotate(n=Sum("quantity")):
+        result[row["patient_id"]]["doses_left"] += row["n"] or 0
+    used = DosingSession.objects.filter(
+        patient_id__in=patient_ids,
+        prescription__status=PrescriptionStatus.SIGNED,
+        prescription__expires_on__gte=today,
+    ).values("patient_id")
+    for row in used.annotate(n=Sum("dose_units")):
+        result[row["patient_id"]]["doses_left"] = max(result[row["patient_id"]]["doses_left"] - (row["n"] or 0), 0)
+    return result
