@@ -281,7 +281,9 @@ def run_gates(
     if issuing:
         from prescriptions.services.prescribing import other_active_prescriptions
 
-        others = other_active_prescriptions(patient=patient, product=rx.product, on=on, supersedes_id=rx.supersedes_id)
+        others = other_active_prescriptions(
+            patient=patient, product=rx.product, on=on, supersedes_id=rx.supersedes_id, exclude_id=rx.pk
+        )
         report.record("one_active", ["active_prescription_exists"] if others.exists() else [])
         missing = prescriber_profile_missing(rx.physician)
         message = f"{MESSAGES['prescriber_profile_incomplete']} Missing: {', '.join(missing)}."

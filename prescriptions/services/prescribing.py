@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_log
@@ -101,13 +102,19 @@ def _pharmacy_for(public_id: UUID, *, state: str | None, on: date) -> Pharmacy:
     return pharmacy
 
 
-def other_active_prescriptions(*, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None):
-    """Signed, unexpired prescriptions of this patient for this product, other than the one being
+def other_active_prescriptions(
+    *, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None, exclude_id: int | None = None
+):
+    """Signed, unexpired prescriptions of this patient for this product, and ones waiting for the
+    prescriber's signature at the EPCS vendor (about to become active), other than the one being
     replaced: one active prescription per patient and product (docs/prescribing-gates.md#one-active)."""
     active = Prescription.objects.filter(
-        patient=patient, product=product, status=PrescriptionStatus.SIGNED, expires_on__gte=on
+        Q(status=PrescriptionStatus.SIGNED, expires_on__gte=on) | Q(status=PrescriptionStatus.AWAITING_EPCS_SIGNATURE),
+        patient=patient,
+        product=product,
     )
-    return active.exclude(pk=supersedes_id) if supersedes_id else active
+    excluded = [pk for pk in (supersedes_id, exclude_id) if pk]
+    return active.exclude(pk__in=excluded) if excluded else active
 
 
 def _refuse_second_active(*, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None) -> None:

@@ -403,7 +403,9 @@ def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, pat
     def attempt():
         try:
             barrier.wait()
-            prescription_sign(actor=physician, prescription_id=rx.public_id, password=PASSWORD)
+            prescription_sign(
+                actor=physician, prescription_id=rx.public_id, password=PASSWORD, pregnant_or_nursing=False
+            )
             outcomes.append("signed")
         except PrescriptionSigned:
             outcomes.append("conflict")
