@@ -51,10 +51,28 @@ def manage(*args: str, settings: str = "config.settings.local") -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def port_free(host: str, port: str) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        # As the server binds (a port in TIME_WAIT is free; one with a listener is not).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return False
+    return True
+
+
 def run(argv: list[str]) -> int:
     setup()
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    if not port_free(host, port):
+        # Without this the web server dies after migrating and seeding, and the worker and beat
+        # are stopped with it: say why before doing anything.
+        say(f"{host}:{port} is already in use (another `dev.py run`?): stop it, or set PORT=8001")
+        return 1
     say("migrating the database")
     manage("migrate", "--noinput", "-v", "0")
     say("loading demo data from seeds/")
