@@ -1,1 +1,1 @@
-"""The benchmark (issue 9): `make bench` runs bench/run.py. Nothing here is imported by the app."""
+"""The benchmark (docs/performance.md): `make bench` runs bench/run.py. Nothing here is imported by the app."""

@@ -44,7 +44,7 @@ VENV_BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/practice_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 
-# Issue 9, item 5.
+# docs/performance.md#method
 GOALS = {
     "read_ratio": 0.30,
     "booking_ratio": 0.15,
@@ -717,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     report["goals"] = goals(report["endpoints"], report["batch"])
     if report["goals"]:
         say("")
-        say("goals (issue 9):")
+        say("goals (docs/performance.md):")
         for g in report["goals"]:
             say(f"  [{'met' if g['met'] else 'MISSED'}] {g['goal']}: {g['value']}")
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

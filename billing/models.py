@@ -1,6 +1,6 @@
 """The local mirror of Stripe's billing state.
 
-Stripe is the source of truth for payment state (DOMAIN.md 7). These rows mirror it from signed
+Stripe is the source of truth for payment state (docs/billing.md). These rows mirror it from signed
 webhooks (and the nightly reconciliation), so the rest of the practice can ask "is this patient
 in good standing?" without a network call. Nothing here holds health information, and nothing
 here is sent to Stripe except opaque ids.

@@ -37,7 +37,7 @@ class PatientProfileAdmin(ScopedAdminMixin, AuditedAdminMixin, admin.ModelAdmin)
     readonly_fields = ["time_zone", "address_verified_at", "county", "state", "zip_code", "physician_assigned_at"]
 
     def has_delete_permission(self, request, obj=None):
-        return False  # medical records are never hard-deleted (DOMAIN.md 8)
+        return False  # medical records are never hard-deleted (docs/records-and-privacy.md#retention)
 
 
 @admin.register(Assessment)

@@ -1,4 +1,4 @@
-"""The free eligibility assessment's rules (DOMAIN.md 1, 2, 6). Pure: no database.
+"""The free eligibility assessment's rules (docs/safety.md#screening, docs/service-area.md). Pure: no database.
 
 Hard stops (`not_eligible`): under the minimum age, pregnant or nursing, living outside the
 states we serve. Everything else on the screen is a flag for a physician (`needs_review`), never
@@ -43,7 +43,7 @@ TREATMENTS = [
 
 PREGNANT_OR_NURSING = "pregnant_or_nursing"
 
-# Screening contraindications for physician review (DOMAIN.md 6); pregnancy/nursing is a hard stop.
+# Screening contraindications for physician review (docs/safety.md#screening); pregnancy/nursing is a hard stop.
 CONTRAINDICATIONS = {
     PREGNANT_OR_NURSING: "Pregnant or nursing",
     "psychotic_disorder_or_mania": "Psychotic disorder or current mania",

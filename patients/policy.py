@@ -1,6 +1,6 @@
 """Clinical policy of intake and monitoring, read from settings (config/settings/base.py, patients block).
 
-Defaults follow DOMAIN.md 6; the practice changes them from the environment, never in code.
+Defaults follow docs/safety.md; the practice changes them from the environment, never in code.
 The patient-facing safety texts sit here too so every endpoint shows the same words.
 """
 

@@ -1,4 +1,4 @@
-"""Server-side scoring of the standard instruments (DOMAIN.md 6). Pure: no database, no settings.
+"""Server-side scoring of the standard instruments (docs/safety.md#instruments). Pure: no database, no settings.
 
     score("phq9", [1, 2, 0, 1, 1, 0, 0, 1, 0])  -> Score(total=6, band="mild", ...)
 
@@ -77,7 +77,7 @@ class Score:
 
     @property
     def self_harm_positive(self) -> bool:
-        """PHQ-9 item 9 above 0 opens a same-day safety flag (DOMAIN.md 6)."""
+        """PHQ-9 item 9 above 0 opens a same-day safety flag (docs/safety.md#instruments)."""
         return self.instrument == PHQ9 and self.answers[PHQ9_SELF_HARM_ITEM - 1] > 0
 
 

@@ -1,4 +1,4 @@
-"""Check digits of physicians' identifiers (DOMAIN.md 3). Pure functions, no Django models."""
+"""Check digits of physicians' identifiers (docs/credentials.md#identifiers). Pure functions, no Django models."""
 
 from __future__ import annotations
 

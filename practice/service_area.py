@@ -1,4 +1,4 @@
-"""ZIP code -> state, county and time zone, offline, from the `zipcodes` package (DOMAIN.md 2).
+"""ZIP code -> state, county and time zone, offline, from the `zipcodes` package (docs/service-area.md#zip-codes).
 
     resolve_location("07030")               -> served, NJ, Hudson (34017), America/New_York
     resolve_location("32501-1234")          -> served, FL, Escambia (12033), America/Chicago
@@ -26,7 +26,7 @@ COUNTIES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "data" / "coun
 SERVED_STATES = ("FL", "NJ")
 EASTERN = "America/New_York"
 CENTRAL = "America/Chicago"
-# DOMAIN.md 2: the Florida panhandle counties on Central time. Gulf is split (Port St. Joe is
+# docs/service-area.md#time-zones: the Florida panhandle counties on Central time. Gulf is split (Port St. Joe is
 # Eastern): it falls back to Eastern; the ZIP's own zone, when the data has one, wins anyway.
 CENTRAL_TIME_COUNTIES = frozenset(
     {

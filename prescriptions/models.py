@@ -1,5 +1,5 @@
 """Prescriptions of compounded ketamine, the pharmacies that fill them, and the delivery orders
-that carry each fill to the patient's door (DOMAIN.md sections 4 and 5).
+that carry each fill to the patient's door (docs/prescribing.md, docs/delivery.md).
 
 Compounded drugs are patient-specific (FD&C Act 503A): every DeliveryOrder belongs to exactly one
 signed Prescription for one patient, never to stock.

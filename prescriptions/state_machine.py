@@ -1,4 +1,4 @@
-"""The delivery order's state machine: the one table of allowed transitions (DOMAIN.md 5).
+"""The delivery order's state machine: the one table of allowed transitions (docs/delivery.md#states).
 
     created -> sent_to_pharmacy -> compounding -> shipped -> in_transit -> out_for_delivery -> delivered
     any live status can go to exception; a shipment can be returned; an order not yet shipped can be

@@ -1,4 +1,4 @@
-"""Availability answers, cached per physician and invalidated by version (issue 9).
+"""Availability answers, cached per physician and invalidated by version (docs/performance.md).
 
 An availability search is the practice's hottest read (every prospective patient, every
 reschedule) and its answer is large: 50 physicians x 14 days is ~13,000 slots. Computing it is

@@ -431,7 +431,7 @@ def visit_note_get(*, fetched_by: User, public_id) -> Appointment:
 
 def latest_completed_evaluation(*, patient: User, physician: User, since: datetime) -> Appointment | None:
     """The latest completed audio-video visit of this patient with this physician since `since`
-    (the prescriptions app's evaluation check, DOMAIN.md 4.1)."""
+    (the prescriptions app's evaluation check, docs/prescribing.md#checks)."""
     return (
         Appointment.objects.filter(
             patient=patient,

@@ -280,7 +280,7 @@ LOGGING = {
 # =========================================================================================
 
 # --- practice (service area, credentials) ---
-# Staff are warned this many days before a licence, DEA or CDS registration expires (DOMAIN.md 3).
+# Staff are warned this many days before a licence, DEA or CDS registration expires (docs/credentials.md#expiry).
 CREDENTIAL_EXPIRY_WARNING_DAYS = env.int("CREDENTIAL_EXPIRY_WARNING_DAYS", default=60)
 # Daily: mark expired credentials, then warn about those expiring within the window (once each).
 from celery.schedules import crontab  # noqa: E402
@@ -358,7 +358,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 
 # --- patients ---
-# Clinical policy defaults (DOMAIN.md 6); the medical director changes them from the environment.
+# Clinical policy defaults (docs/safety.md); the medical director changes them from the environment.
 PATIENTS_MINIMUM_AGE = env.int("PATIENTS_MINIMUM_AGE", default=18)
 # Response: total dropped by at least this fraction of the baseline; remission: PHQ-9 total below this.
 PATIENTS_RESPONSE_DROP_FRACTION = env.float("PATIENTS_RESPONSE_DROP_FRACTION", default=0.5)

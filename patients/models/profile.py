@@ -14,7 +14,7 @@ class PatientProfile(models.Model):
     The address is checked against the service area (practice.service_area) whenever it changes;
     `time_zone` and `address_verified_at` come from that check, never from the patient. The
     treatment monitor is the adult who must be present, sober, for every at-home session
-    (DOMAIN.md 6). `assigned_physician` is the caseload link: a physician sees a patient's
+    (docs/safety.md#monitor). `assigned_physician` is the caseload link: a physician sees a patient's
     records only through it.
     """
 

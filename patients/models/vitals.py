@@ -18,7 +18,7 @@ class CheckOutcome(models.TextChoices):
 
 
 class PreSessionCheck(models.Model):
-    """The gate before each at-home session (DOMAIN.md 6): two seated blood-pressure readings after
+    """The gate before each at-home session (docs/safety.md#blood-pressure): two seated blood-pressure readings after
     5 minutes' rest and the treatment monitor's attestation. `judged_*` are the values the
     outcome was decided on (the higher systolic and the higher diastolic of the two readings)."""
 

@@ -1,6 +1,6 @@
 """Safety flags: raise (one open flag per patient and kind), alert the care team once, resolve.
 
-DOMAIN.md 6: PHQ-9 item 9 above 0 opens a same-day flag, the care team is alerted at once and
+docs/safety.md#item-9: PHQ-9 item 9 above 0 opens a same-day flag, the care team is alerted at once and
 the next dose is held until a physician resolves the flag with a note. Blood pressure above the
 gate's thresholds and screening answers that need review open flags too; every open flag holds
 dosing (the pre-session check answers `hold`, prescriptions refuse to sign).

@@ -38,7 +38,7 @@ class CheckResult:
 
 
 def judge_blood_pressure(readings: list[Reading]) -> tuple[int, int, str | None]:
-    """DOMAIN.md 6: judged on the higher reading. We take the higher systolic and the higher
+    """docs/safety.md#blood-pressure: judged on the higher reading. We take the higher systolic and the higher
     diastolic of the readings separately (so 150/80 and 130/95 is judged 150/95): the most
     cautious reading of "higher" when the two readings disagree. Returns the judged values and
     `bp_emergency`, `bp_above_threshold` or None."""

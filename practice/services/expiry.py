@@ -1,4 +1,4 @@
-"""The daily credential expiry watch (DOMAIN.md 3): expired credentials leave availability at once,
+"""The daily credential expiry watch (docs/credentials.md#expiry): expired credentials leave availability at once,
 and staff hear about upcoming expiries CREDENTIAL_EXPIRY_WARNING_DAYS ahead, once per credential and
 expiry date (a renewal with a new date is warned about again when its time comes).
 

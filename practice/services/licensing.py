@@ -1,6 +1,6 @@
 """The one answer to "may physician P consult, or prescribe Schedule III, for a patient in state S on day D?"
 
-DOMAIN.md 3. Scheduling and prescriptions call `physician_authorization`; nothing else re-derives the rule.
+docs/credentials.md. Scheduling and prescriptions call `physician_authorization`; nothing else re-derives the rule.
 
 - Consult: an active licence in the patient's state, valid on the day. Florida also accepts an
   out-of-state physician's Florida telehealth registration (F.S. 456.47(4)); New Jersey requires

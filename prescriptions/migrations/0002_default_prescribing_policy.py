@@ -1,4 +1,4 @@
-"""The first prescribing policy row: DOMAIN.md 4's defaults, effective from the start of 2025."""
+"""The first prescribing policy row: the defaults of docs/prescribing.md#limits, effective from the start of 2025."""
 
 from datetime import date
 
@@ -20,7 +20,7 @@ def create_default_policy(apps, schema_editor):
             "max_days_supply": 30,
             "max_refills": 5,
             "expiry_months": 6,
-            "note": "Initial policy (DOMAIN.md 4 defaults).",
+            "note": "Initial policy (the defaults of docs/prescribing.md#limits).",
         },
     )
 

@@ -1,4 +1,4 @@
-"""Signing a prescription: every gate of DOMAIN.md 4, in one place.
+"""Signing a prescription: every gate of docs/prescribing.md#checks, in one place.
 
 `prescription_sign` re-checks the physician's password (a step-up: the signature is legal), then
 runs EVERY gate on the signing date and refuses with ALL failing reasons at once (422,

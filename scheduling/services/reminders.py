@@ -10,7 +10,7 @@ A row left in "sending" by a crashed worker (the row in flight and the rest of i
 back to pending after 10 minutes: at-least-once after a crash is preferred to a silently lost
 reminder.
 
-Bodies say when, in the patient's own time zone (DOMAIN.md 2), and nothing else: no
+Bodies say when, in the patient's own time zone (docs/service-area.md#time-zones), and nothing else: no
 physician name, no reason for the visit.
 """
 

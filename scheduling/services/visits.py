@@ -68,7 +68,7 @@ def appointment_complete(
     request=None,
     now: datetime | None = None,
 ):
-    """Record the consultation: note, modality (audio-video, DOMAIN.md 4.1) and where the
+    """Record the consultation: note, modality (audio-video, docs/prescribing.md#checks) and where the
     patient was (the state whose licence rules applied). Completing a free consultation puts
     the patient on this physician's caseload unless `assign_to_me` is false.
 

@@ -1,4 +1,4 @@
-"""Indexes behind the lists the benchmark found slow (issue 9).
+"""Indexes behind the lists the benchmark found slow (docs/performance.md).
 
 The staff delivery board orders every delivery order newest first: at 50,000 orders, without an
 index on that order PostgreSQL sorted the whole table for each page (250 ms per request on the

@@ -1,4 +1,4 @@
-"""Query budgets (issue 9, item 4): a list costs the same number of queries for one row as for fifty.
+"""Query budgets (docs/performance.md): a list costs the same number of queries for one row as for fifty.
 
 The list endpoints are found from the URL resolver: every API route whose view is a paginated
 GenericAPIView answering GET. Each has a case below that builds more than 50 rows visible to

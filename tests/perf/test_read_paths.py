@@ -1,4 +1,4 @@
-"""The read paths tuned for issue 9 (caseload, a patient's visits, the staff delivery board) keep
+"""The read paths the benchmark tuned (caseload, a patient's visits, the staff delivery board; docs/performance.md) keep
 their answers: plain-dict output equal to the documented serializers, contract columns equal to
 the contracts they fold into one query, page totals equal to COUNT(*), and absolute query budgets.
 """

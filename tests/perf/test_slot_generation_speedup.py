@@ -1,4 +1,4 @@
-"""The availability speed-up in scheduling.slots.generate_slots (issue 9: a binary search over the
+"""The availability speed-up in scheduling.slots.generate_slots (docs/performance.md: a binary search over the
 busy intervals, grid times far from the working hours skipped) gives exactly the slots of the
 straightforward version it replaced, across DST changes, exceptions and random bookings."""
 

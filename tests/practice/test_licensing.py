@@ -1,4 +1,4 @@
-"""physician_authorization and consult_windows: DOMAIN.md 3."""
+"""physician_authorization and consult_windows: docs/credentials.md."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The service area: 88 counties exactly as DOMAIN.md 2 lists them, ZIP lookups, and the public check."""
+"""The service area: the 88 counties of docs/service-area.md#counties, ZIP lookups, and the public check."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from practice.service_area import counties, resolve_location, zips_by_county
 
 pytestmark = pytest.mark.django_db
 
-# Copied from DOMAIN.md 2, not derived from the CSV under test.
+# Copied from the Census list (docs/service-area.md#counties), not derived from the CSV under test.
 FL_COUNTIES = {
     "12001": "Alachua",
     "12003": "Baker",

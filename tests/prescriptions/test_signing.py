@@ -1,4 +1,4 @@
-"""Signing: every gate of DOMAIN.md 4 in one service, each failing alone gives its own code,
+"""Signing: every gate of docs/prescribing.md#checks in one service, each failing alone gives its own code,
 all failing reasons at once, a step-up, the snapshot, and immutability afterwards."""
 
 import threading

@@ -89,4 +89,4 @@ def test_the_setting_is_documented_for_operators():
 
     root = Path(__file__).resolve().parents[2]
     assert "TRUSTED_PROXY_COUNT=0" in (root / ".env.example").read_text()
-    assert "TRUSTED_PROXY_COUNT" in (root / "README.md").read_text()
+    assert "TRUSTED_PROXY_COUNT" in (root / "docs" / "security.md").read_text()

@@ -1,4 +1,4 @@
-"""Generate a realistic practice at scale for the benchmark (issue 9): `manage.py generate_practice`.
+"""Generate a realistic practice at scale for the benchmark (docs/performance.md): `manage.py generate_practice`.
 
 Full size (the default): 50 physicians with profiles, FL/NJ licences, DEA and NJ CDS registrations
 and weekly hours; 20,000 patients (Florida Eastern, Florida Central, New Jersey) with profiles,

@@ -1,0 +1,216 @@
+"""The import graph keeps the direction of docs/architecture.md#direction.
+
+Parsed from the source with `ast` (nothing imported), so a new upward import or a cycle fails here
+before it fails at start-up or hides in a function:
+
+* no module imports an app above its own (at module level or inside a function), except the
+  commented entries of ALLOWED_UPWARD;
+* no import cycle between modules through module-level imports;
+* imports inside functions do not grow (a ratchet: the count may fall, never rise; lower
+  IN_FUNCTION_CEILING when it falls); each is either a start-up cycle breaker or a lazy Celery import;
+* services do not import tasks of their app beyond the known list (they enqueue through the outbox).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# docs/architecture.md#direction: lower ranks never import higher ones; equal ranks never import
+# each other (siblings).
+RANK = {
+    "api": 0,
+    "accounts": 1,
+    "notifications": 2,
+    "billing": 3,
+    "practice": 4,
+    "patients": 5,
+    "scheduling": 6,
+    "prescriptions": 7,
+    "treatment": 8,
+    "outcomes": 8,
+    "careteam": 9,
+}
+TOP = {"config", "seeds", "bench"}  # may import anything; nothing imports them (but config's URLs)
+
+# (importing module, imported module): each a deliberate exception, with the reason.
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {
+    ("scheduling.contracts", "prescriptions.selectors"): (
+        "the caseload's prescription column, imported lazily and optional (ImportError tolerated) "
+        "until the caseload read model moves above prescriptions"
+    ),
+    ("api.health", "config.celery"): "the health check asks the project's Celery app whether the broker answers",
+}
+IN_FUNCTION_CEILING = 139
+SERVICES_IMPORTING_TASKS = {
+    # The outbox itself enqueues its own sender after commit: that is the mechanism, not a shortcut.
+    ("notifications.services", "notifications.tasks"),
+    ("prescriptions.services.erx", "prescriptions.erx.tasks"),
+    ("prescriptions.services.orders", "prescriptions.tasks"),
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for app in [*RANK, *TOP]:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path):
+    """(imported module names, line, inside a function?) for every absolute import in the file."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        inside, type_checking, cursor = False, False, node
+        while cursor in parents:
+            cursor = parents[cursor]
+            if isinstance(cursor, ast.FunctionDef | ast.AsyncFunctionDef):
+                inside = True
+            if isinstance(cursor, ast.If) and "TYPE_CHECKING" in ast.unparse(cursor.test):
+                type_checking = True
+        if not type_checking:
+            yield [n for n in names if n.split(".")[0] in RANK or n.split(".")[0] in TOP], node.lineno, inside
+
+
+def _target(name: str) -> str:
+    """The module a dotted import name refers to (a name imported from a module is that module)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def test_no_import_against_the_app_direction():
+    wrong = []
+    for module, path in MODULES.items():
+        app = module.split(".")[0]
+        if app in TOP:
+            continue
+        for names, line, _inside in _imports(path):
+            for name in names:
+                other = name.split(".")[0]
+                if other == app:
+                    continue
+                upward = other in TOP or RANK[other] >= RANK[app]
+                if upward and (module, _target(name)) not in ALLOWED_UPWARD:
+                    wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name} ({app} may not import {other})")
+    assert not sorted(set(wrong)), "\n".join(sorted(set(wrong)))
+
+
+def test_no_import_cycle_between_modules():
+    graph = defaultdict(set)
+    for module, path in MODULES.items():
+        for names, _line, inside in _imports(path):
+            if inside:
+                continue
+            for name in names:
+                target = _target(name)
+                if target and target != module:
+                    graph[module].add(target)
+    cycles, index, low, stack, on_stack, counter = [], {}, {}, [], set(), [0]
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in list(MODULES):
+        if module not in index:
+            visit(module)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_imports_inside_functions_do_not_grow():
+    count = sum(inside for path in MODULES.values() for names, _l, inside in _imports(path) if names)
+    assert count <= IN_FUNCTION_CEILING, (
+        f"{count} project imports inside functions (ceiling {IN_FUNCTION_CEILING}): import at module level, "
+        "or comment why a start-up cycle forces it and raise the ceiling in the same change"
+    )
+
+
+def test_services_do_not_import_their_tasks():
+    found = set()
+    for module, path in MODULES.items():
+        if ".services" not in module and not module.endswith("services"):
+            continue
+        for names, _line, _inside in _imports(path):
+            for name in names:
+                target = _target(name)
+                if target.endswith("tasks"):
+                    found.add((module, target))
+    assert found <= SERVICES_IMPORTING_TASKS, (
+        f"new service -> tasks imports: {sorted(found - SERVICES_IMPORTING_TASKS)}"
+    )
+
+
+def test_the_repository_stands_on_its_own():
+    """Code and docs cite docs/<page>.md, never the product owner's notes outside the repository
+    or an issue tracker's numbers (a clone has neither)."""
+    pattern = re.compile(r"DOMAIN\.md|\.\./shared|\bissues? #?\d+\b", re.IGNORECASE)
+    skip = {".venv", "var", ".git", "node_modules", "staticfiles"}
+    suffixes = {".py", ".md", ".toml", ".yml", ".yaml", ".txt", ".cfg", ".ini", ".html", ".sh"}
+    found = []
+    for path in ROOT.rglob("*"):
+        rel = path.relative_to(ROOT)
+        if any(part in skip or part.startswith(".venv") for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix not in suffixes and path.name not in {"Makefile", "Dockerfile", "run"}:
+            continue
+        if path == Path(__file__):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if pattern.search(line):
+                found.append(f"{rel}:{number}: {line.strip()[:100]}")
+    assert not found, "\n".join(found)
+
+
+def test_the_readme_is_a_front_door():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) < 150, f"README.md has {len(lines)} lines: move detail into docs/"
+    for page in ("docs/README.md", "docs/architecture.md"):
+        assert (ROOT / page).exists()
+
+
+def test_links_between_pages_resolve():
+    broken = []
+    for page in [ROOT / "README.md", ROOT / "SECURITY.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, "\n".join(broken)
