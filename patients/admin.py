@@ -5,9 +5,11 @@ from django.contrib import admin
 from accounts.admin_mixins import ReadOnlyAdminMixin, ScopedAdminMixin
 from accounts.audit import AuditedAdminMixin
 from accounts.scopes import Capability
+from api.clock import practice_date
 from patients.models import (
     AlertDelivery,
     Assessment,
+    ClinicalPolicy,
     ConsentDocument,
     ConsentSignature,
     Contraindication,
@@ -116,3 +118,30 @@ class ContraindicationAdmin(_ReadOnlyAdmin):
     list_filter = ["status", "severity", "source"]
     search_fields = ["patient__email", "code"]
     exclude = ["decision_note"]
+
+
+@admin.register(ClinicalPolicy)
+class ClinicalPolicyAdmin(admin.ModelAdmin):
+    """The medical director changes a threshold by adding a row with a new effective date; a row
+    already in force is read-only, so every past decision keeps the policy of its day."""
+
+    list_display = [
+        "effective_from",
+        "minimum_age",
+        "bp_hold_systolic_above",
+        "bp_hold_diastolic_above",
+        "bp_emergency_systolic_at",
+        "bp_emergency_diastolic_at",
+        "response_drop_percent",
+        "phq9_remission_below",
+        "phq9_item9_flag_at",
+        "hard_stop_contraindications",
+    ]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.effective_from <= practice_date():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and obj.effective_from > practice_date() and super().has_delete_permission(request, obj)

@@ -59,6 +59,8 @@ CONTRAINDICATIONS = {
     "ketamine_hypersensitivity": "Known allergy or hypersensitivity to ketamine",
 }
 
+HARD_STOP_TEXT = {PREGNANT_OR_NURSING: "Ketamine treatment is not offered during pregnancy or nursing."}
+
 MEDICATIONS = {
     "opioids": "Opioids",
     "benzodiazepines": "Benzodiazepines",
@@ -126,13 +128,15 @@ def evaluate(
     contraindications: list[str],
     medications: list[str],
     phq9_self_harm: bool = False,
+    hard_stops: frozenset[str] = frozenset({PREGNANT_OR_NURSING}),
 ) -> Evaluation:
     """Outcome and every reason behind it: all hard stops, or else all review flags."""
     stops: list[Reason] = []
     if age < minimum_age:
         stops.append(Reason("under_18", f"Treatment is for adults {minimum_age} and older."))
-    if PREGNANT_OR_NURSING in contraindications:
-        stops.append(Reason(PREGNANT_OR_NURSING, "Ketamine treatment is not offered during pregnancy or nursing."))
+    for code in (c for c in CONTRAINDICATIONS if c in hard_stops and c in contraindications):
+        message = HARD_STOP_TEXT.get(code, f"{CONTRAINDICATIONS[code]}: we cannot offer ketamine treatment.")
+        stops.append(Reason(code, message))
     if not state_served:
         stops.append(Reason("state_not_served", "We are not yet available in your state."))
     if stops:
@@ -142,7 +146,7 @@ def evaluate(
     if phq9_self_harm:
         flags.append(Reason("phq9_item9", "You told us about thoughts of self-harm; a physician will follow up."))
     for code, label in CONTRAINDICATIONS.items():
-        if code in contraindications:
+        if code in contraindications and code not in hard_stops:
             flags.append(Reason(code, f"{label}: a physician needs to review this."))
     for code, label in MEDICATIONS.items():
         if code in medications:

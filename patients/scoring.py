@@ -75,11 +75,6 @@ class Score:
     band: str
     answers: tuple[int, ...]
 
-    @property
-    def self_harm_positive(self) -> bool:
-        """PHQ-9 item 9 above 0 opens a same-day safety flag (docs/safety.md#instruments)."""
-        return self.instrument == PHQ9 and self.answers[PHQ9_SELF_HARM_ITEM - 1] > 0
-
 
 class AnswersInvalid(DomainError):
     code = "validation_error"

@@ -235,7 +235,7 @@ class Progress:
 
 
 def progress(response: QuestionnaireResponse, baseline: QuestionnaireResponse | None) -> Progress:
-    """Change from baseline; response = a drop of at least PATIENTS_RESPONSE_DROP_FRACTION of the
+    """Change from baseline; response = a drop of at least the clinical policy's response percentage of the
     baseline total; remission = under the instrument's remission threshold (PHQ-9: 5)."""
     threshold = policy.remission_below(response.instrument)
     remission = threshold is not None and response.total < threshold

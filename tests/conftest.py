@@ -49,6 +49,16 @@ def _own_availability_cache(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_clinical_policy():
+    """The clinical policy memo holds rows of this test only (rolled-back rows fire no signal)."""
+    from patients import policy
+
+    policy.forget()
+    yield
+    policy.forget()
+
+
+@pytest.fixture(autouse=True)
 def _clear_outboxes(settings):
     from accounts import notifications
 

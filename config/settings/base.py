@@ -358,18 +358,10 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 
 # --- patients ---
-# Clinical policy defaults (docs/safety.md); the medical director changes them from the environment.
-PATIENTS_MINIMUM_AGE = env.int("PATIENTS_MINIMUM_AGE", default=18)
-# Response: total dropped by at least this fraction of the baseline; remission: PHQ-9 total below this.
-PATIENTS_RESPONSE_DROP_FRACTION = env.float("PATIENTS_RESPONSE_DROP_FRACTION", default=0.5)
-PATIENTS_PHQ9_REMISSION_BELOW = env.int("PATIENTS_PHQ9_REMISSION_BELOW", default=5)
+# The clinical thresholds (minimum age, blood pressure, response and remission, item 9, hard
+# stops) are effective-dated rows the medical director edits: patients.ClinicalPolicy (docs/policy.md).
 # An identical questionnaire re-sent within this window is the same submission (a double tap).
 PATIENTS_QUESTIONNAIRE_DEDUPE_MINUTES = env.int("PATIENTS_QUESTIONNAIRE_DEDUPE_MINUTES", default=10)
-# Blood-pressure gate: hold above these, emergency at or above those (judged on the higher reading).
-PATIENTS_BP_HOLD_SYSTOLIC_ABOVE = env.int("PATIENTS_BP_HOLD_SYSTOLIC_ABOVE", default=140)
-PATIENTS_BP_HOLD_DIASTOLIC_ABOVE = env.int("PATIENTS_BP_HOLD_DIASTOLIC_ABOVE", default=90)
-PATIENTS_BP_EMERGENCY_SYSTOLIC_AT = env.int("PATIENTS_BP_EMERGENCY_SYSTOLIC_AT", default=180)
-PATIENTS_BP_EMERGENCY_DIASTOLIC_AT = env.int("PATIENTS_BP_EMERGENCY_DIASTOLIC_AT", default=120)
 # A free assessment can be claimed into a new registration for this many days.
 PATIENTS_ASSESSMENT_CLAIM_DAYS = env.int("PATIENTS_ASSESSMENT_CLAIM_DAYS", default=30)
 # django-fernet-encrypted-fields (safety-flag resolution notes): keys derive from SECRET_KEY (+ SECRET_KEY_FALLBACKS,

@@ -2,6 +2,7 @@
 
 from patients.models.assessments import Assessment, AssessmentOutcome
 from patients.models.consents import ConsentDocument, ConsentKind, ConsentSignature
+from patients.models.policy import ClinicalPolicy
 from patients.models.profile import PatientProfile
 from patients.models.questionnaires import QuestionnaireResponse
 from patients.models.safety import AlertDelivery, SafetyFlag, SafetyFlagKind, SafetyFlagStatus
@@ -20,6 +21,7 @@ __all__ = [
     "Assessment",
     "AssessmentOutcome",
     "CheckOutcome",
+    "ClinicalPolicy",
     "ConsentDocument",
     "ConsentKind",
     "ConsentSignature",

@@ -72,11 +72,12 @@ def assessment_submit(
         if answers is not None:
             scored = score(instrument, answers, field=instrument)
             scores[instrument] = {"answers": list(scored.answers), "total": scored.total, "band": scored.band}
-    crisis = bool(phq9) and score(PHQ9, phq9).self_harm_positive
+    crisis = bool(phq9) and policy.self_harm_positive(score(PHQ9, phq9))
 
     evaluation = eligibility.evaluate(
         age=eligibility.age_on(date_of_birth, today),
         minimum_age=policy.minimum_age(),
+        hard_stops=policy.hard_stops(),
         state_served=location.served,
         contraindications=contraindications,
         medications=medications,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from api.errors import Conflict
+from patients import policy
 from patients.models import QuestionnaireResponse, SafetyFlag, SafetyFlagKind
 from patients.scoring import score
 from patients.services.safety import safety_flag_raise
@@ -82,7 +83,7 @@ def questionnaire_submit(
     audit_log(request, AuditAction.CREATE, response, actor=actor)
 
     flag = None
-    if scored.self_harm_positive:
+    if policy.self_harm_positive(scored):
         flag = safety_flag_raise(
             patient=patient, kind=SafetyFlagKind.PHQ9_ITEM9, source_questionnaire=response, request=request
         ).flag
@@ -90,6 +91,6 @@ def questionnaire_submit(
 
 
 def _open_item9_flag(patient: User, scored) -> SafetyFlag | None:
-    if not scored.self_harm_positive:
+    if not policy.self_harm_positive(scored):
         return None
     return SafetyFlag.objects.filter(patient=patient, kind=SafetyFlagKind.PHQ9_ITEM9, status="open").first()

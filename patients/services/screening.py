@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from api.errors import DomainError, Forbidden
-from patients import eligibility
+from patients import eligibility, policy
 from patients.errors import ContraindicationAlreadyDecided
 from patients.models import (
     Assessment,
@@ -40,7 +40,6 @@ from patients.scoring import PHQ9
 from patients.services.safety import safety_flag_raise
 
 UNDER_AGE = "under_18"
-HARD_STOPS = frozenset({eligibility.PREGNANT_OR_NURSING, UNDER_AGE})
 DECISIONS = (ContraindicationStatus.RESOLVED, ContraindicationStatus.CONFIRMED)
 
 
@@ -52,6 +51,11 @@ def _local_date(instant: datetime, patient: User) -> date:
     profile = getattr(patient, "patient_profile", None)
     zone = ZoneInfo(getattr(profile, "time_zone", "") or settings.PRACTICE_TIME_ZONE)
     return timezone.localtime(instant, zone).date()
+
+
+def _hard_stop(code: str) -> bool:
+    """Under age, and the screening answers the clinical policy in force names (docs/policy.md)."""
+    return code == UNDER_AGE or code in policy.hard_stops()
 
 
 def screening_codes(*, contraindications: list[str], medications: list[str]) -> list[str]:
@@ -82,7 +86,7 @@ def contraindication_report(
     record = Contraindication(
         patient=patient,
         code=code,
-        severity=ContraindicationSeverity.HARD_STOP if code in HARD_STOPS else ContraindicationSeverity.REVIEW,
+        severity=ContraindicationSeverity.HARD_STOP if _hard_stop(code) else ContraindicationSeverity.REVIEW,
         source=source,
         source_date=source_date,
         screening=screening,
@@ -139,7 +143,7 @@ def screening_from_assessment(*, patient: User, assessment: Assessment, request=
     # Item 9 is its own same-day flag, even when a hard stop hid it from the assessment's reasons.
     phq9 = answers.get(PHQ9) or {}
     item9 = (phq9.get("answers") or [0] * 9)[8:9]
-    if "phq9_item9" in assessment.review_codes or (item9 and item9[0] > 0):
+    if "phq9_item9" in assessment.review_codes or (item9 and policy.item9_answer_positive(item9[0])):
         safety_flag_raise(
             patient=patient,
             kind=SafetyFlagKind.PHQ9_ITEM9,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from api.errors import DomainError
+from patients import policy
 from patients.models import (
     Assessment,
     ConsentSignature,
@@ -136,7 +137,7 @@ def _questionnaires(user: User, history: list) -> None:
             is_baseline=instrument not in baselines,
         )
         baselines.add(instrument)
-        if scored.self_harm_positive:
+        if policy.self_harm_positive(scored):
             # Created directly (no alert email from demo data).
             SafetyFlag.objects.get_or_create(
                 patient=user,

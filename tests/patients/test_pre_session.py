@@ -1,7 +1,9 @@
+import datetime
+
 import pytest
 from django.core import mail
 
-from patients.models import PreSessionCheck, SafetyFlag, VitalReading
+from patients.models import ClinicalPolicy, PreSessionCheck, SafetyFlag, VitalReading
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +97,8 @@ def test_an_open_safety_flag_holds_even_with_normal_readings(api, profile):
     assert (body["outcome"], body["reasons"]) == ("hold", ["open_safety_flag"])
 
 
-def test_thresholds_are_configurable(api, profile, settings):
-    settings.PATIENTS_BP_HOLD_SYSTOLIC_ABOVE = 130
+def test_thresholds_are_configurable(api, profile):
+    ClinicalPolicy.objects.create(effective_from=datetime.date(2026, 1, 1), bp_hold_systolic_above=130)
     assert check(api(profile.user), first=(135, 80)).json()["outcome"] == "hold"
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from notifications.models import Delivery
-from patients.models import QuestionnaireResponse, SafetyFlag
+from patients.models import ClinicalPolicy, QuestionnaireResponse, SafetyFlag
 
 pytestmark = pytest.mark.django_db
 
@@ -159,8 +159,8 @@ def test_history_shows_change_from_baseline_response_and_remission(api, profile)
     ]
 
 
-def test_response_threshold_is_policy(api, profile, settings):
-    settings.PATIENTS_RESPONSE_DROP_FRACTION = 0.4
+def test_response_threshold_is_policy(api, profile):
+    ClinicalPolicy.objects.create(effective_from=timezone.localdate() - timedelta(days=30), response_drop_percent=40)
     submit_at(api, profile.user, timezone.now() - timedelta(days=14), [2, 2, 2, 2, 2, 2, 2, 2, 0])  # 16
     assert submit(api(profile.user), [1, 1, 1, 1, 1, 1, 1, 2, 0]).json()["response"] is True  # 9: 44% drop
 

@@ -107,10 +107,13 @@ def test_booleans_and_strings_are_not_answers():
     assert [p["code"] for p in exc.value.fields["answers"]] == ["not_an_integer", "not_an_integer"]
 
 
+@pytest.mark.django_db
 def test_item9_positive_only_on_phq9_item_9():
-    assert score("phq9", [0] * 8 + [1]).self_harm_positive
-    assert not score("phq9", [3] * 8 + [0]).self_harm_positive
-    assert not score("gad7", [0] * 6 + [3]).self_harm_positive
+    from patients.policy import self_harm_positive
+
+    assert self_harm_positive(score("phq9", [0] * 8 + [1]))
+    assert not self_harm_positive(score("phq9", [3] * 8 + [0]))
+    assert not self_harm_positive(score("gad7", [0] * 6 + [3]))
 
 
 def test_band_for_unknown_total_above_max_stays_in_top_band():
