@@ -92,6 +92,7 @@ def test_each_staff_role_signs_in_and_opens_its_pages(browser, screenshot, demo,
     for path in refused:
         body = open_page(browser, path)
         assert "not_found" in body or "Not Found" in body, path
+        screenshot("refused-" + path.strip("/").split("/")[-1])
 
 
 def test_the_liaison_filters_overdue_moves_an_order_one_step_and_sees_it_in_the_timeline(browser, screenshot, demo):
