@@ -43,10 +43,11 @@ def _missing() -> str | None:
 
 
 @pytest.fixture
-def browser(tmp_path, live_server):
+def browser(request, tmp_path):
     reason = _missing()
     if reason:
         pytest.skip(reason)
+    live_server = request.getfixturevalue("live_server")  # started only when a browser can run
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
