@@ -226,18 +226,28 @@ _BOARD_COLUMNS = (
 )
 
 
-def overdue_q(*, now: datetime | None = None) -> Q:
-    """Orders stuck in a status longer than its threshold (DELIVERY_STUCK_AFTER_HOURS), or in
-    the carrier's hands with no carrier update for SHIPMENT_SILENT_ALERT_HOURS."""
+def stuck_q(*, now: datetime | None = None) -> Q:
+    """Orders in a status longer than its threshold (DELIVERY_STUCK_AFTER_HOURS)."""
     now = now or timezone.now()
     q = Q(pk__in=[])
     for status, hours in settings.DELIVERY_STUCK_AFTER_HOURS.items():
         q |= Q(status=status, status_changed_at__lt=now - timedelta(hours=int(hours)))
+    return q
+
+
+def silent_q(*, now: datetime | None = None) -> Q:
+    """Orders in the carrier's hands with no carrier update for SHIPMENT_SILENT_ALERT_HOURS."""
+    now = now or timezone.now()
     silent_cut = now - timedelta(hours=settings.SHIPMENT_SILENT_ALERT_HOURS)
-    q |= Q(status__in=IN_CARRIER_HANDS) & (
+    return Q(status__in=IN_CARRIER_HANDS) & (
         Q(last_carrier_update__lt=silent_cut) | Q(last_carrier_update__isnull=True, shipped_at__lt=silent_cut)
     )
-    return q
+
+
+def overdue_q(*, now: datetime | None = None) -> Q:
+    """Orders stuck in a status longer than its threshold, or silent shipments (the two above)."""
+    now = now or timezone.now()
+    return stuck_q(now=now) | silent_q(now=now)
 
 
 def delivery_order_list_for_staff(

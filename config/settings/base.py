@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "treatment",
     "outcomes",
     "careteam",
+    "console",  # staff pages in the admin (reads every app's selectors)
     "seeds",
 ]
 
