@@ -34,6 +34,7 @@ RANK = {
     "treatment": 8,
     "outcomes": 8,
     "careteam": 9,
+    "console": 10,
 }
 TOP = {"config", "seeds", "bench"}  # may import anything; nothing imports them (but config's URLs)
 
