@@ -126,6 +126,51 @@ def compressed_answer(name: str, body: str) -> bytes:
     return found
 
 
+class _Objects:
+    """A few recently used objects of this process (search contexts), by key; keys name versions."""
+
+    def __init__(self, max_items: int):
+        self.max_items = max_items
+        self.items: OrderedDict[str, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def set(self, key: str, value: object) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_items:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+contexts = _Objects(max_items=32)
+
+
+def get_object(key: str):
+    """An object cached under `key`: this process's copy, else the shared cache's."""
+    found = contexts.get(key)
+    if found is None:
+        found = cache.get(key)
+        if found is not None:
+            contexts.set(key, found)
+    return found
+
+
+def set_object(key: str, value: object) -> None:
+    cache.set(key, value, settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS)
+    contexts.set(key, value)
+
+
 def get_entries(keys: list[str]) -> dict[str, str]:
     if not keys:
         return {}
