@@ -62,15 +62,6 @@ GOALS = {
     "reminders_seconds": 10.0,
 }
 FLOORS = ("floor", "floor_again")
-READ_ENDPOINTS = (
-    "availability_day",
-    "availability_strip",
-    "availability",
-    "availability_cold",
-    "caseload",
-    "patient_home",
-    "delivery_board",
-)
 # What the growth table follows from scale to scale (docs/performance.md#growth).
 GROWTH_ENDPOINTS = ("availability_day", "availability_strip", "caseload", "delivery_board")
 
@@ -663,7 +654,7 @@ def batch_shipments(count: int) -> dict:
 # --- report ---------------------------------------------------------------------------------
 def table(results: list[dict], floor_rps: float) -> str:
     head = (
-        f"{'endpoint':<16}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'KB':>8}"
+        f"{'endpoint':<20}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'KB':>8}"
         "  statuses"
     )
     lines = [head, "-" * len(head)]
@@ -672,7 +663,7 @@ def table(results: list[dict], floor_rps: float) -> str:
         r["ratio_to_floor"] = round(ratio, 3)
         statuses = ", ".join(f"{k}:{v}" for k, v in r["statuses"].items())
         lines.append(
-            f"{r['name']:<16}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['name']:<20}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
             f"{r['p99_ms']:>9.1f}{r['errors']:>8}{r.get('response_kb', 0):>8.1f}  {statuses}"
         )
     return "\n".join(lines)
@@ -720,6 +711,7 @@ def growth_table(rows: dict) -> str:
     lines = [head, f"{'':<20}" + "".join(f"{'req/s   p50 ms':>20}" for _ in scales), "-" * len(head)]
     for size in ("physicians", "patients", "appointments", "delivery_orders"):
         lines.append(f"{size:<20}" + "".join(f"{rows[sc]['sizes'].get(size, 0):>20,}" for sc in scales))
+    lines.append(f"{'floor req/s':<20}" + "".join(f"{rows[sc].get('floor_rps', 0):>20.1f}" for sc in scales))
     for name in GROWTH_ENDPOINTS:
         cells = []
         for sc in scales:
