@@ -8,8 +8,9 @@ physician's entry in the answer.
 A cached entry is exact, never "fresh enough":
 - its key holds everything the entry is computed from that a request knows without reading it:
   the physician's *version*, the appointment type's length and buffer, the physician's time zone,
-  the patient's zone, the dates asked for, the licence windows (read on every request, so a new,
-  expired or revoked licence changes the key), the grid and lead-time settings, and the earliest
+  the patient's zone, the dates asked for, the licence windows (from the search context, itself
+  cached under the practice app's version, bumped by every licence write: a new, expired or
+  suspended licence changes the key; docs/availability.md#caching), the grid and lead-time settings, and the earliest
   bookable instant rounded up to the slot grid (slots start on the grid, so every "now" in one
   grid step gives the same slots);
 - the physician's version is a random token in the cache, replaced after every commit that
