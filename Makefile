@@ -31,9 +31,9 @@ generate:  ## build the large benchmark practice on PostgreSQL (DATABASE_URL, de
 	python3 dev.py setup
 	$(PY) -m bench.run --generate-only $(if $(RESET),--reset,) $(BENCH_ARGS)
 
-bench:  ## benchmark the API under gunicorn + batch figures (needs PostgreSQL and Redis on 127.0.0.1; README: Performance)
+bench:  ## benchmark the API under gunicorn (wrk when installed) + growth from scale 1 to 5 + batch figures (PostgreSQL and Redis on 127.0.0.1; docs/performance.md)
 	python3 dev.py setup
-	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.run --growth 1,5 $(BENCH_ARGS)
 
 bench-batch:  ## only the batch figures (reminders through Celery + Redis, shipment updates)
 	python3 dev.py setup

@@ -38,6 +38,9 @@ class Scenario:
     # Statuses that are expected answers, not errors (booking: 409 when a slot was just taken).
     expected_statuses: tuple[int, ...] = ()
     note: str = ""
+    # Requests that may be sent again (reads): replayed by wrk (bench/wrk.py). One-shot writes
+    # (every body distinct) and windows never asked before stay on this client.
+    replay: bool = True
 
 
 @dataclass

@@ -7,8 +7,11 @@ there. In one run it:
 2. starts the API under gunicorn (bench.settings: production settings with dummy secrets and
    the framework-floor route) on 127.0.0.1:<free port>, pinned to core 0, and pins itself (the
    load generator) to core 1;
-3. runs each endpoint for a fixed time with N closed-loop users and prints requests/s,
+3. runs each endpoint for a fixed time with N closed-loop users (reads through wrk when it is
+   installed, bench/wrk.py; one-shot writes through bench/load.py) and prints requests/s,
    p50/p95/p99 and errors, with each endpoint's throughput as a ratio to the floor;
+   with --growth, the same for availability, caseload and the board at each scale
+   (docs/performance.md#growth);
 4. the batch figures: 10,000 due reminders dispatched by a real Celery worker through Redis,
    and 10,000 shipment updates applied by the tracking service;
 5. writes everything to bench-results.json.
@@ -44,16 +47,23 @@ VENV_BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/practice_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 
-# docs/performance.md#method
+# The goals (docs/performance.md#goals): throughput as a ratio to the floor of the same run.
 GOALS = {
-    "read_ratio": 0.30,
-    "booking_ratio": 0.15,
+    "ratios": {
+        "availability_day": 0.35,
+        "availability_strip": 0.30,
+        "caseload": 0.30,
+        "delivery_board": 0.30,
+        "booking": 0.20,
+        "patient_home": 0.35,
+    },
     "availability_p95_ms": 100.0,
     "any_p95_ms": 250.0,
-    "reminders_seconds": 20.0,
+    "reminders_seconds": 10.0,
 }
 FLOORS = ("floor", "floor_again")
-READ_ENDPOINTS = ("availability", "availability_cold", "caseload", "patient_home", "delivery_board")
+# What the growth table follows from scale to scale (docs/performance.md#growth).
+GROWTH_ENDPOINTS = ("availability_day", "availability_strip", "caseload", "delivery_board")
 
 
 def say(message: str) -> None:
@@ -237,6 +247,8 @@ def scenarios(plan: Plan, webhook_secret: str):
     staff_headers = rotate(plan.staff_headers * plan.users)
     start, end = plan.window
     availability_path = f"/api/v1/availability/?start={start}&end={end}&appointment_type=follow_up&page_size=50"
+    day_path = f"/api/v1/availability/?date={start}&appointment_type=follow_up&page_size=50"
+    strip_path = f"/api/v1/availability/days/?start={start}&end={end}&appointment_type=follow_up"
     GZIP = {"Accept-Encoding": "gzip"}  # what the apps' HTTP stacks (URLSession, OkHttp) send by default
     windows = itertools.count(1)
 
@@ -291,14 +303,26 @@ def scenarios(plan: Plan, webhook_secret: str):
     return [
         Scenario("floor", lambda i, s: Req("GET", "/bench/floor/", floor_headers(i, s)), note="GET /bench/floor/"),
         Scenario(
+            "availability_day",
+            lambda i, s: Req("GET", day_path, {**patient_headers(i, s), **GZIP}),
+            note=f"GET /api/v1/availability/?date= follow-up, one day, {plan.physician_count} physicians, FL patient",
+        ),
+        Scenario(
+            "availability_strip",
+            lambda i, s: Req("GET", strip_path, {**patient_headers(i, s), **GZIP}),
+            note="GET /api/v1/availability/days/ follow-up, the 14-day strip, FL patient",
+        ),
+        Scenario(
             "availability",
             lambda i, s: Req("GET", availability_path, {**patient_headers(i, s), **GZIP}),
-            note=f"GET /api/v1/availability/ follow-up, 14 days, {plan.physician_count} physicians, FL patient",
+            note=f"GET /api/v1/availability/ (deprecated window form) follow-up, 14 days, {plan.physician_count} "
+            "physicians, FL patient",
         ),
         Scenario(
             "availability_cold",
             availability_cold,
-            note="the same search, each request a new 14-day window: nothing from the availability cache",
+            note="the window form, each request a new 14-day window: nothing from the availability cache",
+            replay=False,
         ),
         Scenario(
             "booking",
@@ -306,6 +330,7 @@ def scenarios(plan: Plan, webhook_secret: str):
             ok_statuses=(201,),
             expected_statuses=(409,),
             note="POST /api/v1/appointments/ distinct (physician, slot) per request",
+            replay=False,
         ),
         Scenario(
             "caseload",
@@ -322,7 +347,12 @@ def scenarios(plan: Plan, webhook_secret: str):
             lambda i, s: Req("GET", "/api/v1/staff/delivery-orders/", staff_headers(i, s)),
             note="GET /api/v1/staff/delivery-orders/ (page of 20)",
         ),
-        Scenario("webhook", webhook, note="POST /webhooks/easypost/ signed tracker.updated for existing trackers"),
+        Scenario(
+            "webhook",
+            webhook,
+            note="POST /webhooks/easypost/ signed tracker.updated for existing trackers",
+            replay=False,
+        ),
     ]
 
 
@@ -382,6 +412,97 @@ def gunicorn(env: dict, *, workers: int, threads: int, log_path: Path):
 def _children(pid: int) -> list[str]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return path.read_text().split() if path.exists() else []
+
+
+# --- measuring -------------------------------------------------------------------------------
+def client_name(choice: str) -> str:
+    from bench import wrk
+
+    if choice == "python":
+        return "python"
+    if wrk.available():
+        return "wrk"
+    if choice == "wrk":
+        fail("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk); or use --client python.")
+    return "python"
+
+
+def measure(env: dict, args, wanted) -> tuple[dict, dict]:
+    """Serve the API under gunicorn and run each scenario, then the floor again: {name: result}."""
+    from bench import load, wrk
+
+    client = client_name(args.client)
+    results = {}
+    var = ROOT / "var"
+    with gunicorn(env, workers=args.workers, threads=args.threads, log_path=var / "bench-gunicorn.log") as (
+        base_url,
+        server_core,
+    ):
+        client_core = pin(0, 1)  # wrk, started from here, inherits the core
+        pinning = {"server": server_core, "load_generator": client_core}
+        say(f"gunicorn at {base_url} ({args.workers} x {args.threads} threads), {server_core}; load, {client_core}")
+        # The floor runs first and again last: on a shared machine it drifts by tens of percent
+        # within minutes, and the ratios divide by the mean of the two.
+        floor_again = [replace(s, name="floor_again") for s in wanted if s.name == "floor"]
+        for scenario in wanted + floor_again:
+            if client == "wrk" and scenario.replay:
+                result = wrk.run_scenario(base_url, scenario, users=args.users, seconds=args.seconds)
+            else:
+                result = asyncio.run(load.run_scenario(base_url, scenario, users=args.users, seconds=args.seconds))
+            results[scenario.name] = result.as_dict()
+            results[scenario.name]["client"] = client if scenario.replay else "python"
+            say(
+                f"  {scenario.name:<19} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms  "
+                f"p95 {result.p95_ms:7.1f} ms  errors {result.errors}  {result.statuses}"
+            )
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return results, pinning
+
+
+def scale_database_url(database_url: str, scale: float, main_scale: float) -> str:
+    if scale == main_scale:
+        return database_url
+    url = urlparse(database_url)
+    suffix = format(scale, "g").replace(".", "_")
+    return url._replace(path=f"{url.path}_x{suffix}").geturl()
+
+
+def growth(env: dict, args, database_url: str) -> dict:
+    """The growth endpoints at each scale (its own database, generated when missing): {scale:
+    {"sizes", "floor_rps", "endpoints"}}. The floor runs first and last at each scale too."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db import connection
+
+    rows = {}
+    for scale in args.growth:
+        url = scale_database_url(database_url, scale, args.scale)
+        name = urlparse(url).path.lstrip("/")
+        say(f"growth: scale {scale:g} in {name}")
+        ensure_database(url)
+        scale_env = {**env, "DATABASE_URL": url}
+        manage("migrate", "--noinput", "-v", "0", env=scale_env)
+        manage("generate_practice", "--if-missing", "--scale", str(scale), env=scale_env)
+        connection.close()
+        settings.DATABASES["default"]["NAME"] = name
+        connection.settings_dict["NAME"] = name
+        cache.clear()  # the generator writes past the signals that invalidate cached answers
+        plan = Plan(args.users)
+        wanted = [
+            s for s in scenarios(plan, settings.EASYPOST_WEBHOOK_SECRET) if s.name in ("floor", *GROWTH_ENDPOINTS)
+        ]
+        sizes = _sizes()
+        connection.close()
+        timed = argparse.Namespace(**{**vars(args), "seconds": args.growth_seconds})
+        results, _ = measure(scale_env, timed, wanted)
+        floors = [results[n]["rps"] for n in FLOORS if n in results]
+        rows[scale] = {"sizes": sizes, "floor_rps": round(statistics.fmean(floors), 1), "endpoints": results}
+    connection.close()
+    main_name = urlparse(database_url).path.lstrip("/")
+    settings.DATABASES["default"]["NAME"] = main_name
+    connection.settings_dict["NAME"] = main_name
+    return rows
 
 
 # --- batch figures --------------------------------------------------------------------------
@@ -533,7 +654,7 @@ def batch_shipments(count: int) -> dict:
 # --- report ---------------------------------------------------------------------------------
 def table(results: list[dict], floor_rps: float) -> str:
     head = (
-        f"{'endpoint':<16}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'KB':>8}"
+        f"{'endpoint':<20}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'KB':>8}"
         "  statuses"
     )
     lines = [head, "-" * len(head)]
@@ -542,7 +663,7 @@ def table(results: list[dict], floor_rps: float) -> str:
         r["ratio_to_floor"] = round(ratio, 3)
         statuses = ", ".join(f"{k}:{v}" for k, v in r["statuses"].items())
         lines.append(
-            f"{r['name']:<16}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['name']:<20}{r['rps']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
             f"{r['p99_ms']:>9.1f}{r['errors']:>8}{r.get('response_kb', 0):>8.1f}  {statuses}"
         )
     return "\n".join(lines)
@@ -555,24 +676,51 @@ def goals(results: dict, batch: dict) -> list[dict]:
     def add(goal, value, target, met):
         out.append({"goal": goal, "value": value, "target": target, "met": bool(met)})
 
-    for name in READ_ENDPOINTS:
+    for name, target in GOALS["ratios"].items():
         if name in by:
             ratio = by[name]["ratio_to_floor"]
-            add(f"{name} throughput >= {GOALS['read_ratio']} x floor", ratio, GOALS["read_ratio"], ratio >= 0.30)
-    if "booking" in by:
-        ratio = by["booking"]["ratio_to_floor"]
-        add(f"booking throughput >= {GOALS['booking_ratio']} x floor", ratio, GOALS["booking_ratio"], ratio >= 0.15)
-    if "availability" in by:
-        p95 = by["availability"]["p95_ms"]
-        add("availability p95 < 100 ms", p95, GOALS["availability_p95_ms"], p95 < GOALS["availability_p95_ms"])
+            add(f"{name} throughput >= {target} x floor", ratio, target, ratio >= target)
+    for name in ("availability_day", "availability_strip"):
+        if name in by:
+            p95, target = by[name]["p95_ms"], GOALS["availability_p95_ms"]
+            add(f"{name} p95 < {target:g} ms", p95, target, p95 < target)
     for name, r in by.items():
         if name not in FLOORS:
-            add(f"{name} p95 <= 250 ms", r["p95_ms"], GOALS["any_p95_ms"], r["p95_ms"] <= GOALS["any_p95_ms"])
+            target = GOALS["any_p95_ms"]
+            add(f"{name} p95 <= {target:g} ms", r["p95_ms"], target, r["p95_ms"] <= target)
     if "reminders" in batch:
-        seconds = batch["reminders"]["seconds"]
+        seconds, target = batch["reminders"]["seconds"], GOALS["reminders_seconds"]
         done = batch["reminders"]["sent"] >= batch["reminders"]["reminders"]
-        add("10,000 reminders dispatched < 20 s", seconds, GOALS["reminders_seconds"], done and seconds < 20)
+        add(
+            f"{batch['reminders']['reminders']:,} reminders dispatched < {target:g} s",
+            seconds,
+            target,
+            done and seconds < target,
+        )
     return out
+
+
+def growth_table(rows: dict) -> str:
+    """{scale: {"sizes": {...}, "endpoints": {name: result}}} -> a small text table: req/s and
+    p50 per endpoint per scale, and how much longer the median answer takes at the largest scale."""
+    scales = sorted(rows)
+    if not scales:
+        return ""
+    first, last = scales[0], scales[-1]
+    head = f"{'':<20}" + "".join(f"{'x' + format(sc, 'g'):>20}" for sc in scales) + f"{'p50 growth':>12}"
+    lines = [head, f"{'':<20}" + "".join(f"{'req/s   p50 ms':>20}" for _ in scales), "-" * len(head)]
+    for size in ("physicians", "patients", "appointments", "delivery_orders"):
+        lines.append(f"{size:<20}" + "".join(f"{rows[sc]['sizes'].get(size, 0):>20,}" for sc in scales))
+    lines.append(f"{'floor req/s':<20}" + "".join(f"{rows[sc].get('floor_rps', 0):>20.1f}" for sc in scales))
+    for name in GROWTH_ENDPOINTS:
+        cells = []
+        for sc in scales:
+            r = rows[sc]["endpoints"].get(name)
+            cells.append(f"{r['rps']:>11.1f}{r['p50_ms']:>9.1f}" if r else f"{'-':>20}")
+        a, b = rows[first]["endpoints"].get(name), rows[last]["endpoints"].get(name)
+        factor = f"{b['p50_ms'] / a['p50_ms']:.2f} x" if a and b and a["p50_ms"] else "-"
+        lines.append(f"{name:<20}" + "".join(cells) + f"{factor:>12}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -584,6 +732,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4, gthread)")
     parser.add_argument("--scale", type=float, default=1.0, help="generate_practice --scale when generating")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator for the reads: wrk (apt-get install wrk), the built-in Python client, or auto "
+        "(wrk when installed); one-shot writes always use the built-in client",
+    )
+    parser.add_argument(
+        "--growth",
+        type=lambda text: sorted({float(x) for x in text.split(",") if x}),
+        default=[],
+        help="comma-separated scales (e.g. 1,5): the growth table of availability, caseload and the board, "
+        "each scale in its own database (<name>_x<scale>; --scale's is the main one), generated when missing",
+    )
+    parser.add_argument("--growth-seconds", type=float, default=5.0, help="measured seconds per endpoint and scale")
     parser.add_argument("--skip-http", action="store_true", help="only the batch figures")
     parser.add_argument("--skip-batch", action="store_true", help="only the HTTP endpoints")
     parser.add_argument("--reminders", type=int, default=10_000)
@@ -668,33 +831,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             names = {"floor", *args.only.split(",")}
             wanted = [s for s in wanted if s.name in names]
-        from bench.load import run_scenario
-
-        with gunicorn(env, workers=args.workers, threads=args.threads, log_path=var / "bench-gunicorn.log") as (
-            base_url,
-            server_core,
-        ):
-            client_core = pin(0, 1)
-            report["pinning"] = {"server": server_core, "load_generator": client_core}
-            say(f"gunicorn at {base_url} ({args.workers} x {args.threads} threads), {server_core}; load, {client_core}")
-            # The floor runs first and again last: on a shared machine it drifts by tens of percent
-            # within minutes, and the ratios divide by the mean of the two.
-            floor_again = [replace(s, name="floor_again") for s in wanted if s.name == "floor"]
-            for scenario in wanted + floor_again:
-                result = asyncio.run(run_scenario(base_url, scenario, users=args.users, seconds=args.seconds))
-                report["endpoints"][scenario.name] = result.as_dict()
-                say(
-                    f"  {scenario.name:<15} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms  "
-                    f"p95 {result.p95_ms:7.1f} ms  errors {result.errors}  {result.statuses}"
-                )
-        with contextlib.suppress(AttributeError, OSError):
-            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        report["client"] = client_name(args.client)
+        say(f"load generator: {report['client']}")
+        report["endpoints"], report["pinning"] = measure(env, args, wanted)
         floors = [report["endpoints"][n]["rps"] for n in FLOORS if n in report["endpoints"]]
         floor = statistics.fmean(floors) if floors else 0.0
         report["floor_rps"] = round(floor, 1)
         say("")
         say(f"floor: {' and '.join(f'{x:.1f}' for x in floors)} req/s (first and last): ratios use {floor:.1f}")
         say(table(list(report["endpoints"].values()), floor))
+
+    if args.growth and not args.skip_http:
+        report["growth"] = growth(env, args, database_url)
+        say("")
+        say(f"growth from scale {args.growth[0]:g} to {args.growth[-1]:g} ({args.growth_seconds:g} s per endpoint):")
+        say(growth_table(report["growth"]))
 
     if not args.skip_batch:
         say("")
@@ -717,7 +868,7 @@ def main(argv: list[str] | None = None) -> int:
     report["goals"] = goals(report["endpoints"], report["batch"])
     if report["goals"]:
         say("")
-        say("goals (docs/performance.md):")
+        say("goals (docs/performance.md#goals):")
         for g in report["goals"]:
             say(f"  [{'met' if g['met'] else 'MISSED'}] {g['goal']}: {g['value']}")
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

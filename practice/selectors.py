@@ -40,15 +40,7 @@ def consult_windows(
     windows: dict[int, list[tuple[dt.date, dt.date]]] = {pid: [] for pid in (physician_ids or [])}
     if state not in ACCEPTED_LICENCE_KINDS or end < start or physician_ids == []:
         return windows
-    licences = StateLicense.objects.filter(
-        state=state,
-        kind__in=ACCEPTED_LICENCE_KINDS[state],
-        status=CredentialStatus.ACTIVE,
-        issued_on__lte=end,
-        expires_on__gte=start,
-        physician__role=Role.PHYSICIAN,
-        physician__is_active=True,
-    )
+    licences = _consulting_licences(state).filter(issued_on__lte=end, expires_on__gte=start)
     wanted = None if physician_ids is None else set(physician_ids)
     if wanted is not None and len(wanted) <= 10:
         # A few physicians (booking: one): by key. Many (a search: all of them): the state's
@@ -58,17 +50,48 @@ def consult_windows(
     ranges: dict[int, list[tuple[dt.date, dt.date]]] = {}
     for physician_id, issued_on, expires_on in licences.values_list("physician_id", "issued_on", "expires_on"):
         if wanted is None or physician_id in wanted:
-            ranges.setdefault(physician_id, []).append((max(issued_on, start), min(expires_on, end)))
-    one_day = dt.timedelta(days=1)
+            ranges.setdefault(physician_id, []).append((issued_on, expires_on))
     for physician_id, spans in ranges.items():
-        merged: list[tuple[dt.date, dt.date]] = []
-        for lo, hi in sorted(spans):
-            if merged and lo <= merged[-1][1] + one_day:  # overlapping or back-to-back licences
-                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-            else:
-                merged.append((lo, hi))
-        windows[physician_id] = merged
+        windows[physician_id] = windows_within(spans, start=start, end=end)
     return windows
+
+
+def _consulting_licences(state: str) -> QuerySet[StateLicense]:
+    return StateLicense.objects.filter(
+        state=state,
+        kind__in=ACCEPTED_LICENCE_KINDS.get(state, ()),
+        status=CredentialStatus.ACTIVE,
+        physician__role=Role.PHYSICIAN,
+        physician__is_active=True,
+    )
+
+
+def licence_spans(*, state: str) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Physician user id -> (issued_on, expires_on) of each licence that lets them consult in
+    `state`, whatever the dates (one query): what consult_windows clips to a window, for a cache
+    of the state's search context (practice/search_context.py names its version)."""
+    spans: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    if state not in ACCEPTED_LICENCE_KINDS:
+        return spans
+    rows = _consulting_licences(state).order_by("physician_id", "issued_on", "expires_on")
+    for physician_id, issued_on, expires_on in rows.values_list("physician_id", "issued_on", "expires_on"):
+        spans.setdefault(physician_id, []).append((issued_on, expires_on))
+    return spans
+
+
+def windows_within(
+    spans: list[tuple[dt.date, dt.date]], *, start: dt.date, end: dt.date
+) -> list[tuple[dt.date, dt.date]]:
+    """Licence spans (inclusive) -> the merged inclusive ranges they cover within [start, end]
+    (overlapping or back-to-back licences make one range)."""
+    one_day = dt.timedelta(days=1)
+    merged: list[tuple[dt.date, dt.date]] = []
+    for lo, hi in sorted((max(a, start), min(b, end)) for a, b in spans if a <= end and b >= start):
+        if merged and lo <= merged[-1][1] + one_day:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 # --- credentials (staff see every physician; a physician sees their own) ------------------------

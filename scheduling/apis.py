@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,11 +29,13 @@ from accounts.permissions import (
 from api.pagination import PagePagination
 from api.schema import errors
 from scheduling import availability_cache, calendar, contracts, selectors
-from scheduling.errors import LocationNotServed, LocationRequired
+from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
 from scheduling.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
+    AvailabilityDaysOutput,
+    AvailabilityDaysQuery,
     AvailabilityExceptionInput,
     AvailabilityExceptionOutput,
     AvailabilityExceptionPatch,
@@ -99,31 +102,64 @@ def _search_location(request, query: dict):
     return result.state, contracts.zone(result.time_zone)
 
 
+def _not_past(day, tz) -> None:
+    """A date before today in the patient's zone is refused (400 `date_in_past`)."""
+    if day < timezone.now().astimezone(tz).date():
+        raise DateInPast()
+
+
+_DEPRECATED_WINDOW = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.DATE,
+        OpenApiParameter.QUERY,
+        required=False,
+        deprecated=True,
+        description=f"Deprecated window form (`start` and `end`, at most 14 days): use `date` for one day's slots "
+        f"or /api/v1/availability/days/ for the strip. {text}",
+    )
+    for name, text in (("start", "First date."), ("end", "Last date, inclusive."))
+]
+
+
 class AvailabilityApi(APIView):
     """Open slots: for a signed-in patient (their state and zone) or a prospective patient from
-    the assessment (?zip=, and ?county= when the ZIP spans counties). Throttled."""
+    the assessment (?zip=, and ?county= when the ZIP spans counties). Throttled.
+
+    `?date=`: one local day's slots, what the apps show (docs/availability.md#day); `?start=&end=`:
+    the deprecated window answer, kept for older apps."""
 
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "availability"
 
     @extend_schema(
-        parameters=[AvailabilityQuery],
+        parameters=[AvailabilityQuery, *_DEPRECATED_WINDOW],
         responses={200: AvailabilityOutput, **errors(400)},
         tags=TAGS,
         auth=[{"jwtAuth": []}, {}],
+        description=(
+            "One day's open slots: `date` (a local date in the patient's zone, today or later), by physician. "
+            "The window form (`start` and `end` instead of `date`) is deprecated. Errors (400): `date_in_past`, "
+            "`conflicting_parameters` (a date with start/end), `required`, `invalid`, `out_of_range`, "
+            "`invalid_window`, `window_too_long`, `location_required`, `location_not_served`."
+        ),
     )
     def get(self, request):
         query = AvailabilityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        selectors.check_window(start=data["start"], end=data["end"])
+        day = data.get("date")
+        start, end = (day, day) if day is not None else (data["start"], data["end"])
+        selectors.check_window(start=start, end=end)
         state, tz = _search_location(request, data)
+        if day is not None:
+            _not_past(day, tz)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
         appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
         entries = selectors.availability_entries(
-            start=data["start"],
-            end=data["end"],
+            start=start,
+            end=end,
             appointment_type=appointment_type,
             state=state,
             viewer_tz=tz,
@@ -136,8 +172,9 @@ class AvailabilityApi(APIView):
         head = {
             "state": state,
             "time_zone": tz.key,
-            "start": data["start"].isoformat(),
-            "end": data["end"].isoformat(),
+            **({"date": day.isoformat()} if day is not None else {}),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
             "appointment_type": appointment_type.code,
             "duration_minutes": appointment_type.duration_minutes,
             "count": paginator.page.paginator.count,
@@ -159,6 +196,71 @@ class AvailabilityApi(APIView):
         else:
             response.content = body
         return response
+
+
+class AvailabilityDaysApi(APIView):
+    """The day strip: for each local date from `start` to `end`, whether anything is free, how
+    many physicians have a free slot and the earliest one (docs/availability.md#strip). Public
+    and throttled like the slots it summarises."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "availability"
+
+    @extend_schema(
+        parameters=[AvailabilityDaysQuery],
+        responses={200: AvailabilityDaysOutput, **errors(400)},
+        tags=TAGS,
+        auth=[{"jwtAuth": []}, {}],
+        operation_id="availability_days",
+        description=(
+            "Per local date (the patient's zone) from `start` to `end` (at most 14 days, from today on): "
+            "`available`, `physicians` and the `earliest_start`. The same search as the day view: a date shown "
+            "available has slots there. Errors (400): `date_in_past`, `invalid_window`, `window_too_long`, "
+            "`invalid`, `out_of_range`, `location_required`, `location_not_served`."
+        ),
+    )
+    def get(self, request):
+        query = AvailabilityDaysQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        selectors.check_window(start=data["start"], end=data["end"])
+        state, tz = _search_location(request, data)
+        _not_past(data["start"], tz)
+        patient = request.user if request.user.is_authenticated and request.user.is_patient else None
+        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
+        days = selectors.availability_days(
+            start=data["start"],
+            end=data["end"],
+            appointment_type=appointment_type,
+            state=state,
+            viewer_tz=tz,
+            patient=patient,
+            physician_public_id=data.get("physician"),
+            location_public_id=data.get("location"),
+        )
+        return Response(
+            {
+                "state": state,
+                "time_zone": tz.key,
+                "start": data["start"].isoformat(),
+                "end": data["end"].isoformat(),
+                "appointment_type": appointment_type.code,
+                "duration_minutes": appointment_type.duration_minutes,
+                "days": [
+                    {
+                        "date": d.date.isoformat(),
+                        "available": d.available,
+                        "physicians": d.physicians,
+                        "earliest_start": d.earliest_start.astimezone(tz).isoformat() if d.earliest_start else None,
+                        "earliest_start_utc": d.earliest_start.isoformat().replace("+00:00", "Z")
+                        if d.earliest_start
+                        else None,
+                    }
+                    for d in days
+                ],
+            }
+        )
 
 
 class VisitLocationListApi(APIView):

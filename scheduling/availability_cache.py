@@ -8,8 +8,9 @@ physician's entry in the answer.
 A cached entry is exact, never "fresh enough":
 - its key holds everything the entry is computed from that a request knows without reading it:
   the physician's *version*, the appointment type's length and buffer, the physician's time zone,
-  the patient's zone, the dates asked for, the licence windows (read on every request, so a new,
-  expired or revoked licence changes the key), the grid and lead-time settings, and the earliest
+  the patient's zone, the dates asked for, the licence windows (from the search context, itself
+  cached under the practice app's version, bumped by every licence write: a new, expired or
+  suspended licence changes the key; docs/availability.md#caching), the grid and lead-time settings, and the earliest
   bookable instant rounded up to the slot grid (slots start on the grid, so every "now" in one
   grid step gives the same slots);
 - the physician's version is a random token in the cache, replaced after every commit that
@@ -124,6 +125,51 @@ def compressed_answer(name: str, body: str) -> bytes:
         found = gzip.compress(body.encode(), compresslevel=5, mtime=0)
         _compressed.set_many({key: found})
     return found
+
+
+class _Objects:
+    """A few recently used objects of this process (search contexts), by key; keys name versions."""
+
+    def __init__(self, max_items: int):
+        self.max_items = max_items
+        self.items: OrderedDict[str, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def set(self, key: str, value: object) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_items:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+contexts = _Objects(max_items=32)
+
+
+def get_object(key: str):
+    """An object cached under `key`: this process's copy, else the shared cache's."""
+    found = contexts.get(key)
+    if found is None:
+        found = cache.get(key)
+        if found is not None:
+            contexts.set(key, found)
+    return found
+
+
+def set_object(key: str, value: object) -> None:
+    cache.set(key, value, settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS)
+    contexts.set(key, value)
 
 
 def get_entries(keys: list[str]) -> dict[str, str]:

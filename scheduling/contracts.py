@@ -60,6 +60,28 @@ def consult_windows(*, state: str, start: date, end: date, physician_ids: list[i
     return windows(state=state, start=start, end=end, physician_ids=physician_ids)
 
 
+def search_context_version() -> str | None:
+    """The practice app's version of what a search reads from it (physicians, profiles,
+    licences); None: do not cache it (practice/search_context.py)."""
+    from practice import search_context
+
+    return search_context.version()
+
+
+def licence_spans(*, state: str) -> dict[int, list]:
+    """Physician id -> (issued, expires) of each licence letting them consult in `state` (one query)."""
+    from practice.selectors import licence_spans as spans
+
+    return spans(state=state)
+
+
+def windows_within(spans: list, *, start: date, end: date) -> list:
+    """licence_spans of one physician -> their consult windows within [start, end] (no query)."""
+    from practice.selectors import windows_within as within
+
+    return within(spans, start=start, end=end)
+
+
 def physician_authorization(*, physician, state: str, on: date):
     from practice.services.licensing import physician_authorization as authorize
 

@@ -13,6 +13,11 @@ class WindowTooLong(DomainError):
     default_message = "Ask for at most 14 days at a time."
 
 
+class DateInPast(DomainError):
+    code = "date_in_past"
+    default_message = "Choose today or a later date."
+
+
 class LocationRequired(DomainError):
     code = "location_required"
     default_message = "We need your ZIP code (and county if asked) to find times in your state."

@@ -174,18 +174,70 @@ def slots_for_physicians(
     return result
 
 
-def _offered(*, appointment_type: AppointmentType, patient: User | None, physician_public_id, now: datetime):
-    """(physicians in display order, their infos, the ids that may be offered). Physicians not
-    taking new patients are left out of free consultations, except the patient's own physician."""
-    offering = physicians_offering(physician_public_id=physician_public_id)
-    physicians = list(offering.only("id", "public_id", "first_name", "last_name", "role"))
+@dataclass(frozen=True)
+class OfferedPhysician:
+    pk: int
+    public_id: object  # UUID
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What a search in one state reads from the practice app: the active physicians in display
+    order, their profiles, their licences there (whatever the dates)."""
+
+    physicians: tuple[OfferedPhysician, ...]
+    infos: dict
+    spans: dict
+
+
+def _build_search_context(state: str) -> SearchContext:
+    physicians = tuple(
+        OfferedPhysician(pk, public_id, first_name, last_name)
+        for pk, public_id, first_name, last_name in physicians_offering().values_list(
+            "id", "public_id", "first_name", "last_name"
+        )
+    )
     ids = [p.pk for p in physicians]
     infos = contracts.physician_infos(ids) if ids else {}
+    spans = contracts.licence_spans(state=state) if ids else {}
+    return SearchContext(physicians, infos, spans)
+
+
+def search_context(*, state: str) -> SearchContext:
+    """The state's search context, cached under the practice app's version of it (bumped after
+    every commit that changes a physician, a profile or a licence, the expiry job included), so
+    a cached context is the live one (docs/availability.md#caching): three queries saved per
+    search, one cache read instead."""
+    version = contracts.search_context_version() if availability_cache.enabled() else None
+    if version is None:
+        return _build_search_context(state)
+    key = availability_cache.entry_key("context", version, state)
+    found = availability_cache.get_object(key)
+    if found is None:
+        found = _build_search_context(state)
+        availability_cache.set_object(key, found)
+    return found
+
+
+def _offered(
+    *, appointment_type: AppointmentType, patient: User | None, physician_public_id, now: datetime, state: str
+):
+    """(physicians in display order, their infos, the ids that may be offered, their licence spans).
+    Physicians not taking new patients are left out of free consultations, except the patient's
+    own physician (that count is read live: bookings change it)."""
+    context = search_context(state=state)
+    physicians = list(context.physicians)
+    if physician_public_id is not None:
+        physicians = [p for p in physicians if str(p.public_id) == str(physician_public_id)]
+    ids = [p.pk for p in physicians]
+    infos = context.infos
     if ids and appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
         own = contracts.assigned_physician_id(patient) if patient is not None else None
         capped = capped_physician_ids(physician_ids=ids, infos=infos, now=now) - {own}
         ids = [pid for pid in ids if pid not in capped]
-    return physicians, infos, ids
+    return physicians, infos, ids, context.spans
 
 
 def _iso_utc(instant: datetime) -> str:
@@ -284,33 +336,50 @@ class AvailabilityEntries(NamedTuple):
     version: str | None  # names this exact list (None when the cache is off)
 
 
-def availability_entries(
+def _days_json(slots: list[Slot], tz: ZoneInfo, memo: dict | None = None) -> str:
+    """A physician's day summary for the strip, as JSON text: {local date: [slots, earliest start
+    (UTC)]}, local dates in `tz` (the patient's zone; an in-person location's)."""
+    days: dict[str, list] = {}
+    for s in slots:  # sorted by start: the first of a date is its earliest
+        day = s.starts_at.astimezone(tz).date().isoformat()
+        found = days.get(day)
+        if found is None:
+            days[day] = [1, _iso_utc(s.starts_at)]
+        else:
+            found[0] += 1
+    return json.dumps(days, separators=(",", ":"))
+
+
+_RENDER = {"slots": slots_json, "days": _days_json}
+
+
+def _search_pairs(
     *,
+    render: str,
     start: date,
     end: date,
     appointment_type: AppointmentType,
     state: str,
     viewer_tz: ZoneInfo,
-    patient: User | None = None,
-    physician_public_id=None,
-    location_public_id=None,
-    now: datetime | None = None,
-) -> AvailabilityEntries:
-    """The availability answer's `results`, as the JSON text of each entry (physician, their
-    zone, their slots in the patient's zone), for the physicians with at least one slot, in
-    display order, from slots_for_physicians; each physician's slots are cached
-    (scheduling.availability_cache explains why that is exact). A constant number of queries
-    whatever the number of physicians; none for slots found in the cache.
-
-    In-person types (docs/in-person-visits.md#search): one entry per physician and location, only
-    at active locations in the patient's state (`location_public_id` narrows to one), from the
-    hours at that location, with the slots in the location's zone and the location named."""
+    patient: User | None,
+    physician_public_id,
+    location_public_id,
+    now: datetime | None,
+):
+    """The search behind both answers: [(physician, location or None, entry text, cache key)] in
+    display order, for every (physician, place) offered, the entry rendered by `render` ("slots":
+    slots_json; "days": the strip's summary) and cached per physician
+    (scheduling.availability_cache explains why that is exact); and whether every entry had a key."""
     check_window(start=start, end=end)
     now = now or timezone.now()
-    physicians, infos, ids = _offered(
-        appointment_type=appointment_type, patient=patient, physician_public_id=physician_public_id, now=now
+    physicians, infos, ids, spans = _offered(
+        appointment_type=appointment_type,
+        patient=patient,
+        physician_public_id=physician_public_id,
+        now=now,
+        state=state,
     )
-    windows = contracts.consult_windows(state=state, start=start, end=end, physician_ids=ids) if ids else {}
+    windows = {pid: contracts.windows_within(spans.get(pid, []), start=start, end=end) for pid in ids}
     ids = [pid for pid in ids if windows.get(pid)]
     # (physician id, location or None for video), in display order
     places: dict[int, list[VisitLocation | None]]
@@ -346,6 +415,7 @@ def availability_entries(
                 earliest,
                 # The place: video hours, or the hours at this location (its zone is above).
                 None if loc is None else loc.pk,
+                render,
             )
     found = availability_cache.get_entries(list(keys.values()))
     texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
@@ -369,30 +439,135 @@ def availability_entries(
         )
         texts_memo: dict = {}
         for pid in missing:
-            computed[pair_id(pid, loc)] = slots_json(slots.get(pid, []), pair_tz(loc), texts_memo)
+            computed[pair_id(pid, loc)] = _RENDER[render](slots.get(pid, []), pair_tz(loc), texts_memo)
     texts.update(computed)
     availability_cache.set_entries({keys[k]: text for k, text in computed.items() if k in keys})
+    found_pairs = [
+        (p, loc, texts.get(pair_id(p.pk, loc)), keys.get(pair_id(p.pk, loc)))
+        for p in physicians
+        for loc in places.get(p.pk, [])
+    ]
+    return found_pairs, infos, bool(keys) and len(keys) == len(pairs)
+
+
+def availability_entries(
+    *,
+    start: date,
+    end: date,
+    appointment_type: AppointmentType,
+    state: str,
+    viewer_tz: ZoneInfo,
+    patient: User | None = None,
+    physician_public_id=None,
+    location_public_id=None,
+    now: datetime | None = None,
+) -> AvailabilityEntries:
+    """The availability answer's `results`, as the JSON text of each entry (physician, their
+    zone, their slots in the patient's zone), for the physicians with at least one slot, in
+    display order, from slots_for_physicians; each physician's slots are cached
+    (scheduling.availability_cache explains why that is exact). A constant number of queries
+    whatever the number of physicians; none for slots found in the cache. One day
+    (start == end) is the day view (docs/availability.md#day).
+
+    In-person types (docs/in-person-visits.md#search): one entry per physician and location, only
+    at active locations in the patient's state (`location_public_id` narrows to one), from the
+    hours at that location, with the slots in the location's zone and the location named."""
+    pairs, infos, cached = _search_pairs(
+        render="slots",
+        start=start,
+        end=end,
+        appointment_type=appointment_type,
+        state=state,
+        viewer_tz=viewer_tz,
+        patient=patient,
+        physician_public_id=physician_public_id,
+        location_public_id=location_public_id,
+        now=now,
+    )
     entries, parts = [], []
-    for p in physicians:
-        for loc in places.get(p.pk, []):
-            text = texts.get(pair_id(p.pk, loc))
-            if not text or text == "[]":
-                continue
-            person = json.dumps(
-                {"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name}, separators=(",", ":")
+    for p, loc, text, key in pairs:
+        if not text or text == "[]":
+            continue
+        person = json.dumps(
+            {"id": str(p.public_id), "first_name": p.first_name, "last_name": p.last_name}, separators=(",", ":")
+        )
+        zone_name = json.dumps(infos[p.pk].time_zone.key)
+        if loc is None:
+            entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
+            parts.append((key, person, zone_name))
+        else:
+            place = json.dumps(location_data(loc), separators=(",", ":"))
+            entries.append(
+                f'{{"physician":{person},"physician_time_zone":{zone_name},"location":{place},"slots":{text}}}'
             )
-            zone_name = json.dumps(infos[p.pk].time_zone.key)
-            if loc is None:
-                entries.append(f'{{"physician":{person},"physician_time_zone":{zone_name},"slots":{text}}}')
-                parts.append((keys.get(pair_id(p.pk, loc)), person, zone_name))
-            else:
-                place = json.dumps(location_data(loc), separators=(",", ":"))
-                entries.append(
-                    f'{{"physician":{person},"physician_time_zone":{zone_name},"location":{place},"slots":{text}}}'
-                )
-                parts.append((keys.get(pair_id(p.pk, loc)), person, zone_name, place))
-    cached = bool(keys) and len(keys) == len(pairs)
+            parts.append((key, person, zone_name, place))
     return AvailabilityEntries(entries, availability_cache.entry_key("answer", *parts) if cached else None)
+
+
+@dataclass(frozen=True)
+class AvailabilityDay:
+    date: date
+    physicians: int  # physicians with at least one free slot that day
+    slots: int
+    earliest_start: datetime | None  # UTC
+
+    @property
+    def available(self) -> bool:
+        return self.physicians > 0
+
+
+def availability_days(
+    *,
+    start: date,
+    end: date,
+    appointment_type: AppointmentType,
+    state: str,
+    viewer_tz: ZoneInfo,
+    patient: User | None = None,
+    physician_public_id=None,
+    location_public_id=None,
+    now: datetime | None = None,
+) -> list[AvailabilityDay]:
+    """The day strip: for every local date in [start, end] (the patient's zone; an in-person
+    location's zone for its slots), how many physicians have a free slot and the earliest one.
+    The same search as availability_entries, each physician's summary cached alike; it agrees
+    with the day view by construction (docs/availability.md#strip)."""
+    pairs, _, _ = _search_pairs(
+        render="days",
+        start=start,
+        end=end,
+        appointment_type=appointment_type,
+        state=state,
+        viewer_tz=viewer_tz,
+        patient=patient,
+        physician_public_id=physician_public_id,
+        location_public_id=location_public_id,
+        now=now,
+    )
+    who: dict[str, set[int]] = {}
+    counts: dict[str, int] = {}
+    earliest: dict[str, str] = {}
+    for p, _loc, text, _key in pairs:
+        for day, (n, first) in json.loads(text or "{}").items():
+            who.setdefault(day, set()).add(p.pk)
+            counts[day] = counts.get(day, 0) + n
+            if day not in earliest or first < earliest[day]:  # same-format UTC texts sort by time
+                earliest[day] = first
+    days = []
+    day = start
+    while day <= end:
+        key = day.isoformat()
+        first = earliest.get(key)
+        days.append(
+            AvailabilityDay(
+                date=day,
+                physicians=len(who.get(key, ())),
+                slots=counts.get(key, 0),
+                earliest_start=datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None,
+            )
+        )
+        day += timedelta(days=1)
+    return days
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -33,9 +33,10 @@ def _in_range(value):
     return value
 
 
-class AvailabilityQuery(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+class _SearchWhere(serializers.Serializer):
+    """What a search is for and where the patient is (shared by the day view, the strip and the
+    deprecated window)."""
+
     appointment_type = serializers.ChoiceField(
         choices=AppointmentTypeCode.choices, default=AppointmentTypeCode.FREE_CONSULTATION
     )
@@ -59,10 +60,42 @@ class AvailabilityQuery(serializers.Serializer):
         help_text="In-person types: only slots at this visit location (public id). Ignored for video types.",
     )
 
-    def validate(self, attrs):
-        for name in ("start", "end"):
-            if not (_EARLIEST <= attrs[name] <= _LATEST):
+    def _check_range(self, attrs, *names):
+        for name in names:
+            if name in attrs and not (_EARLIEST <= attrs[name] <= _LATEST):
                 raise serializers.ValidationError({name: "Out of range."}, code="out_of_range")
+
+
+class AvailabilityQuery(_SearchWhere):
+    """`date`: one day's slots (the day view). `start` and `end`: the deprecated window form."""
+
+    date = serializers.DateField(
+        required=False, help_text="The day view: one local date (the patient's zone), today or later."
+    )
+    start = serializers.DateField(required=False, help_text="Deprecated (with `end`): use `date` or /days/.")
+    end = serializers.DateField(required=False, help_text="Deprecated (with `start`).")
+
+    def validate(self, attrs):
+        if "date" in attrs:
+            extra = [name for name in ("start", "end") if name in attrs]
+            if extra:
+                raise serializers.ValidationError(
+                    {extra[0]: "Give either a date or a start and end, not both."}, code="conflicting_parameters"
+                )
+        else:
+            for name in ("start", "end"):
+                if name not in attrs:
+                    raise serializers.ValidationError({name: "This field is required."}, code="required")
+        self._check_range(attrs, "date", "start", "end")
+        return attrs
+
+
+class AvailabilityDaysQuery(_SearchWhere):
+    start = serializers.DateField(help_text="First local date (the patient's zone), today or later.")
+    end = serializers.DateField(help_text="Last local date, inclusive; at most the window limit (14 days) in all.")
+
+    def validate(self, attrs):
+        self._check_range(attrs, "start", "end")
         return attrs
 
 
@@ -148,6 +181,7 @@ class AvailabilityOutput(serializers.Serializer):
     time_zone = serializers.CharField(
         help_text="The patient's zone; slot times are shown in it (in-person types: in each entry's location's zone)."
     )
+    date = serializers.DateField(required=False, help_text="The day view: the date asked for (start and end equal it).")
     start = serializers.DateField()
     end = serializers.DateField()
     appointment_type = serializers.CharField()
@@ -156,6 +190,26 @@ class AvailabilityOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PhysicianSlotsOutput(many=True)
+
+
+class AvailabilityDayOutput(serializers.Serializer):
+    date = serializers.DateField(help_text="A local date in the patient's zone.")
+    available = serializers.BooleanField(help_text="At least one free slot that day.")
+    physicians = serializers.IntegerField(help_text="Physicians with at least one free slot that day.")
+    earliest_start = serializers.CharField(
+        allow_null=True, help_text="The day's earliest free slot, ISO 8601 in the patient's zone."
+    )
+    earliest_start_utc = serializers.CharField(allow_null=True)
+
+
+class AvailabilityDaysOutput(serializers.Serializer):
+    state = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The patient's zone: the dates and times are in it.")
+    start = serializers.DateField()
+    end = serializers.DateField()
+    appointment_type = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    days = AvailabilityDayOutput(many=True, help_text="Every date from start to end, in order.")
 
 
 # --- appointments ------------------------------------------------------------------------

@@ -46,7 +46,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ),
     ("api.health", "config.celery"): "the health check asks the project's Celery app whether the broker answers",
 }
-IN_FUNCTION_CEILING = 136
+IN_FUNCTION_CEILING = 106
 SERVICES_IMPORTING_TASKS = {
     # The outbox itself enqueues its own sender after commit: that is the mechanism, not a shortcut.
     ("notifications.services", "notifications.tasks"),
@@ -157,7 +157,14 @@ def test_no_import_cycle_between_modules():
 
 
 def test_imports_inside_functions_do_not_grow():
-    count = sum(inside for path in MODULES.values() for names, _l, inside in _imports(path) if names)
+    # The service's apps only: the benchmark and the seeds configure Django before importing it.
+    count = sum(
+        inside
+        for module, path in MODULES.items()
+        if module.split(".")[0] in RANK
+        for names, _l, inside in _imports(path)
+        if names
+    )
     assert count <= IN_FUNCTION_CEILING, (
         f"{count} project imports inside functions (ceiling {IN_FUNCTION_CEILING}): import at module level, "
         "or comment why a start-up cycle forces it and raise the ceiling in the same change"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.services import notify
+from practice import search_context
 from practice.models import (
     CredentialChange,
     CredentialExpiryNotice,
@@ -50,6 +51,9 @@ def credentials_mark_expired(*, today: dt.date) -> int:
                     status=CredentialStatus.EXPIRED, updated_at=timezone.now()
                 )
                 if changed:
+                    if model is StateLicense:
+                        # An UPDATE sends no signal: the licence leaves cached searches here.
+                        search_context.changed()
                     CredentialChange.objects.create(
                         actor=None,
                         physician_id=physician_id,

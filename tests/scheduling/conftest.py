@@ -139,6 +139,13 @@ def world(monkeypatch):
 
     monkeypatch.setattr(contracts, "physician_infos", physician_infos)
     monkeypatch.setattr(contracts, "consult_windows", consult_windows)
+    # The fake world changes without the practice app's writes: its search context is never cached.
+    monkeypatch.setattr(contracts, "search_context_version", lambda: None)
+    monkeypatch.setattr(
+        contracts,
+        "licence_spans",
+        lambda *, state: {pid: list(spans) for (pid, st), spans in w.licences.items() if st == state and spans},
+    )
     monkeypatch.setattr(contracts, "physician_authorization", physician_authorization)
     monkeypatch.setattr(contracts, "patient_location", lambda *, patient: w.locations.get(patient.pk))
     monkeypatch.setattr(

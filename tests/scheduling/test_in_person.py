@@ -666,3 +666,16 @@ def test_staff_create_change_and_deactivate_an_office(api, staff, patient, physi
             api(user).patch(url, {"name": "Mine"}, format="json").status_code == 404
         )  # not their capability: not found
     assert AuditEvent.objects.filter(object_type="scheduling.visitlocation").count() == 2
+
+
+def test_the_day_strip_and_day_view_of_in_person_visits(api, patient, physician, office_hours):
+    # The strip groups in-person slots by the location's local date, like the day view shows them.
+    client = api(patient)
+    params = {"appointment_type": IN_PERSON, "start": "2026-06-01", "end": "2026-06-07"}
+    days = client.get("/api/v1/availability/days/", params).json()["days"]
+    assert [d["date"] for d in days if d["available"]] == ["2026-06-03"]
+    [wednesday] = [d for d in days if d["available"]]
+    assert (wednesday["physicians"], wednesday["earliest_start_utc"]) == (1, "2026-06-03T17:00:00Z")
+    body = client.get(SEARCH, {"appointment_type": IN_PERSON, "date": "2026-06-03"}).json()
+    [entry] = body["results"]
+    assert entry["location"]["name"] == "Miami office" and entry["slots"][0]["starts_at_utc"] == "2026-06-03T17:00:00Z"

@@ -177,6 +177,7 @@ SPECS: dict[str, Spec] = {
     "v1:assign-physician": Spec(obj=_a("patient_a", "patient_id"), sees_a=REVIEW_QUEUE),
     # scheduling
     "v1:availability": Spec(),
+    "v1:availability-days": Spec(),
     "v1:appointments": Spec(sees_a=CARE_A),
     "v1:appointment-detail": Spec(obj=_a("appointment_a", "public_id"), sees_a=CARE_A),
     "v1:appointment-visit-note": Spec(obj=_a("appointment_a", "public_id"), sees_a=CHART_A),

@@ -25,6 +25,7 @@ PUBLIC = {
     "v1:visit-locations": "public list of the practice's offices for in-person visits (no PHI)",
     "v1:assessment-create": "free eligibility assessment (no account)",
     "v1:availability": "open slots, for a prospective patient from the assessment too (no PHI)",
+    "v1:availability-days": "the day strip of those open slots (no PHI)",
     "stripe-webhook": "Stripe webhook (signature-verified)",
     "easypost-webhook": "EasyPost webhook (signature-verified)",
     "erx-webhook": "e-prescribing vendor webhook (shared secret verified)",

@@ -1,0 +1,193 @@
+"""The search context (physicians, profiles, licences) cached under the practice app's version:
+a cached context is the live one. Every practice write it is read from replaces the version after
+its commit, the daily expiry job's UPDATE included; a sign-in does not (docs/availability.md#caching).
+Real practice rows here, not the scheduling tests' fake world."""
+
+import datetime as dt
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from practice import search_context
+from practice.services import credentials
+from practice.services.expiry import credential_expiry_watch
+from scheduling import availability_cache
+from scheduling.models import WeeklyAvailability
+from tests.factories import AdminUserFactory
+from tests.practice.factories import PhysicianProfileFactory, StateLicenseFactory
+
+pytestmark = pytest.mark.django_db
+
+UTC = ZoneInfo("UTC")
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DAY = {"date": "2026-06-02", "appointment_type": "free_consultation", "zip": "33101"}
+CONTEXT_TABLES = ("practice_physicianprofile", "practice_statelicense", '"accounts_user"')
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def miami(monkeypatch):
+    from practice import service_area
+
+    class Result:
+        served, reason, state, time_zone, county_choices = True, None, "FL", "America/New_York", []
+
+    monkeypatch.setattr(service_area, "resolve_location", lambda z, c=None: Result())
+
+
+@pytest.fixture
+def doctor(physician):
+    PhysicianProfileFactory(user=physician)
+    StateLicenseFactory(physician=physician, state="FL")
+    for weekday in range(7):
+        WeeklyAvailability.objects.create(physician=physician, weekday=weekday, start_time=time(9), end_time=time(10))
+    return physician
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def names(client) -> list[str]:
+    body = client.get("/api/v1/availability/", DAY).json()
+    return [item["physician"]["last_name"] for item in body["results"]]
+
+
+def strip_physicians(client) -> int:
+    params = {"start": "2026-06-02", "end": "2026-06-02", "appointment_type": "free_consultation", "zip": "33101"}
+    return client.get("/api/v1/availability/days/", params).json()["days"][0]["physicians"]
+
+
+def context_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if any(t in q["sql"] for t in CONTEXT_TABLES)]
+
+
+def test_a_repeated_search_reads_no_physician_profile_or_licence(anon_client, doctor):
+    assert names(anon_client) == [doctor.last_name]
+    with CaptureQueriesContext(connection) as warm:
+        assert names(anon_client) == [doctor.last_name]
+    assert context_queries(warm.captured_queries) == []
+    availability_cache.contexts.clear()  # another process: from the shared cache
+    with CaptureQueriesContext(connection) as shared:
+        assert names(anon_client) == [doctor.last_name]
+    assert context_queries(shared.captured_queries) == []
+
+
+def test_a_licence_suspended_through_the_service_leaves_the_next_search(anon_client, doctor, commit):
+    assert names(anon_client) and strip_physicians(anon_client) == 1
+    licence = doctor.state_licences.get()
+    commit(credentials.state_licence_update, actor=AdminUserFactory(), licence=licence, status="suspended")
+    assert names(anon_client) == [] and strip_physicians(anon_client) == 0
+
+
+def test_a_new_licence_joins_the_next_search(anon_client, physician, commit):
+    PhysicianProfileFactory(user=physician)
+    WeeklyAvailability.objects.create(physician=physician, weekday=1, start_time=time(9), end_time=time(10))
+    assert names(anon_client) == []
+    commit(StateLicenseFactory, physician=physician, state="FL")
+    assert names(anon_client) == [physician.last_name]
+
+
+def test_the_expiry_job_bumps_the_version_it_changes_with_an_update(doctor, commit, frozen):
+    from practice.selectors import licence_spans
+
+    old = StateLicenseFactory(
+        physician=doctor, state="FL", issued_on=dt.date(2020, 1, 1), expires_on=dt.date(2026, 5, 31)
+    )
+    before = search_context.version()
+    assert (old.issued_on, old.expires_on) in licence_spans(state="FL")[doctor.pk]
+    assert commit(credential_expiry_watch, today=dt.date(2026, 6, 1))["expired"] == 1
+    assert search_context.version() != before
+    assert (old.issued_on, old.expires_on) not in licence_spans(state="FL")[doctor.pk]
+    unchanged = search_context.version()
+    commit(credential_expiry_watch, today=dt.date(2026, 6, 1))  # nothing left to expire
+    assert search_context.version() == unchanged
+
+
+def test_an_expired_licence_leaves_the_search_by_its_date_before_the_job_runs(anon_client, physician, commit, frozen):
+    PhysicianProfileFactory(user=physician)
+    WeeklyAvailability.objects.create(physician=physician, weekday=1, start_time=time(9), end_time=time(10))
+    WeeklyAvailability.objects.create(physician=physician, weekday=2, start_time=time(9), end_time=time(10))
+    commit(
+        StateLicenseFactory,
+        physician=physician,
+        state="FL",
+        issued_on=dt.date(2020, 1, 1),
+        expires_on=dt.date(2026, 6, 2),
+    )
+    assert names(anon_client) == [physician.last_name]  # valid through its expiry day
+    day3 = {**DAY, "date": "2026-06-03"}
+    assert anon_client.get("/api/v1/availability/", day3).json()["results"] == []
+
+
+def test_a_profile_that_stops_accepting_leaves_free_consultations(anon_client, doctor, commit):
+    assert names(anon_client) == [doctor.last_name]
+    profile = doctor.physician_profile
+    commit(
+        credentials.physician_profile_update, actor=AdminUserFactory(), profile=profile, accepting_new_patients=False
+    )
+    assert names(anon_client) == []
+
+
+def test_a_profile_zone_change_shows_in_the_next_search(anon_client, doctor, commit):
+    before = anon_client.get("/api/v1/availability/", DAY).json()["results"][0]
+    profile = doctor.physician_profile
+    commit(credentials.physician_profile_update, actor=AdminUserFactory(), profile=profile, time_zone="America/Chicago")
+    after = anon_client.get("/api/v1/availability/", DAY).json()["results"][0]
+    assert (before["physician_time_zone"], after["physician_time_zone"]) == ("America/New_York", "America/Chicago")
+    assert before["slots"][0]["starts_at"] == "2026-06-02T09:00:00-04:00"
+    assert after["slots"][0]["starts_at"] == "2026-06-02T10:00:00-04:00"
+
+
+def test_a_deactivated_renamed_or_demoted_physician_shows_in_the_next_search(anon_client, doctor, commit):
+    doctor.last_name = "Renamed"
+    commit(doctor.save)
+    assert names(anon_client) == ["Renamed"]
+    doctor.is_active = False
+    commit(doctor.save, update_fields=["is_active"])
+    assert names(anon_client) == []
+    doctor.is_active = True
+    commit(doctor.save)
+    assert names(anon_client) == ["Renamed"]
+    doctor.role = "patient"
+    commit(doctor.save, update_fields=["role"])
+    assert names(anon_client) == []
+
+
+def test_a_sign_in_keeps_the_version(doctor, commit):
+    from django.contrib.auth.models import update_last_login
+
+    before = search_context.version()
+    commit(update_last_login, None, doctor)
+    assert search_context.version() == before
+    commit(doctor.save)
+    assert search_context.version() != before
+
+
+def test_an_uncommitted_change_keeps_the_cached_context(anon_client, doctor):
+    assert names(anon_client) == [doctor.last_name]
+    doctor.state_licences.update(status="suspended")  # no signal, never committed in this test
+    licence = doctor.state_licences.get()
+    licence.save()  # a signal, but the version changes only after a commit
+    assert names(anon_client) == [doctor.last_name]
+
+
+def test_with_the_cache_off_the_context_is_read_live(anon_client, doctor, settings):
+    settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS = 0
+    assert names(anon_client) == [doctor.last_name]
+    doctor.state_licences.update(status="suspended")
+    assert names(anon_client) == []
