@@ -68,6 +68,6 @@ if __name__ == "__main__":
     if "--check" in sys.argv:
         if not target.exists() or target.read_text() != render():
             sys.exit("requirements-runtime.lock is out of date: run `make lock` (or deploy/runtime_lock.py)")
-        print("requirements-runtime.lock matches requirements.in and requirements.lock")
+        sys.stdout.write("requirements-runtime.lock matches requirements.in and requirements.lock\n")
     else:
         target.write_text(render())
