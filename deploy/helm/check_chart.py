@@ -75,12 +75,12 @@ def main() -> int:
         problems += schema_problems
         kinds = sorted({d["kind"] for d in docs})
         status = "ok" if not problems else "FAILED"
-        print(
+        sys.stdout.write(
             f"chart {label}: helm lint --strict, {len(docs)} objects rendered ({', '.join(kinds)}), "
-            f"Kubernetes {args.kube_version} schemas: {status}"
+            f"Kubernetes {args.kube_version} schemas: {status}\n"
         )
         for problem in problems:
-            print(f"  {problem}")
+            sys.stdout.write(f"  {problem}\n")
         failed |= bool(problems)
     return 1 if failed else 0
 
