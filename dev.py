@@ -109,7 +109,7 @@ def run(argv: list[str]) -> int:
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    say(f"serving http://{host}:{port}/api/docs/  /admin/  /healthz  (worker and beat running; Ctrl-C stops all)")
+    say(f"serving http://{host}:{port}/api/docs/  /admin/  /readyz  (worker and beat running; Ctrl-C stops all)")
 
     def stop(*_):
         for child in children.values():
