@@ -21,6 +21,18 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+
+def _queues() -> list[str]:
+    # config/queues.py is plain Python; loaded by path, since importing the config package needs Celery.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("practice_queues", ROOT / "config" / "queues.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.QUEUES)
+
+
 VENV = Path(os.environ.get("VENV_DIR", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
@@ -88,13 +100,16 @@ def run(argv: list[str]) -> int:
             "INFO",
             "--concurrency",
             "2",
+            # Every queue (config/queues.py): in a cluster each has its own workers.
+            "--queues",
+            ",".join(_queues()),
             "--without-gossip",
             "--without-mingle",
         ],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    say(f"serving http://{host}:{port}/api/docs/  /admin/  /healthz  (worker and beat running; Ctrl-C stops all)")
+    say(f"serving http://{host}:{port}/api/docs/  /admin/  /readyz  (worker and beat running; Ctrl-C stops all)")
 
     def stop(*_):
         for child in children.values():

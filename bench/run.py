@@ -569,7 +569,9 @@ def batch_reminders(env: dict, count: int, log_path: Path, worker_concurrency: i
         import redis
 
         broker = redis.Redis.from_url(env["REDIS_URL"])
-        queue = app.conf.task_default_queue or "celery"
+        from config.queues import queue_for
+
+        queue = queue_for(send_due_reminders.name)  # the reminder scans' queue (config/queues.py)
         broker.delete(queue)  # scans left over by an earlier, interrupted run
         started = time.perf_counter()
         # One scan, as beat enqueues it once a minute: a scan that claims a full chunk enqueues

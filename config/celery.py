@@ -17,6 +17,41 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     # The embedded default broker (kombu's filesystem transport) needs its folders to exist
     # before the first message is sent or received.
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+# --- Task outcomes for /metrics (api/metrics.py, docs/deploying.md#metrics) ----------------------
+from celery import signals  # noqa: E402
+
+
+@signals.task_success.connect
+def _count_success(sender=None, **kwargs):
+    from api.metrics import on_task_success
+
+    on_task_success(sender=sender, **kwargs)
+
+
+@signals.task_failure.connect
+def _count_failure(sender=None, **kwargs):
+    from api.metrics import on_task_failure
+
+    on_task_failure(sender=sender, **kwargs)
+
+
+@signals.task_retry.connect
+def _count_retry(sender=None, **kwargs):
+    from api.metrics import on_task_retry
+
+    on_task_retry(sender=sender, **kwargs)
+
+
+@signals.worker_init.connect
+def _serve_worker_metrics(**kwargs):
+    # A worker pod's task outcomes, on its own port (never exposed by a Service).
+    port = int(os.environ.get("CELERY_METRICS_PORT") or 0)
+    if port:
+        from api.metrics import start_worker_metrics_server
+
+        start_worker_metrics_server(port)

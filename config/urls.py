@@ -3,7 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from api.docs import DocsView
-from api.health import healthz
+from api.health import healthz, livez, readyz
+from api.metrics import metrics
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
@@ -20,6 +21,9 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/console/", include("console.urls")),  # staff pages in the admin (docs/staff-console.md)
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -15,6 +15,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from api.jsonlog import JsonFormatter
 from tests.factories import (
     AdminUserFactory,
     MedicalDirectorFactory,
@@ -138,12 +139,15 @@ def on_postgres():
 # canaries); the run fails if any appears, whichever test logged it.
 PHI_CANARIES = ("patient.a@example.test", "patient.b@example.test", "Anders", "Alice Anders", "Bruno Baker")
 _phi_hits: list[str] = []
+_JSON_FORMAT = JsonFormatter()
 
 
 class _PhiLogScanner(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
+            # Production's JSON line too (exception type and stack included): docs/deploying.md#logs.
+            text += "\n" + _JSON_FORMAT.format(record)
         except Exception:  # a malformed log call is its own bug; do not hide the scan
             text = str(record.msg)
         for canary in PHI_CANARIES:
@@ -197,6 +201,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         stats = matrix.MATRIX_STATS
         lines.append(
             f"permission matrix: {stats['routes']} routes x {stats['roles']} roles x methods = {stats['checks']} checks"
+        )
+    beat = sys.modules.get("tests.deploy.test_beat_lock")
+    if beat is not None and beat.BEAT_STATS["beats"]:
+        stats = beat.BEAT_STATS
+        lines.append(
+            f"beat: {stats['beats']} beats on one Redis, {stats['senders']} sending at a time, "
+            f"{stats['sends']} scans sent in {stats['seconds']}s, taken over in {stats['takeover']}s"
         )
     crash = sys.modules.get("tests.security.test_worker_crash")
     if crash is not None and crash.CRASH_STATS["crashes"]:

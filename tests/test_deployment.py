@@ -17,17 +17,35 @@ def compose():
 
 def test_compose_has_the_production_shaped_services():
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
-    images = {services[name].get("image") for name in ("web", "worker", "beat")}
-    assert images == {"practice-backend:latest"}, "web, worker and beat must share one image"
+    assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis"}
+    images = {services[name].get("image") for name in ("migrate", "web", "worker", "beat")}
+    assert images == {"practice-backend:latest"}, "migrate, web, worker and beat must share one image"
     for name in services:
-        assert "healthcheck" in services[name] or name == "beat", f"{name} has no healthcheck"
+        assert "healthcheck" in services[name], f"{name} has no healthcheck (or an explicit disable)"
+    # The image's HEALTHCHECK probes HTTP: the processes without a web server say so.
+    assert services["beat"]["healthcheck"] == {"disable": True}
+    assert services["worker"]["healthcheck"]["test"][1:4] == ["celery", "-A", "config"]
+
+
+def test_compose_migrates_once_before_web_worker_and_beat():
+    services = compose()["services"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert "migrate" not in " ".join(services[name]["command"]), f"{name} must not migrate (replicas race)"
 
 
 def test_compose_commands_match_the_code():
     services = compose()["services"]
     assert "config.wsgi:application" in " ".join(services["web"]["command"])
+    assert services["web"]["command"][:3] == ["gunicorn", "-c", "config/gunicorn.conf.py"]
+    assert (ROOT / "config" / "gunicorn.conf.py").exists()
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    from config.queues import QUEUES
+
+    worker = services["worker"]["command"]
+    assert set(worker[worker.index("--queues") + 1].split(",")) == set(QUEUES), "one compose worker eats every queue"
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     from config.celery import app
 
@@ -41,7 +59,7 @@ def test_compose_environment_provides_what_production_settings_require():
         for line in (ROOT / ".env.example").read_text().splitlines()
         if line and not line.startswith("#") and "=" in line
     }
-    for name in ("web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat"):
         provided = set(services[name]["environment"]) | example
         for required in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"):
             assert required in provided, f"{name} lacks {required}"

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.metrics.MetricsMiddleware",  # outermost: times the whole request (docs/deploying.md#metrics)
     "api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -101,6 +102,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Pool, PgBouncer, statement timeout (off outside production by default): config/database.py.
+    from config.database import tune_postgres  # noqa: E402
+
+    tune_postgres(DATABASES["default"], env=env, statement_timeout_ms=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker -------------------------------------------------------------------
@@ -118,6 +123,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # broadcasts (inspect, ping), not ./control
         "store_processed": False,
     }
 else:
@@ -137,6 +143,34 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic work: each app adds its entries below, in its own block (reminders and polls are rows in the database scanned
 # here, never far-future ETA tasks).
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Celery queues, limits and the one beat (config/queues.py, docs/deploying.md#queues) ---------
+from config.queues import QUEUES, QueueTimeLimits, route_task  # noqa: E402
+
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so a worker started without -Q (the embedded mode, the compose file) consumes them all.
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in QUEUES}
+CELERY_TASK_ROUTES = (route_task,)
+# (soft, hard) seconds per queue: the soft limit raises inside the task, the hard one kills it.
+CELERY_QUEUE_TIME_LIMITS = {
+    name: tuple(env.list(f"CELERY_TIME_LIMITS_{name.upper()}", cast=int, default=default))
+    for name, default in (
+        ("default", [120, 180]),
+        ("notifications", [60, 90]),
+        ("integrations", [90, 150]),
+        ("reports", [900, 960]),
+    )
+}
+CELERY_TASK_ANNOTATIONS = (QueueTimeLimits(CELERY_QUEUE_TIME_LIMITS),)
+# Beat wakes at least this often; with RedBeat its lock lives five times as long.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=30)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # One active beat however many run (a rolling deploy, a second replica): RedBeat keeps the
+    # schedule in Redis and only the holder of its lock sends; the others wait for the lock.
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("CELERY_REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_REDBEAT_KEY_PREFIX", default="practice:redbeat:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=5 * CELERY_BEAT_MAX_LOOP_INTERVAL)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -268,12 +302,26 @@ PHONENUMBER_DEFAULT_REGION = "US"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "api.middleware.RequestIdLogFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "filters": {
+        "request_id": {"()": "api.middleware.RequestIdLogFilter"},
+        "task_id": {"()": "api.jsonlog.TaskIdLogFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "api.jsonlog.JsonFormatter"},  # production (docs/deploying.md#logs)
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "filters": ["request_id", "task_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: 404 (docs/deploying.md#metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # =========================================================================================
 # Per-app settings. Each app owns one block below; policy values are defaults the practice

@@ -2,8 +2,10 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.database import tune_postgres
+
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import LOGGING, REST_FRAMEWORK, SIMPLE_JWT, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: raises ImproperlyConfigured when unset
@@ -15,6 +17,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be postgres://...")
+# Pool or PgBouncer, and a 30 s statement timeout by default (config/database.py).
+tune_postgres(DATABASES["default"], env=env, statement_timeout_ms=30_000)
 REDIS_URL = env.str("REDIS_URL")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -45,4 +49,26 @@ if ERX_PROVIDER == "sandbox" and not ERX_ALLOW_SANDBOX:  # noqa: F405
     raise ImproperlyConfigured(
         "ERX_PROVIDER=sandbox is a simulation: production must use a certified EPCS vendor "
         "(ERX_PROVIDER=dosespot). Set ERX_ALLOW_SANDBOX=true only on staging."
+    )
+
+# --- Deployment: one beat, JSON logs, Sentry (docs/deploying.md) ---------------------------------
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("CELERY_REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+# One JSON object a line with the request id and the Celery task id; Celery's workers log through
+# the same handler instead of replacing the root logger's.
+LOGGING = {
+    **LOGGING,
+    "handlers": {"console": {**LOGGING["handlers"]["console"], "formatter": env.str("LOG_FORMAT", default="json")}},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )

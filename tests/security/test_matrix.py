@@ -95,6 +95,9 @@ def _a(attr: str, kwarg: str) -> Callable:
 SPECS: dict[str, Spec] = {
     # public and self-service
     "healthz": Spec(),
+    "livez": Spec(),
+    "readyz": Spec(),
+    "metrics": Spec(),  # token-only: every role, signed in or not, gets 404 without METRICS_TOKEN
     "schema": Spec(),
     "api-docs": Spec(),
     "stripe-webhook": Spec(),

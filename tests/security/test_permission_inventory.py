@@ -12,6 +12,9 @@ from tests.security.routes import project_routes
 # Routes anyone may call without signing in, and why. Adding to this list is a security decision.
 PUBLIC = {
     "healthz": "health check for the load balancer",
+    "livez": "liveness probe: says only that the process is up (docs/deploying.md#health)",
+    "readyz": "readiness probe: names of dependencies and ok/unavailable, no data (docs/deploying.md#health)",
+    "metrics": "Prometheus scrape: answers only the METRICS_TOKEN bearer, 404 otherwise (docs/deploying.md#metrics)",
     "schema": "the OpenAPI contract",
     "api-docs": "interactive docs of the contract",
     "v1:auth-register": "patients register themselves",

@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
+from config.queues import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY = 3  # seconds before a dead worker's task is handed out again (production: 1 hour)
@@ -40,7 +41,8 @@ def broker(on_postgres, tmp_path, settings):
     app.conf.task_always_eager = False
     app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY}
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+        for queue in QUEUES:
+            conn.default_channel.queue_purge(queue)
     log = tmp_path / "sms.log"
     log.touch()
     db = connection.settings_dict
