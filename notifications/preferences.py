@@ -119,3 +119,55 @@ def preferences_update(*, user, data: dict, now: datetime | None = None) -> Noti
         pref.sms_consent, pref.sms_consent_changed_at = data["sms_consent"], now
     pref.save()
     return pref
+
+
+# --- contracts for senders that keep their own rows (visit reminders) ------------------------------
+
+
+def channel_allowed(*, user, group: str, channel: str, phone: str = "", pref=None, check_stop: bool = True) -> bool:
+    """Whether `user` takes `group` notices on `channel` now: their choice for the group, and for
+    SMS their consent and no STOP from the number (`check_stop=False`: the caller checks at send
+    time). `pref`: the preference row when the caller has it (False for none)."""
+    pref = preference_for(user) if pref is None else pref
+    if pref and not pref.allows(group, channel):
+        return False
+    if channel == "sms":
+        if pref and not pref.sms_consent:
+            return False
+        if check_stop and sms_blocked(phone):
+            return False
+    return True
+
+
+def channels_refused(*, users_phones: dict[int, str], group: str) -> set[tuple[int, str]]:
+    """(user id, channel) pairs refused right now, for many users in two queries: a channel
+    switched off for the group, SMS without consent, or a number that answered STOP."""
+    refused: set[tuple[int, str]] = set()
+    for pref in NotificationPreference.objects.filter(user_id__in=list(users_phones)):
+        for channel in ("email", "sms", "push"):
+            if not pref.allows(group, channel):
+                refused.add((pref.user_id, channel))
+        if not pref.sms_consent:
+            refused.add((pref.user_id, "sms"))
+    stopped = set(
+        SmsOptOut.objects.filter(phone__in=[p for p in users_phones.values() if p]).values_list("phone", flat=True)
+    )
+    refused.update((uid, "sms") for uid, phone in users_phones.items() if phone in stopped)
+    return refused
+
+
+def release_after_quiet_hours(
+    *, user, at: datetime, deliver_by: datetime | None = None, pref=None, zone: ZoneInfo | None = None
+) -> datetime:
+    """When a notice planned for `at` may go: the end of the user's quiet hours when `at` falls
+    inside them, unless `deliver_by` (the visit's start) comes first; otherwise `at`. A caller
+    that holds the preference row (`pref`, False for none) and the zone saves the queries."""
+    pref = preference_for(user) if pref is None else pref
+    if not pref or pref.quiet_start is None:
+        return at
+    if zone is None:
+        _, zone = contact_of(user)
+    until = quiet_until(start=pref.quiet_start, end=pref.quiet_end, zone=zone, at=at)
+    if until is None or (deliver_by is not None and deliver_by <= until):
+        return at
+    return until

@@ -24,7 +24,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _signature_valid(request) -> bool:
-    from twilio.request_validator import RequestValidator
+    from twilio.request_validator import RequestValidator, get_signature_algorithm
 
     token = settings.TWILIO_AUTH_TOKEN
     signature = request.headers.get("X-Twilio-Signature", "")
@@ -33,7 +33,9 @@ def _signature_valid(request) -> bool:
     # The URL Twilio called: behind a proxy that rewrites scheme or host, set TWILIO_INBOUND_URL.
     url = settings.TWILIO_INBOUND_URL or request.build_absolute_uri()
     params = {key: request.POST.get(key) for key in request.POST}
-    return RequestValidator(token).validate(url, params, signature)
+    # HMAC-SHA1 unless the account signs with SHA-256 (and says so in this header).
+    algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings", ""))
+    return RequestValidator(token).validate(url, params, signature, algorithm)
 
 
 @csrf_exempt
