@@ -3,7 +3,7 @@ of messages writes the audit trail; out of scope is 404 (docs/messaging.md#who-s
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -42,7 +42,9 @@ def _send_input(request):
 def _attachment_response(message: Message):
     if not message.attachment:
         raise NotFound()
-    response = FileResponse(message.attachment.open("rb"), content_type=message.attachment_content_type)
+    # At most MESSAGING_ATTACHMENT_MAX_BYTES: read whole, from whatever storage holds it.
+    with message.attachment.open("rb") as handle:
+        response = HttpResponse(handle.read(), content_type=message.attachment_content_type)
     response["Content-Disposition"] = "attachment"
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -227,7 +227,7 @@ def test_attachments_are_checked_by_content_and_stored(patient, physician, profi
     assert "rash" not in message.attachment.name
     download = client_for(physician).get(team_url(patient, f"{message.public_id}/attachment/"))
     assert download.status_code == 200 and download["Content-Type"] == "image/png"
-    assert b"".join(download.streaming_content) == png_bytes()
+    assert download.content == png_bytes()
     pdf = SimpleUploadedFile("labs.pdf", PDF, content_type="application/pdf")
     assert client.post(PATIENT_URL, {"body": "", "attachment": pdf}, format="multipart").status_code == 201
 
