@@ -142,14 +142,20 @@ def message_mark_read(*, actor: User, message: Message, request=None) -> Message
 
 
 def messages_mark_read_by_patient(*, patient: User, messages: list[Message]) -> int:
-    ids = [m.pk for m in messages if m.sender_role != SenderRole.PATIENT and m.read_at is None]
-    if not ids:
+    """The patient opened a page of their thread: the care team's (and automatic) messages on it
+    are read. One UPDATE whatever the page holds."""
+    if not messages:
         return 0
     now = timezone.now()
+    marked = (
+        Message.objects.filter(pk__in=[m.pk for m in messages], read_at__isnull=True)
+        .exclude(sender_role=SenderRole.PATIENT)
+        .update(read_at=now, read_by=patient)
+    )
     for m in messages:
-        if m.pk in ids:
+        if m.sender_role != SenderRole.PATIENT and m.read_at is None:
             m.read_at = now
-    return Message.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=now, read_by=patient)
+    return marked
 
 
 def _care_team_addresses(thread: Thread) -> list[str]:

@@ -311,3 +311,19 @@ def test_a_duplicated_send_task_delivers_once(patient, profile):
     assert len(mail.outbox) == 1 and len(backends.sms_outbox) == 1 and len(push.push_outbox) == 1
     outbox.sweep(token="sweep", now=timezone.now() + timedelta(hours=1))
     assert len(mail.outbox) == 1 and len(push.push_outbox) == 1
+
+
+def test_the_diary_reminder_follows_the_diary_choices(patient, profile):
+    from outcomes.models import DiaryReminderDelivery, DiaryReminderPreference
+    from outcomes.reminders import send_due_diary_reminders
+
+    DiaryReminderPreference.objects.create(patient=patient, enabled=True, local_time=time(19))
+    pref = NotificationPreference.objects.create(user=patient, channels={"diary": {"sms": False}})
+    with time_machine.travel(datetime(2026, 11, 28, 19, 30, tzinfo=NY), tick=False):
+        assert send_due_diary_reminders() == 1
+    assert backends.sms_outbox == [] and len(mail.outbox) == 1  # email instead of the text
+    pref.channels = {"diary": {"sms": False, "email": False}}
+    pref.save()
+    with time_machine.travel(datetime(2026, 11, 29, 19, 30, tzinfo=NY), tick=False):
+        assert send_due_diary_reminders() == 0
+    assert DiaryReminderDelivery.objects.get(local_date="2026-11-29").status == "skipped"
