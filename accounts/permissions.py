@@ -79,6 +79,13 @@ class SeesFlags(_CapabilityPermission):
     capability = Capability.FLAGS
 
 
+class SeesMessages(_CapabilityPermission):
+    """A patient's messages with the care team: physicians (caseload), care coordinators, the
+    medical director. Not pharmacy liaisons or administrators."""
+
+    capability = Capability.MESSAGES
+
+
 class SeesPdmp(_CapabilityPermission):
     """PDMP checks: physicians (caseload), their delegates (care coordinators), the medical director."""
 

@@ -38,6 +38,7 @@ class Capability(StrEnum):
     CREDENTIALS = "credentials"  # physicians' licences and registrations (no patient data)
     POLICY = "policy"  # the clinical policy tables (thresholds, windows)
     ACCOUNTS = "accounts"  # users, groups, the audit trail
+    MESSAGES = "messages"  # a patient's secure messages with the care team (docs/messaging.md)
 
 
 class Reach(Enum):
@@ -70,6 +71,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.SHIPPING: _CARE,
         C.PDMP: _CARE,
         C.PRESCRIBING_READINESS: _CARE,
+        C.MESSAGES: _CARE,
     },
     # Scheduling, billing standing and flags; the review queues; orders (coordinators track
     # deliveries and their exceptions); a prescriber's PDMP delegate; credentials (licence
@@ -85,6 +87,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.PDMP: _ALL,
         C.PRESCRIBING_READINESS: _ALL,
         C.CREDENTIALS: _ALL,
+        C.MESSAGES: _ALL,
     },
     # Orders, shipments, pharmacies, and of the patient only the name and ship-to address that
     # the order carries. No visits, questionnaires, flags or billing.
@@ -101,6 +104,7 @@ REACH: dict[str, dict[Capability, Reach]] = {
         C.CATALOGUE: _ALL,
         C.CREDENTIALS: _ALL,
         C.POLICY: _ALL,
+        C.MESSAGES: _ALL,
     },
     # Accounts (and physicians' credentials, which are onboarding, not health information).
     ADMIN: {C.ACCOUNTS: _ALL, C.CREDENTIALS: _ALL},

@@ -16,6 +16,8 @@ api_v1 = [
     path("", include("careteam.urls")),
     path("", include("outcomes.urls")),
     path("", include("treatment.urls")),
+    path("", include("messaging.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +32,7 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("billing.webhook_urls")),
     path("webhooks/", include("prescriptions.webhook_urls")),
+    path("webhooks/", include("notifications.webhook_urls")),
 ]
 
 handler404 = "api.exceptions.not_found_view"

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from notifications.models import Channel
 
-EMAIL_AND_SMS = (Channel.EMAIL, Channel.SMS)
+PATIENT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PUSH)  # SMS with a phone, push with a device
 EMAIL = (Channel.EMAIL,)
+
+# The groups a person chooses channels for (GET/PATCH /api/v1/me/notification-preferences/).
+GROUPS = ("reminders", "shipping", "messages", "diary", "billing")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,11 @@ class Kind:
     subject: str
     body: str
     channels: tuple[str, ...] = EMAIL  # defaults; SMS only goes out where a phone is known
+    # The preference group ("" for the care team's own notices: preferences do not apply).
+    group: str = ""
+    # Safety and billing-required notices: sent whatever the person opted out of and whatever
+    # the hour (still no PHI, and never by SMS to a number that answered STOP).
+    required: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -29,18 +37,26 @@ KINDS: dict[str, Kind] = {
     "safety_alert": Kind(
         subject="Same-day review needed",
         body="A patient needs same-day review. Open the care dashboard.",
+        required=True,
     ),
     # Patient: their order moved (prescriptions). No drug name, no address.
     "order_shipped": Kind(
-        subject="Your order", body="Your order has shipped. Open the app to track it.", channels=EMAIL_AND_SMS
+        subject="Your order",
+        body="Your order has shipped. Open the app to track it.",
+        channels=PATIENT_CHANNELS,
+        group="shipping",
     ),
     "order_out_for_delivery": Kind(
         subject="Your order",
         body="Your order is out for delivery today. An adult must sign for it. Open the app to track it.",
-        channels=EMAIL_AND_SMS,
+        channels=PATIENT_CHANNELS,
+        group="shipping",
     ),
     "order_delivered": Kind(
-        subject="Your order", body="Your order was delivered. Open the app for details.", channels=EMAIL_AND_SMS
+        subject="Your order",
+        body="Your order was delivered. Open the app for details.",
+        channels=PATIENT_CHANNELS,
+        group="shipping",
     ),
     # Staff: an order needs attention (prescriptions). The order's opaque public id only.
     "order_attention": Kind(
@@ -51,12 +67,16 @@ KINDS: dict[str, Kind] = {
     "payment_failed": Kind(
         subject="Your membership payment",
         body="Your payment for your membership didn't go through. Open the app to update your card.",
-        channels=EMAIL_AND_SMS,
+        channels=PATIENT_CHANNELS,
+        group="billing",
+        required=True,
     ),
     "payment_action_required": Kind(
         subject="Your membership payment",
         body="Your bank needs you to confirm your membership payment. Open the app to finish.",
-        channels=EMAIL_AND_SMS,
+        channels=PATIENT_CHANNELS,
+        group="billing",
+        required=True,
     ),
     # Staff: physician credentials expiring soon (practice). Kinds, states, ids and dates only.
     "credential_expiry": Kind(
@@ -70,7 +90,8 @@ KINDS: dict[str, Kind] = {
     "care_team_message": Kind(
         subject="New message",
         body="You have a new message from your care team. Open the app to read it.",
-        channels=EMAIL_AND_SMS,
+        channels=PATIENT_CHANNELS,
+        group="messages",
     ),
     # Care team: before a prescribing-policy switch, daily counts of patients not ready (careteam).
     # Counts per state and physician names only.
@@ -86,7 +107,13 @@ KINDS: dict[str, Kind] = {
     "in_person_visit_needed": Kind(
         subject="Please book your in-person visit",
         body="Please book your in-person visit with your physician. Open the app to choose a time.",
-        channels=EMAIL_AND_SMS,
+        channels=PATIENT_CHANNELS,
+        group="reminders",
+    ),
+    # Care team: a patient's message passed its reply time (messaging). No patient, no text.
+    "message_overdue": Kind(
+        subject="A patient message is overdue",
+        body="A patient message is past its reply time. Open the inbox on the care dashboard.",
     ),
     # Physician: today's agenda (scheduling): a count and times, no patient.
     "physician_agenda": Kind(

@@ -23,6 +23,7 @@ class OutboxStatus(models.TextChoices):
 class Channel(models.TextChoices):
     EMAIL = "email"
     SMS = "sms"
+    PUSH = "push"  # address "device:<Device id>": the token is looked up when sending
 
 
 class OutboxRow(models.Model):
@@ -59,6 +60,9 @@ class Delivery(OutboxRow):
     subject = models.CharField(max_length=200, blank=True, default="")
     body = models.TextField()
     provider_id = models.CharField(max_length=128, blank=True, default="")
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="Held until then (the recipient's quiet hours); no claim before it."
+    )
 
     class Meta:
         constraints = [
@@ -87,3 +91,57 @@ class OutboxEffect(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.handler} #{self.pk} ({self.status})"
+
+
+class Platform(models.TextChoices):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+
+
+class Device(models.Model):
+    """One app install's push token (docs/notifications.md#push). A token belongs to one user at
+    a time: registering it again (a phone handed over, a sign-in as someone else) moves it. The
+    provider's "unregistered" answer deletes the row."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
+    platform = models.CharField(max_length=8, choices=Platform.choices)
+    token = models.CharField(max_length=512, unique=True)
+    app_version = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"device #{self.pk} ({self.platform})"
+
+
+class NotificationPreference(models.Model):
+    """A person's choices: per group of kinds x channel (absent = the default, on), quiet hours
+    as wall-clock times in their own zone, and consent to SMS (docs/notifications.md#preferences)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    channels = models.JSONField(default=dict, blank=True, help_text='{"reminders": {"sms": false}, ...}')
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    sms_consent = models.BooleanField(default=True)
+    sms_consent_changed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notification preferences of user #{self.user_id}"
+
+    def allows(self, group: str, channel: str) -> bool:
+        return bool((self.channels or {}).get(group, {}).get(channel, True))
+
+
+class SmsOptOut(models.Model):
+    """A phone number that answered STOP (carrier rules: nothing more to it but the confirmation,
+    until START). Kept by number, as the carrier keeps it, whoever the number belongs to."""
+
+    phone = models.CharField(max_length=32, unique=True, help_text="E.164")
+    opted_out_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sms opt-out #{self.pk}"

@@ -32,7 +32,8 @@ from django.utils.module_loading import import_string
 
 from accounts import notifications as backends
 from notifications.errors import PermanentFailure
-from notifications.models import Channel, Delivery, OutboxEffect, OutboxStatus
+from notifications.models import Channel, Delivery, Device, OutboxEffect, OutboxStatus
+from notifications.push import DeadToken, send_push
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def claim_one(model, pk: int, *, token: str, now: datetime | None = None) -> boo
     row this token already holds (its worker died and the broker redelivered the same task)."""
     now = now or timezone.now()
     mine = Q(status=OutboxStatus.PENDING) & (Q(attempts=0) | Q(next_attempt_at__lte=now))
+    if model is Delivery:  # a row held for the recipient's quiet hours is nobody's before then
+        mine &= Q(not_before__isnull=True) | Q(not_before__lte=now)
     if token:
         mine |= Q(status=OutboxStatus.SENDING, claimed_by=token)
     return bool(
@@ -113,7 +116,23 @@ def _mark(model, pk: int, token: str, **fields) -> int:
     return model.objects.filter(pk=pk, status=OutboxStatus.SENDING, claimed_by=token).update(**fields)
 
 
+def _perform_push(row: Delivery) -> str:
+    """The device is looked up now (the token may have been refreshed since the row was written);
+    a device gone, or a token the provider calls dead (then deleted), fails the row for good."""
+    device = Device.objects.filter(pk=int(row.address.removeprefix("device:") or 0)).first()
+    if device is None:
+        raise PermanentFailure("device unregistered")
+    try:
+        return send_push(token=device.token, platform=device.platform, title=row.subject, body=row.body) or ""
+    except DeadToken:
+        deleted, _ = Device.objects.filter(pk=device.pk, token=device.token).delete()
+        logger.info("push token reported dead device_id=%s deleted=%s", device.pk, bool(deleted))
+        raise
+
+
 def _perform_delivery(row: Delivery) -> str:
+    if row.channel == Channel.PUSH:
+        return _perform_push(row)
     if row.channel == Channel.SMS:
         return backends.send_sms(to=row.address, body=row.body) or ""
     if row.channel == Channel.EMAIL:

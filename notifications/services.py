@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
 from notifications.kinds import KINDS, render
-from notifications.models import Channel, Delivery, OutboxEffect, OutboxStatus
+from notifications.models import Channel, Delivery, Device, OutboxEffect, OutboxStatus
+from notifications.preferences import contact_of, preference_for, quiet_until, sms_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +49,52 @@ def _as_recipient(recipient: User | Recipient | str) -> Recipient:
     return Recipient.of(recipient)
 
 
-def _channels_for(kind: str, recipient: Recipient, channels: tuple[str, ...] | None) -> list[tuple[str, str]]:
-    """(channel, address) pairs. The kind's defaults unless the caller names channels; a
-    channel without an address for this recipient is skipped. Per-user preferences plug in here
-    when they exist (docs/notifications.md#channels)."""
-    wanted = channels if channels is not None else KINDS[kind].channels
-    pairs = []
+@dataclass(frozen=True)
+class Plan:
+    pairs: list[tuple[str, str]]  # (channel, address)
+    not_before: datetime | None  # held until the recipient's quiet hours end
+
+
+def _plan(
+    kind: str, recipient: Recipient, channels: tuple[str, ...] | None, deliver_by: datetime | None, now: datetime
+) -> Plan:
+    """Which (channel, address) pairs, and from when (docs/notifications.md#channels).
+
+    The kind's channels (or the caller's), less those the person switched off for the kind's
+    group, less SMS without consent (an in-app "no" or a STOP: consent is law, even for required
+    notices), less channels without an address (no phone, no device). A push goes to each of the
+    person's devices. Inside the person's quiet hours a row waits until they end, unless
+    `deliver_by` (a visit's start) comes first. Required kinds (safety, billing that must reach the
+    patient) ignore the group choices and quiet hours."""
+    spec = KINDS[kind]
+    wanted = channels if channels is not None else spec.channels
+    user = recipient.user
+    pref = preference_for(user) if spec.group else None
+    optional = not spec.required
+    pairs: list[tuple[str, str]] = []
     for channel in wanted:
-        address = {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone}.get(channel, "")
-        if address.strip():
-            pairs.append((str(channel), address.strip()))
-    return pairs
+        if pref is not None and optional and not pref.allows(spec.group, channel):
+            continue
+        if channel == Channel.EMAIL:
+            addresses = [recipient.email]
+        elif channel == Channel.SMS:
+            phone = recipient.phone.strip()
+            if not phone or sms_blocked(phone) or (pref is not None and not pref.sms_consent):
+                continue
+            addresses = [phone]
+        elif channel == Channel.PUSH:
+            devices = Device.objects.filter(user=user) if user is not None and user.pk else Device.objects.none()
+            addresses = [f"device:{pk}" for pk in devices.order_by("pk").values_list("pk", flat=True)]
+        else:
+            addresses = []
+        pairs.extend((str(channel), a.strip()) for a in addresses if a and a.strip())
+    not_before = None
+    if pairs and pref is not None and optional and pref.quiet_start is not None:
+        _, zone = contact_of(user)
+        until = quiet_until(start=pref.quiet_start, end=pref.quiet_end, zone=zone, at=now)
+        if until is not None and not (deliver_by is not None and deliver_by <= until):
+            not_before = until
+    return Plan(pairs, not_before)
 
 
 def _sweep_after(now):
@@ -73,17 +110,22 @@ def notify(
     context: dict | None = None,
     dedupe_key: str,
     channels: tuple[str, ...] | None = None,
+    deliver_by: datetime | None = None,
 ) -> list[int]:
     """Write one delivery row per channel for this recipient (once per dedupe key, channel and
     address) and send them after the caller's transaction commits. Returns the rows' ids (rows
     written by an earlier call with the same key included). Call it inside the transaction of
-    the change it announces; the text is rendered now from `context` (no PHI: see kinds.py)."""
+    the change it announces; the text is rendered now from `context` (no PHI: see kinds.py).
+    Channels come from the kind and the recipient's preferences; `deliver_by` (a visit's start)
+    lets a reminder through quiet hours that would hold it past that moment."""
     subject, body = render(kind, context or {})
     target = _as_recipient(recipient)
-    pairs = _channels_for(kind, target, channels)
+    now = timezone.now()
+    plan = _plan(kind, target, channels, deliver_by, now)
+    pairs = plan.pairs
     if not pairs:
         return []
-    now = timezone.now()
+    held = plan.not_before
     rows = [
         Delivery(
             kind=kind,
@@ -93,7 +135,8 @@ def notify(
             subject=subject[:200],
             body=body,
             dedupe_key=dedupe_key,
-            next_attempt_at=_sweep_after(now),
+            not_before=held,
+            next_attempt_at=max(_sweep_after(now), held) if held else _sweep_after(now),
         )
         for channel, address in pairs
     ]
@@ -108,10 +151,16 @@ def notify(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        if ids:
+        # Held rows wait for the sweep (their next_attempt_at is the end of the quiet hours).
+        ready = list(
+            Delivery.objects.filter(pk__in=ids)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .values_list("pk", flat=True)
+        )
+        if ready:
             from notifications.tasks import send_deliveries
 
-            _publish_on_commit(send_deliveries, ids)
+            _publish_on_commit(send_deliveries, ready)
     return ids
 
 

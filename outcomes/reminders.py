@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts import notifications
 from accounts.models import User
+from notifications.preferences import channel_allowed, preference_for
 from outcomes import selectors
 from outcomes.models import DiaryReminderDelivery, DiaryReminderPreference, HeadacheDiaryEntry
 from outcomes.policy import DIARY_REMINDER_SMS, DIARY_REMINDER_SUBJECT
@@ -27,11 +28,15 @@ SEND_WINDOW = timedelta(hours=3)
 
 
 def deliver_diary_reminder(*, patient: User, phone: str) -> str:
-    """Send the reminder text (no PHI) by SMS when the patient has a phone, else by email.
-    Returns the channel used."""
-    if phone:
+    """Send the reminder text (no PHI) by SMS when the patient has a phone and takes diary texts,
+    else by email unless they switched diary emails off (docs/notifications.md#preferences).
+    Returns the channel used, "" when the patient takes neither."""
+    pref = preference_for(patient) or False
+    if phone and channel_allowed(user=patient, group="diary", channel="sms", phone=phone, pref=pref):
         notifications.send_sms(to=phone, body=DIARY_REMINDER_SMS)
         return "sms"
+    if not channel_allowed(user=patient, group="diary", channel="email", pref=pref):
+        return ""
     notifications.send_email(to=patient.email, subject=DIARY_REMINDER_SUBJECT, body=DIARY_REMINDER_SMS)
     return "email"
 
@@ -72,6 +77,10 @@ def send_due_diary_reminders(*, now=None) -> int:
         except Exception:  # noqa: BLE001 - a transport failure is recorded, not retried tonight
             logger.warning("diary reminder failed delivery_id=%s", delivery.pk)
             delivery.status = DiaryReminderDelivery.Status.FAILED
+            delivery.save(update_fields=["status"])
+            continue
+        if not delivery.channel:  # every channel switched off for the diary
+            delivery.status = DiaryReminderDelivery.Status.SKIPPED
             delivery.save(update_fields=["status"])
             continue
         delivery.status = DiaryReminderDelivery.Status.SENT

@@ -332,3 +332,16 @@ def assessment_location(*, public_id, token: str = "", patient: User | None = No
     if not (claimed_by_caller or holds_token) or not row["state"]:
         return None
     return row["state"], row["time_zone"]
+
+
+def notification_contact(*, user: User) -> tuple[str, str]:
+    """Contract for notifications (NOTIFICATIONS_CONTACT_LOOKUP): (phone or "", time zone name or
+    "") of a patient, for SMS and quiet hours; ("", "") for anyone without a profile."""
+    row = PatientProfile.objects.filter(user=user).values("phone", "time_zone").first() or {}
+    return str(row.get("phone") or ""), row.get("time_zone") or ""
+
+
+def phone_owner_ids(*, phone: str) -> list[int]:
+    """Contract for notifications (NOTIFICATIONS_PHONE_OWNERS): the patients with this phone (E.164),
+    whose SMS consent follows a STOP or START from it."""
+    return list(PatientProfile.objects.filter(phone=phone).values_list("user_id", flat=True))

@@ -33,8 +33,9 @@ RANK = {
     "prescriptions": 7,
     "treatment": 8,
     "outcomes": 8,
-    "careteam": 9,
-    "console": 10,
+    "messaging": 9,
+    "careteam": 10,
+    "console": 11,
 }
 TOP = {"config", "seeds", "bench"}  # may import anything; nothing imports them (but config's URLs)
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "prescriptions",
     "treatment",
     "outcomes",
+    "messaging",
     "careteam",
     "console",  # staff pages in the admin (reads every app's selectors)
     "seeds",
@@ -646,3 +647,26 @@ CELERY_BEAT_SCHEDULE["treatment-send-check-in-notices"] = {
     "task": "treatment.tasks.send_due_check_in_notices",
     "schedule": 5 * 60,
 }
+
+# --- messaging and notification preferences (docs/messaging.md, docs/notifications.md#push) ---
+MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
+MESSAGING_ATTACHMENT_MAX_BYTES = env.int("MESSAGING_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Attachments go through Django's storage API (STORAGES["default"]): files on disk here; object
+# storage in production by swapping the backend. Never served as public media: the API streams them.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Practice holidays (ISO dates) on which the one-business-day reply clock does not run.
+MESSAGING_HOLIDAYS = env.list("MESSAGING_HOLIDAYS", default=[])
+CELERY_BEAT_SCHEDULE["messaging-overdue-notify"] = {
+    "task": "messaging.tasks.notify_overdue_messages",
+    "schedule": 5 * 60,
+}
+# Push: "console" (prints), "locmem" (tests), "fcm" (Firebase Cloud Messaging: FCM_PROJECT_ID and
+# FCM_SERVICE_ACCOUNT_FILE, a service account JSON), or a dotted path.
+PUSH_BACKEND = env.str("PUSH_BACKEND", default="console")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+FCM_SERVICE_ACCOUNT_FILE = env.str("FCM_SERVICE_ACCOUNT_FILE", default="")
+# The inbound SMS webhook's public URL as Twilio calls it (when a proxy rewrites scheme or host).
+TWILIO_INBOUND_URL = env.str("TWILIO_INBOUND_URL", default="")
+# The patient's phone and zone for SMS and quiet hours, reached without importing patients.
+NOTIFICATIONS_CONTACT_LOOKUP = "patients.selectors.notification_contact"
+NOTIFICATIONS_PHONE_OWNERS = "patients.selectors.phone_owner_ids"

@@ -17,6 +17,8 @@ class SafetyFlagKind(models.TextChoices):
     # Raised by post-session check-ins (treatment app, docs/treatment.md#check-ins).
     SEVERE_DISSOCIATION = "severe_dissociation", "Severe dissociation after a session"
     URINARY_SYMPTOMS = "urinary_symptoms", "Urinary pain or blood in the urine (possible ketamine cystitis)"
+    # Raised by a patient's message with crisis words (messaging app, docs/messaging.md#crisis-words).
+    MESSAGE_CRISIS = "message_crisis", "Crisis words in a message to the care team"
 
 
 class SafetyFlagStatus(models.TextChoices):

@@ -33,6 +33,7 @@ _ALERT_CARE_TEAM = {
     SafetyFlagKind.BP_EMERGENCY,
     SafetyFlagKind.SEVERE_DISSOCIATION,
     SafetyFlagKind.URINARY_SYMPTOMS,
+    SafetyFlagKind.MESSAGE_CRISIS,
 }
 _ALERT_PHYSICIAN = {*_ALERT_CARE_TEAM, SafetyFlagKind.BP_HOLD}
 

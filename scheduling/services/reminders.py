@@ -28,6 +28,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import notifications
+from notifications.preferences import (
+    channel_allowed,
+    channels_refused,
+    preference_for,
+    release_after_quiet_hours,
+)
 from scheduling import contracts
 from scheduling.models import (
     Appointment,
@@ -53,11 +59,22 @@ def reminders_plan(*, appointment: Appointment, now: datetime | None = None, new
     phone). Offsets already passed are not planned; rows no longer wanted are cancelled.
     `new`: the appointment was just created, so it has no rows yet (one INSERT for all)."""
     now = now or timezone.now()
-    _, phone, _ = contracts.patient_contact(appointment.patient)
-    channels = [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
+    patient = appointment.patient
+    _, phone, tz = contracts.patient_contact(patient)
+    # The patient's choices for reminders, and their quiet hours: a reminder that falls inside
+    # them waits until they end, unless the visit starts first (docs/notifications.md#quiet-hours).
+    # A STOP from the number is checked when sending (reminders_send_claimed).
+    pref = preference_for(patient) or False
+    channels = [
+        c
+        for c in [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
+        if channel_allowed(user=patient, group="reminders", channel=c.value, pref=pref, check_stop=False)
+    ]
     wanted = {}
     for kind, offset in _kinds():
-        due = appointment.starts_at - offset
+        due = release_after_quiet_hours(
+            user=patient, at=appointment.starts_at - offset, deliver_by=appointment.starts_at, pref=pref, zone=tz
+        )
         if due > now:
             for channel in channels:
                 wanted[(channel.value, kind)] = due
@@ -207,10 +224,13 @@ def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: dateti
     return True
 
 
-def _unsendable(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> bool:
-    """The visit is no longer booked or already started, or an SMS row has no phone."""
+def _unsendable(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime, refused=frozenset()) -> bool:
+    """The visit is no longer booked or already started, an SMS row has no phone, or the patient
+    has since switched the channel off (or answered STOP)."""
     appointment = reminder.appointment
     if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
+        return True
+    if (appointment.patient_id, reminder.channel) in refused:
         return True
     return reminder.channel == ReminderChannel.SMS and not contact[1]
 
@@ -224,7 +244,8 @@ def reminders_send_claimed(*, reminders: list[Reminder], now: datetime | None = 
     if not reminders:
         return 0
     contacts = contracts.patient_contacts([r.appointment.patient for r in reminders])
-    cancel = [r.pk for r in reminders if _unsendable(r, contacts[r.appointment.patient_id], now)]
+    refused = channels_refused(users_phones={pk: c[1] for pk, c in contacts.items()}, group="reminders")
+    cancel = [r.pk for r in reminders if _unsendable(r, contacts[r.appointment.patient_id], now, refused)]
     if cancel:
         Reminder.objects.filter(pk__in=cancel, status=ReminderStatus.SENDING).update(status=ReminderStatus.CANCELLED)
     todo = [r for r in reminders if r.pk not in set(cancel)]

@@ -494,7 +494,44 @@ def case_in_person_evaluations(w):
     return w.physician, {"patient_id": w.patient.public_id}, N
 
 
+def _thread(w, patient=None):
+    from messaging.models import Message, Thread
+
+    patient = patient or w.patient
+    now = timezone.now()
+    thread = Thread.objects.create(patient=patient, waiting_since=now, due_at=now + timedelta(days=1))
+    for i in range(N):
+        sender, role = (patient, "patient") if i % 2 else (w.physician, "care_team")
+        Message.objects.create(thread=thread, sender=sender, sender_role=role, body=f"m{i}")
+    return thread
+
+
+def case_patient_messages(w):
+    _thread(w)
+    return w.patient, {}, N
+
+
+def case_care_team_messages(w):
+    _thread(w)
+    return w.physician, {"patient_id": w.patient.public_id}, N
+
+
+def case_care_team_inbox(w):
+    from messaging.models import Message, Thread
+
+    now = timezone.now()
+    for i, patient in enumerate(_caseload(w)):
+        thread = Thread.objects.create(
+            patient=patient, waiting_since=now, due_at=now + timedelta(hours=i), last_answered_by=w.staff
+        )
+        Message.objects.create(thread=thread, sender=patient, sender_role="patient", body="q")
+    return w.staff, {}, N
+
+
 CASES: dict[tuple[str, str], Case] = {
+    ("v1:patient-messages", "patient"): case_patient_messages,
+    ("v1:care-team-messages", "physician"): case_care_team_messages,
+    ("v1:care-team-inbox", "staff"): case_care_team_inbox,
     ("v1:billing:invoices", "patient"): case_invoices,
     ("v1:billing:staff-invoices", "staff"): case_staff_invoices,
     ("v1:billing:staff-subscriptions", "staff"): case_staff_subscriptions,

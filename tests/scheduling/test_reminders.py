@@ -385,13 +385,13 @@ def test_no_agenda_before_the_local_hour(world, physician):
 
 def test_a_new_visits_reminders_are_planned_in_one_insert(world, patient, physician, django_assert_num_queries):
     """Booking plans the reminders of a visit it just created: no rows to re-plan, so one query
-    for the patient's contact and one INSERT for every row."""
+    for the patient's contact, one for their notification preferences, and one INSERT for every row."""
     from tests.scheduling.factories import AppointmentFactory
 
     world.physician(physician)
     world.patient(patient)
     appointment = AppointmentFactory(patient=patient, physician=physician, starts_at=timezone.now() + timedelta(days=3))
-    with django_assert_num_queries(1):  # the contact comes from the faked contract
+    with django_assert_num_queries(2):  # the contact comes from the faked contract; + the preferences
         planned = reminders_plan(appointment=appointment, new=True)
     assert sorted((r.channel, r.kind) for r in planned) == [
         ("email", "1h"),

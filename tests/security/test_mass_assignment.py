@@ -170,6 +170,12 @@ WRITABLE = {
         "urinary_pain",
     },
     "POST /api/v1/physician/refill-requests/{refill_id}/decline/": {"reason"},
+    # messaging: a message and its optional file; the thread, sender and reply clock are the server's
+    "POST /api/v1/patient/messages/": {"attachment", "body"},
+    "POST /api/v1/care-team/patients/{patient_id}/messages/": {"attachment", "body"},
+    # notifications: one's own device and choices (the owner is the signed-in user; the zone is not writable)
+    "POST /api/v1/devices/": {"app_version", "platform", "token"},
+    "PATCH /api/v1/me/notification-preferences/": {"channels", "quiet_hours_end", "quiet_hours_start", "sms_consent"},
     "POST /api/v1/physician/safety-flags/{flag_id}/resolve/": {"note"},
     "POST /api/v1/physician/patients/{patient_id}/screenings/": {"contraindications", "medications"},
     "POST /api/v1/physician/contraindications/{contraindication_id}/decision/": {"decision", "note"},

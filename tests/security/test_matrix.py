@@ -58,6 +58,7 @@ BILLING_STAFF = frozenset({"care_coordinator"})
 SHIPPING_STAFF = frozenset({"care_coordinator", "pharmacy_liaison"})
 CATALOGUE_STAFF = frozenset({"care_coordinator", "pharmacy_liaison", "medical_director"})
 CREDENTIALS_STAFF = frozenset({"care_coordinator", "medical_director", "admin"})
+MESSAGES_A = frozenset({"physician_a", "care_coordinator", "medical_director"})  # A's care team; no liaison
 # The old names, for entries written before the sub-roles: "staff" is the care coordinator.
 CLINICIANS_A = frozenset({"physician_a", "staff", "admin"})
 BACK_OFFICE = frozenset({"staff", "admin"})
@@ -103,6 +104,9 @@ SPECS: dict[str, Spec] = {
     "stripe-webhook": Spec(),
     "easypost-webhook": Spec(),
     "erx-webhook": Spec(),
+    "twilio-sms-webhook": Spec(),
+    "v1:devices": Spec(),
+    "v1:notification-preferences": Spec(),
     "v1:auth-register": Spec(),
     "v1:auth-login": Spec(),
     "v1:auth-refresh": Spec(),
@@ -248,6 +252,17 @@ SPECS: dict[str, Spec] = {
     "v1:patient-session-check-in": Spec(obj=_a("session_a", "session_id"), sees_a=frozenset({"patient_a"})),
     "v1:patient-supply": Spec(sees_a=frozenset({"patient_a"})),
     "v1:care-team-sessions": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    # messaging: the patient's own thread; the care team's inbox and threads (not pharmacy liaisons)
+    "v1:patient-messages": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:patient-message-attachment": Spec(obj=_a("message_a", "message_id"), sees_a=frozenset({"patient_a"})),
+    "v1:care-team-inbox": Spec(sees_a=MESSAGES_A),
+    "v1:care-team-messages": Spec(obj=_a("patient_a", "patient_id"), sees_a=MESSAGES_A),
+    "v1:care-team-message-read": Spec(
+        obj=lambda w: {"patient_id": w.patient_a.public_id, "message_id": w.message_a.public_id}, sees_a=MESSAGES_A
+    ),
+    "v1:care-team-message-attachment": Spec(
+        obj=lambda w: {"patient_id": w.patient_a.public_id, "message_id": w.message_a.public_id}, sees_a=MESSAGES_A
+    ),
 }
 
 
@@ -360,6 +375,7 @@ def build_world() -> World:
         patient=w.patient_a, kind="medication_overuse", window_end=timezone.localdate()
     )
     w.session_a = _session_for(w.patient_a, w.rx_a)
+    w.message_a = _message_for(w.patient_a)
     InvoiceFactory(subscription=SubscriptionFactory(customer__patient=w.patient_a))
     w.users = {
         "anonymous": None,
@@ -389,9 +405,27 @@ def build_world() -> World:
             w.attack_a,
             w.outcome_flag_a,
             w.session_a,
+            w.message_a,
+            w.message_a.thread,
         )
     ]
     return w
+
+
+def _message_for(patient):
+    """A's message to the care team, with a canary in its body and a PNG attached."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from messaging.services import message_send_by_patient
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(buffer, format="PNG")
+    upload = ContentFile(buffer.getvalue(), name="scan.png")
+    upload.size = len(buffer.getvalue())
+    return message_send_by_patient(patient=patient, body=f"{CANARY} message", attachment=upload).message
 
 
 def _session_for(patient, rx):
@@ -440,6 +474,8 @@ def _db_fingerprint() -> str:
             "careteam",
             "outcomes",
             "treatment",
+            "messaging",
+            "notifications",
         }:
             continue
         if model._meta.label == "accounts.AuditEvent":

@@ -32,6 +32,7 @@ PUBLIC = {
     "stripe-webhook": "Stripe webhook (signature-verified)",
     "easypost-webhook": "EasyPost webhook (signature-verified)",
     "erx-webhook": "e-prescribing vendor webhook (shared secret verified)",
+    "twilio-sms-webhook": "Twilio inbound SMS webhook for STOP/START (X-Twilio-Signature verified)",
 }
 
 
