@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("careteam.urls")),
     path("", include("outcomes.urls")),
     path("", include("treatment.urls")),
+    path("", include("interop.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("billing.webhook_urls")),
     path("webhooks/", include("prescriptions.webhook_urls")),
+    path("fhir/r4/", include("interop.fhir_urls")),
 ]
 
 handler404 = "api.exceptions.not_found_view"

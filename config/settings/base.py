@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "treatment",
     "outcomes",
     "careteam",
+    "interop",
     "seeds",
 ]
 
@@ -605,3 +606,11 @@ CELERY_BEAT_SCHEDULE["treatment-send-check-in-notices"] = {
     "task": "treatment.tasks.send_due_check_in_notices",
     "schedule": 5 * 60,
 }
+
+# --- interop (FHIR) ---
+# The FHIR base of the record export's fullUrls (the API's own answers use the request's host),
+# how long a signed download link works, and how long a built export stays downloadable.
+# docs/fhir.md#record-export.
+FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="https://api.practice.example/fhir/r4")
+RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", default=15 * 60)
+RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)
