@@ -286,7 +286,6 @@ class FhirMetadataApi(_FhirView):
             **fhir_errors(429),
         },
         tags=TAGS,
-        auth=[],
         description="What this FHIR R4B server supports: resource types, read and search-type, search parameters.",
     )
     def get(self, request):
@@ -378,7 +377,7 @@ def _read_view(resource: ResourceType):
             operation_id=f"fhir_{resource.name.lower()}_read",
             responses={
                 (200, FHIR_JSON): OpenApiResponse(FhirResourceSerializer, description=f"A {resource.name}."),
-                **fhir_errors(401, 403, 404, 429),
+                **fhir_errors(400, 401, 403, 404, 429),
             },
             tags=TAGS,
             description=f"Read one {resource.name}. Who may read: {resource.capability}; else 404. Audited.",

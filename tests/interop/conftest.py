@@ -35,9 +35,13 @@ def chart(db, patient, other_patient, physician, other_physician):
     now = timezone.now()
     c = SimpleNamespace(patient=patient, other_patient=other_patient, physician=physician)
     c.phq9 = QuestionnaireFactory(patient=patient, taken_at=now - dt.timedelta(days=40))
-    c.peg3 = QuestionnaireFactory(patient=patient, instrument="peg3", answers=[4, 5, 5], taken_at=now - dt.timedelta(days=2))
+    c.peg3 = QuestionnaireFactory(
+        patient=patient, instrument="peg3", answers=[4, 5, 5], taken_at=now - dt.timedelta(days=2)
+    )
     c.other_phq9 = QuestionnaireFactory(patient=other_patient)
-    c.bp = VitalReading.objects.create(patient=patient, systolic=128, diastolic=82, measured_at=now - dt.timedelta(days=1))
+    c.bp = VitalReading.objects.create(
+        patient=patient, systolic=128, diastolic=82, measured_at=now - dt.timedelta(days=1)
+    )
     for days in range(3):
         HeadacheDiaryEntry.objects.create(
             patient=patient, date=timezone.localdate() - dt.timedelta(days=days + 1), headache=days != 1, peak_pain=4

@@ -43,9 +43,10 @@ def test_every_demo_patient_exports_and_the_bundle_parses_back(django_capture_on
         assert {"Patient", "Consent"} <= _resource_types(bundle)
         pdf = client_for(None).get(links["pdf"])
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-        assert AuditEvent.objects.filter(patient=patient, action="export").count() == 2  # requested, built
+        exported = AuditEvent.objects.filter(patient=patient, action="export", object_id=str(export.pk))
+        assert exported.count() == 2  # requested, built
     miami = User.objects.get(email="patient.miami@demo.practice.example")
-    bundle = json.loads(RecordExport.objects.get(patient=miami).bundle_json)
+    bundle = json.loads(RecordExport.objects.filter(patient=miami).first().bundle_json)
     assert {
         "Patient",
         "Practitioner",
@@ -57,3 +58,12 @@ def test_every_demo_patient_exports_and_the_bundle_parses_back(django_capture_on
         "Observation",
         "Consent",
     } <= _resource_types(bundle)
+
+
+def test_the_demo_seed_builds_a_ready_export_once():
+    call_command("seed", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed", stdout=open("/dev/null", "w"))  # noqa: SIM115  (idempotent)
+    export = RecordExport.objects.get()
+    assert export.patient.email == "patient.miami@demo.practice.example"
+    assert export.status == ExportStatus.READY and export.is_available()
+    Bundle.model_validate_json(export.bundle_json)

@@ -213,5 +213,9 @@ def test_every_read_is_audited(chart):
     page = _search(chart.physician, "Observation", patient=str(chart.patient.public_id)).json()
     rows = AuditEvent.objects.filter(detail="fhir Observation search")
     assert rows.count() == len(page["entry"])
-    assert {r.object_type for r in rows} == {"patients.questionnaireresponse", "patients.vitalreading", "outcomes.headachemonth"}
+    assert {r.object_type for r in rows} == {
+        "patients.questionnaireresponse",
+        "patients.vitalreading",
+        "outcomes.headachemonth",
+    }
     assert AuditEvent.objects.count() == before + 1 + len(page["entry"])

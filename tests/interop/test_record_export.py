@@ -62,9 +62,9 @@ def test_download_links_expire_and_cannot_be_forged(chart, django_capture_on_com
 
 
 def test_other_patients_exports_are_not_found(chart, django_capture_on_commit_callbacks):
-    export_id = _start(client_for(chart.patient), "/api/v1/patient/record-export/", django_capture_on_commit_callbacks).json()[
-        "id"
-    ]
+    export_id = _start(
+        client_for(chart.patient), "/api/v1/patient/record-export/", django_capture_on_commit_callbacks
+    ).json()["id"]
     assert client_for(chart.other_patient).get(f"/api/v1/patient/record-export/{export_id}/").status_code == 404
     assert client_for(chart.other_patient).get("/api/v1/patient/record-export/").json() == []
 
@@ -112,3 +112,16 @@ def test_a_failed_build_is_marked_failed_and_another_may_start(chart, monkeypatc
     monkeypatch.undo()
     second = _start(client, "/api/v1/patient/record-export/", django_capture_on_commit_callbacks)
     assert second.status_code == 202 and second.json()["id"] != first["id"]
+
+
+def test_a_body_cannot_choose_the_patient_or_the_status(chart, django_capture_on_commit_callbacks):
+    body = {
+        "patient": str(chart.other_patient.public_id),
+        "patient_id": str(chart.other_patient.public_id),
+        "status": "ready",
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_for(chart.patient).post("/api/v1/patient/record-export/", body, format="json")
+    assert response.status_code == 202 and response.json()["status"] == "pending"
+    export = RecordExport.objects.get()
+    assert (export.patient, export.requested_by) == (chart.patient, chart.patient)

@@ -28,6 +28,8 @@ PUBLIC = {
     "stripe-webhook": "Stripe webhook (signature-verified)",
     "easypost-webhook": "EasyPost webhook (signature-verified)",
     "erx-webhook": "e-prescribing vendor webhook (shared secret verified)",
+    "fhir-metadata": "the FHIR CapabilityStatement: what the server supports (no PHI)",
+    "v1:record-export-download": "record export download: the short-lived signed link is the credential",
 }
 
 

@@ -20,6 +20,7 @@ STEPS = [
     "treatment",
     "outcomes",
     "notifications",
+    "interop",
 ]
 
 
