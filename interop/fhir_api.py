@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
@@ -239,7 +239,7 @@ class FhirResourceSerializer(serializers.Serializer):
     """A FHIR R4B resource (validated by fhir.resources); its full shape is the FHIR specification's."""
 
     resourceType = serializers.CharField()
-    id = serializers.CharField()
+    id = serializers.CharField(required=False, help_text="Absent on the CapabilityStatement.")
 
 
 class FhirBundleSerializer(serializers.Serializer):
@@ -397,4 +397,3 @@ def _read_view(resource: ResourceType):
 
 SEARCH_VIEWS = {name: _search_view(resource) for name, resource in TYPES.items()}
 READ_VIEWS = {name: _read_view(resource) for name, resource in TYPES.items()}
-__all__ = ["READ_VIEWS", "SEARCH_VIEWS", "FhirMetadataApi", "status"]
