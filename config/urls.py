@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("treatment.urls")),
     path("", include("messaging.urls")),
     path("", include("notifications.urls")),
+    path("", include("interop.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("webhooks/", include("billing.webhook_urls")),
     path("webhooks/", include("prescriptions.webhook_urls")),
     path("webhooks/", include("notifications.webhook_urls")),
+    path("fhir/r4/", include("interop.fhir_urls")),
 ]
 
 handler404 = "api.exceptions.not_found_view"

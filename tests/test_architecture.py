@@ -36,6 +36,7 @@ RANK = {
     "messaging": 9,
     "careteam": 10,
     "console": 11,
+    "interop": 11,
 }
 TOP = {"config", "seeds", "bench"}  # may import anything; nothing imports them (but config's URLs)
 

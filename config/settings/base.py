@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "messaging",
     "careteam",
     "console",  # staff pages in the admin (reads every app's selectors)
+    "interop",
     "seeds",
 ]
 
@@ -670,3 +671,10 @@ TWILIO_INBOUND_URL = env.str("TWILIO_INBOUND_URL", default="")
 # The patient's phone and zone for SMS and quiet hours, reached without importing patients.
 NOTIFICATIONS_CONTACT_LOOKUP = "patients.selectors.notification_contact"
 NOTIFICATIONS_PHONE_OWNERS = "patients.selectors.phone_owner_ids"
+# --- interop (FHIR) ---
+# The FHIR base of the record export's fullUrls (the API's own answers use the request's host),
+# how long a signed download link works, and how long a built export stays downloadable.
+# docs/fhir.md#record-export.
+FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="https://api.practice.example/fhir/r4")
+RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", default=15 * 60)
+RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)

@@ -93,6 +93,97 @@ def _a(attr: str, kwarg: str) -> Callable:
     return lambda w: {kwarg: getattr(w, attr).public_id}
 
 
+def _fhir_id(attr: str) -> Callable:
+    return lambda w: {"resource_id": getattr(w, attr).public_id}
+
+
+def _once(build: Callable) -> Callable:
+    """`Spec.obj` is called twice per route (A's URL, then the random one's keys): build once."""
+
+    def obj(w):
+        key = f"_once_{build.__name__}"
+        if key not in w.__dict__:
+            w.__dict__[key] = build(w)
+        return w.__dict__[key]
+
+    return obj
+
+
+@_once
+def _completed_visit_a(w) -> dict:
+    from tests.scheduling.factories import AppointmentFactory
+
+    visit = AppointmentFactory(
+        patient=w.patient_a,
+        physician=w.physician_a,
+        starts_at=timezone.now() - dt.timedelta(days=9),
+        status="completed",
+        completed_at=timezone.now() - dt.timedelta(days=9),
+        visit_note=f"{NOTE_CANARY} note",
+    )
+    w.canaries.append(str(visit.public_id))
+    return {"resource_id": visit.public_id}
+
+
+@_once
+def _consent_a(w) -> dict:
+    from patients.models import ConsentSignature
+
+    doc = w.consent_document
+    signature = ConsentSignature.objects.create(
+        patient=w.patient_a, document=doc, document_kind=doc.kind, document_version=doc.version, body_sha256="0" * 64
+    )
+    w.canaries.append(str(signature.public_id))
+    return {"resource_id": signature.public_id}
+
+
+@_once
+def _record_export_a(w):
+    return _record_export_of_a(w)
+
+
+def _record_export_of_a(w, **fields):
+    from interop.models import RecordExport
+
+    export = RecordExport.objects.create(patient=w.patient_a, requested_by=w.patient_a, **fields)
+    w.canaries.append(str(export.public_id))
+    return export
+
+
+@_once
+def _record_export_token_a(w) -> str:
+    from interop.services import download_token
+
+    export = _record_export_of_a(
+        w,
+        status="ready",
+        progress=100,
+        available_until=timezone.now() + dt.timedelta(days=1),
+        bundle_json=json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [], "id": CANARY}),
+        pdf_base64="",
+    )
+    return download_token(export, "bundle").token
+
+
+_CHART_AND_SELF_A = CHART_A | {"patient_a"}
+# FHIR type -> (A's record, who sees A's records of that type): accounts.scopes, as the JSON API.
+FHIR_READS: dict[str, tuple[Callable, frozenset[str]]] = {
+    "Patient": (_fhir_id("patient_a"), CARE_A),
+    "Practitioner": (
+        _fhir_id("physician_a"),
+        frozenset({"patient_a", "physician_a", "care_coordinator", "medical_director", "admin"}),
+    ),
+    "Appointment": (_fhir_id("appointment_a"), CARE_A),
+    "Encounter": (_completed_visit_a, CARE_A),
+    "MedicationRequest": (_fhir_id("rx_a"), _CHART_AND_SELF_A),
+    "MedicationDispense": (_fhir_id("order_a"), _CHART_AND_SELF_A),
+    "QuestionnaireResponse": (_fhir_id("questionnaire_a"), _CHART_AND_SELF_A),
+    "Observation": (_fhir_id("questionnaire_a"), _CHART_AND_SELF_A),
+    "Consent": (_consent_a, _CHART_AND_SELF_A),
+    "Flag": (_fhir_id("flag_a"), FLAGS_A),
+}
+
+
 SPECS: dict[str, Spec] = {
     # public and self-service
     "healthz": Spec(),
@@ -263,6 +354,17 @@ SPECS: dict[str, Spec] = {
     "v1:care-team-message-attachment": Spec(
         obj=lambda w: {"patient_id": w.patient_a.public_id, "message_id": w.message_a.public_id}, sees_a=MESSAGES_A
     ),
+    # interop: the FHIR read API (tests/interop) and the record export
+    **{f"fhir-{name.lower()}-search": Spec(sees_a=roles) for name, (_, roles) in FHIR_READS.items()},
+    **{f"fhir-{name.lower()}-read": Spec(obj=obj, sees_a=roles) for name, (obj, roles) in FHIR_READS.items()},
+    "fhir-metadata": Spec(),
+    "v1:patient-record-export": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:patient-record-export-detail": Spec(
+        obj=lambda w: {"export_id": _record_export_a(w).public_id}, sees_a=frozenset({"patient_a"})
+    ),
+    "v1:care-team-record-export": Spec(obj=_a("patient_a", "patient_id"), sees_a=CHART_A),
+    # The signed link is the credential: whoever holds it downloads (docs/fhir.md#record-export).
+    "v1:record-export-download": Spec(obj=lambda w: {"token": _record_export_token_a(w)}, sees_a=frozenset(ROLES)),
 }
 
 

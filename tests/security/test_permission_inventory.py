@@ -33,6 +33,8 @@ PUBLIC = {
     "easypost-webhook": "EasyPost webhook (signature-verified)",
     "erx-webhook": "e-prescribing vendor webhook (shared secret verified)",
     "twilio-sms-webhook": "Twilio inbound SMS webhook for STOP/START (X-Twilio-Signature verified)",
+    "fhir-metadata": "the FHIR CapabilityStatement: what the server supports (no PHI)",
+    "v1:record-export-download": "record export download: the short-lived signed link is the credential",
 }
 
 

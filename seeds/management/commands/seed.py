@@ -21,6 +21,7 @@ STEPS = [
     "outcomes",
     "notifications",
     "messaging",
+    "interop",
 ]
 
 
