@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, CharField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -133,6 +133,17 @@ def first_signed_prescription_at(*, patient: User) -> datetime | None:
         .values_list("signed_at", flat=True)
         .first()
     )
+
+
+def first_signed_prescriptions_at(*, patient_ids: list[int]) -> dict[int, datetime]:
+    """Contract: first_signed_prescription_at for many patients (those without one are absent).
+    One query."""
+    rows = (
+        Prescription.objects.filter(patient_id__in=patient_ids, signed_at__isnull=False)
+        .values("patient_id")
+        .annotate(first=Min("signed_at"))
+    )
+    return {r["patient_id"]: r["first"] for r in rows}
 
 
 def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:

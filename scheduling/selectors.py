@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability, Reach
 from api.errors import NotFound
-from scheduling import availability_cache, contracts
+from scheduling import availability_cache, caseload_columns, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -478,6 +478,7 @@ class CaseloadRow:
     open_flags: int
     subscription: object | None
     prescription_status: str | None
+    columns: dict = field(default_factory=dict)  # the upper apps' columns (scheduling/caseload_columns.py)
 
 
 def caseload_queryset(*, physician: User, now: datetime | None = None):
@@ -506,11 +507,14 @@ def caseload_queryset(*, physician: User, now: datetime | None = None):
     )
 
 
-def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
+def caseload_rows(*, profiles: list, now: datetime | None = None) -> list[CaseloadRow]:
     """One page of caseload_queryset as rows; billing's standing is the one contract read apart
-    (its rule is Python over the subscriptions: one query for the page)."""
+    (its rule is Python over the subscriptions: one query for the page), and the apps above
+    scheduling add their columns through caseload_columns (each a fixed number of queries for
+    the page: sessions and supply, headache days against the baseline)."""
     ids = [p.user_id for p in profiles]
     standing = contracts.good_standing_by_patient(patient_ids=ids) if ids else {}
+    extra = caseload_columns.load(patient_ids=ids, now=now or timezone.now())
     rows = []
     for p in profiles:
         scores = {}
@@ -528,6 +532,7 @@ def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
                 open_flags=p.open_flags,
                 subscription=standing.get(p.user_id),
                 prescription_status=getattr(p, "prescription_status", None),
+                columns=extra.get(p.user_id, {}),
             )
         )
     return rows

@@ -575,6 +575,10 @@ CELERY_BEAT_SCHEDULE["outcomes-diary-reminders"] = {
     "schedule": 5 * 60.0,
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ResponderVerdictEnum": "outcomes.headache.VERDICTS"})
+# Treatment starts on the first dosing session once there is one (docs/outcomes.md#baseline):
+# outcomes asks the treatment app through this dotted path, (*, patient_ids) -> {patient id: local
+# date}; empty falls back to the first signed prescription for everyone.
+OUTCOMES_FIRST_SESSION_DATES = "treatment.selectors.first_session_dates"
 
 # The one extension point through which apps above prescriptions pause fills and flag early
 # refills (prescriptions/fill_checks.py): dotted paths of plain functions. Empty lists turn it off.
@@ -605,3 +609,8 @@ CELERY_BEAT_SCHEDULE["treatment-send-check-in-notices"] = {
     "task": "treatment.tasks.send_due_check_in_notices",
     "schedule": 5 * 60,
 }
+
+# The one extension point through which apps above scheduling add columns to the physician's
+# caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
+# for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.
+SCHEDULING_CASELOAD_COLUMNS = ["treatment.caseload.COLUMNS", "outcomes.caseload.COLUMNS"]
