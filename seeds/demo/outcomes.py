@@ -6,7 +6,8 @@ patient.jersey: about 12 headache / 9 migraine days a month throughout: a non-re
 patient.pensacola: a few cluster attacks this month.
 Treatment starts with each patient's first dosing session (patient.miami's first was 30 days ago,
 seeds/demo/treatment.py, which runs first), else the first signed prescription
-(seeds/demo/prescriptions.py); a patient with neither gets no diary. Idempotent: a patient who already has a diary is left alone.
+(seeds/demo/prescriptions.py); a patient with neither gets no diary. Idempotent: a patient who
+already has a diary is left alone.
 """
 
 from __future__ import annotations
