@@ -101,8 +101,13 @@ def prescription_list_for_physician(*, physician: User, status: str | None = Non
     return qs.filter(status=status) if status else qs
 
 
-def prescription_get_for_physician(*, physician: User, public_id: UUID) -> Prescription:
-    rx = prescription_list_for_physician(physician=physician).filter(public_id=public_id).first()
+def prescription_get_for_physician(*, physician: User, public_id: UUID, lock: bool = False) -> Prescription:
+    """A prescription in the physician's scope, else NotFound; `lock`: its row locked (FOR UPDATE
+    of the prescription only) in the same statement."""
+    rows = prescription_list_for_physician(physician=physician).filter(public_id=public_id)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    rx = rows.first()
     if rx is None:
         raise NotFound()
     return rx

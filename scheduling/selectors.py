@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import scopes
@@ -547,24 +548,43 @@ def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], 
     )
 
 
-def future_active_count(*, patient: User, now: datetime) -> int:
-    return Appointment.objects.filter(
-        patient=patient, status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS], starts_at__gte=now
-    ).count()
+class BookingCounts(NamedTuple):
+    free_consultations_used: int
+    free_consultations_allowed: int
+    future_active: int
 
 
-def free_consultations_allowed(*, patient: User) -> tuple[int, int]:
-    """(used, allowed): every free consultation not cancelled counts as used (a no-show too);
-    each patient has one plus any staff grants."""
+def _count_of(qs) -> Coalesce:
+    return Coalesce(Subquery(qs.order_by().values("patient_id").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
+    """The patient's booking limits in one query: free consultations used (every one not
+    cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
+    booked or in progress from `now` on."""
     from scheduling.models import FreeConsultationGrant
 
-    used = (
-        Appointment.objects.filter(patient=patient, appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION)
-        .exclude(status=AppointmentStatus.CANCELLED)
-        .count()
-    )
-    allowed = 1 + FreeConsultationGrant.objects.filter(patient=patient).count()
-    return used, allowed
+    row = (
+        User.objects.filter(pk=patient.pk)
+        .annotate(
+            used=_count_of(
+                Appointment.objects.filter(
+                    patient_id=OuterRef("pk"), appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION
+                ).exclude(status=AppointmentStatus.CANCELLED)
+            ),
+            grants=_count_of(FreeConsultationGrant.objects.filter(patient_id=OuterRef("pk"))),
+            future=_count_of(
+                Appointment.objects.filter(
+                    patient_id=OuterRef("pk"),
+                    status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS],
+                    starts_at__gte=now,
+                )
+            ),
+        )
+        .values("used", "grants", "future")
+        .first()
+    ) or {"used": 0, "grants": 0, "future": 0}
+    return BookingCounts(row["used"], 1 + row["grants"], row["future"])
 
 
 # --- Evidence for the prescribing basis (read by prescriptions; docs/prescribing-basis.md) ------
