@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts import scopes
 from accounts.models import User
@@ -32,16 +33,27 @@ from outcomes.policy import OutcomesPolicy, outcomes_policy
 
 
 # --- the patient's clock --------------------------------------------------------------------
+def _zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or settings.PRACTICE_TIME_ZONE)
+    except (KeyError, ValueError):
+        return ZoneInfo(settings.PRACTICE_TIME_ZONE)
+
+
 def patient_zone(*, patient: User) -> ZoneInfo:
     """The patient's own zone (from their verified address), else the practice's."""
     from patients.selectors import patient_location
 
     location = patient_location(patient=patient)
-    name = (location.time_zone if location else "") or settings.PRACTICE_TIME_ZONE
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo(settings.PRACTICE_TIME_ZONE)
+    return _zone_named(location.time_zone if location else "")
+
+
+def patient_zones(*, patient_ids: list[int]) -> dict[int, ZoneInfo]:
+    """patient_zone for many patients in one query."""
+    from patients.selectors import patient_time_zones
+
+    names = patient_time_zones(patient_ids=patient_ids)
+    return {pid: _zone_named(names.get(pid)) for pid in patient_ids}
 
 
 def patient_today(*, patient: User, zone: ZoneInfo | None = None) -> date:
@@ -52,24 +64,36 @@ def patient_today(*, patient: User, zone: ZoneInfo | None = None) -> date:
 @dataclass(frozen=True)
 class TreatmentStart:
     on: date  # the local date treatment started (in the patient's zone)
-    source: str  # "first_signed_prescription" (later: "first_session")
+    source: str  # "first_session" or "first_signed_prescription"
+
+
+def treatment_starts(*, patient_ids: list[int], zones: dict[int, ZoneInfo]) -> dict[int, TreatmentStart]:
+    """When treatment started for each patient, for the baseline (the 28 days before it):
+    docs/outcomes.md#baseline. This is the only place that decides it.
+
+    The first dosing session's local date (the patient's zone on that day) once the patient has
+    dosed, asked of the treatment app through `settings.OUTCOMES_FIRST_SESSION_DATES` (a sibling
+    app: outcomes does not import it); before that, the local date (in `zones`) of the first
+    signed prescription. Patients with neither are absent. Two queries (one without the setting)."""
+    from prescriptions.selectors import first_signed_prescriptions_at
+
+    starts: dict[int, TreatmentStart] = {}
+    path = getattr(settings, "OUTCOMES_FIRST_SESSION_DATES", "")
+    if path and patient_ids:
+        for pid, on in import_string(path)(patient_ids=list(patient_ids)).items():
+            starts[pid] = TreatmentStart(on=on, source="first_session")
+    # Asked for every patient (not only those without a session): the same queries for any page.
+    for pid, signed_at in first_signed_prescriptions_at(patient_ids=list(patient_ids)).items():
+        if pid not in starts:
+            zone = zones.get(pid) or _zone_named(None)
+            starts[pid] = TreatmentStart(on=signed_at.astimezone(zone).date(), source="first_signed_prescription")
+    return starts
 
 
 def treatment_start(*, patient: User, zone: ZoneInfo | None = None) -> TreatmentStart | None:
-    """When treatment started, for the baseline (the 28 days before it): docs/outcomes.md#baseline.
-
-    PLUG-IN POINT (first session): once the `treatment` app records dosing sessions, ask it
-    first for the patient's first session and return TreatmentStart(<its local date>,
-    "first_session") when there is one; the first signed prescription stays the fallback for
-    patients who have not dosed yet. This is the only place that decides it.
-    """
-    from prescriptions.selectors import first_signed_prescription_at
-
+    """treatment_starts for one patient."""
     zone = zone or patient_zone(patient=patient)
-    signed_at = first_signed_prescription_at(patient=patient)
-    if signed_at is None:
-        return None
-    return TreatmentStart(on=signed_at.astimezone(zone).date(), source="first_signed_prescription")
+    return treatment_starts(patient_ids=[patient.pk], zones={patient.pk: zone}).get(patient.pk)
 
 
 # --- diary ----------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ def patient_location(*, patient: User) -> Location | None:
     )
 
 
+def patient_time_zones(*, patient_ids: list[int]) -> dict[int, str]:
+    """Contract: patient id -> the profile's time zone name ("" when unknown; patients without a
+    profile are absent). One query."""
+    rows = PatientProfile.objects.filter(user_id__in=patient_ids).values_list("user_id", "time_zone")
+    return {pid: tz or "" for pid, tz in rows}
+
+
 def open_safety_flags(*, patient: User) -> QuerySet[SafetyFlag]:
     """Contract: the patient's open safety flags (any of them holds dosing)."""
     return SafetyFlag.objects.filter(patient=patient, status=SafetyFlagStatus.OPEN).order_by("opened_at", "id")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, CharField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -101,8 +101,13 @@ def prescription_list_for_physician(*, physician: User, status: str | None = Non
     return qs.filter(status=status) if status else qs
 
 
-def prescription_get_for_physician(*, physician: User, public_id: UUID) -> Prescription:
-    rx = prescription_list_for_physician(physician=physician).filter(public_id=public_id).first()
+def prescription_get_for_physician(*, physician: User, public_id: UUID, lock: bool = False) -> Prescription:
+    """A prescription in the physician's scope, else NotFound; `lock`: its row locked (FOR UPDATE
+    of the prescription only) in the same statement."""
+    rows = prescription_list_for_physician(physician=physician).filter(public_id=public_id)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    rx = rows.first()
     if rx is None:
         raise NotFound()
     return rx
@@ -133,6 +138,17 @@ def first_signed_prescription_at(*, patient: User) -> datetime | None:
         .values_list("signed_at", flat=True)
         .first()
     )
+
+
+def first_signed_prescriptions_at(*, patient_ids: list[int]) -> dict[int, datetime]:
+    """Contract: first_signed_prescription_at for many patients (those without one are absent).
+    One query."""
+    rows = (
+        Prescription.objects.filter(patient_id__in=patient_ids, signed_at__isnull=False)
+        .values("patient_id")
+        .annotate(first=Min("signed_at"))
+    )
+    return {r["patient_id"]: r["first"] for r in rows}
 
 
 def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str]:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability, Reach
 from api.errors import NotFound
-from scheduling import availability_cache, contracts
+from scheduling import availability_cache, caseload_columns, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -653,6 +654,7 @@ class CaseloadRow:
     open_flags: int
     subscription: object | None
     prescription_status: str | None
+    columns: dict = field(default_factory=dict)  # the upper apps' columns (scheduling/caseload_columns.py)
 
 
 def caseload_queryset(*, physician: User, now: datetime | None = None):
@@ -681,11 +683,14 @@ def caseload_queryset(*, physician: User, now: datetime | None = None):
     )
 
 
-def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
+def caseload_rows(*, profiles: list, now: datetime | None = None) -> list[CaseloadRow]:
     """One page of caseload_queryset as rows; billing's standing is the one contract read apart
-    (its rule is Python over the subscriptions: one query for the page)."""
+    (its rule is Python over the subscriptions: one query for the page), and the apps above
+    scheduling add their columns through caseload_columns (each a fixed number of queries for
+    the page: sessions and supply, headache days against the baseline)."""
     ids = [p.user_id for p in profiles]
     standing = contracts.good_standing_by_patient(patient_ids=ids) if ids else {}
+    extra = caseload_columns.load(patient_ids=ids, now=now or timezone.now())
     rows = []
     for p in profiles:
         scores = {}
@@ -703,6 +708,7 @@ def caseload_rows(*, profiles: list) -> list[CaseloadRow]:
                 open_flags=p.open_flags,
                 subscription=standing.get(p.user_id),
                 prescription_status=getattr(p, "prescription_status", None),
+                columns=extra.get(p.user_id, {}),
             )
         )
     return rows
@@ -717,24 +723,43 @@ def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], 
     )
 
 
-def future_active_count(*, patient: User, now: datetime) -> int:
-    return Appointment.objects.filter(
-        patient=patient, status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS], starts_at__gte=now
-    ).count()
+class BookingCounts(NamedTuple):
+    free_consultations_used: int
+    free_consultations_allowed: int
+    future_active: int
 
 
-def free_consultations_allowed(*, patient: User) -> tuple[int, int]:
-    """(used, allowed): every free consultation not cancelled counts as used (a no-show too);
-    each patient has one plus any staff grants."""
+def _count_of(qs) -> Coalesce:
+    return Coalesce(Subquery(qs.order_by().values("patient_id").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
+    """The patient's booking limits in one query: free consultations used (every one not
+    cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
+    booked or in progress from `now` on."""
     from scheduling.models import FreeConsultationGrant
 
-    used = (
-        Appointment.objects.filter(patient=patient, appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION)
-        .exclude(status=AppointmentStatus.CANCELLED)
-        .count()
-    )
-    allowed = 1 + FreeConsultationGrant.objects.filter(patient=patient).count()
-    return used, allowed
+    row = (
+        User.objects.filter(pk=patient.pk)
+        .annotate(
+            used=_count_of(
+                Appointment.objects.filter(
+                    patient_id=OuterRef("pk"), appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION
+                ).exclude(status=AppointmentStatus.CANCELLED)
+            ),
+            grants=_count_of(FreeConsultationGrant.objects.filter(patient_id=OuterRef("pk"))),
+            future=_count_of(
+                Appointment.objects.filter(
+                    patient_id=OuterRef("pk"),
+                    status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS],
+                    starts_at__gte=now,
+                )
+            ),
+        )
+        .values("used", "grants", "future")
+        .first()
+    ) or {"used": 0, "grants": 0, "future": 0}
+    return BookingCounts(row["used"], 1 + row["grants"], row["future"])
 
 
 # --- Evidence for the prescribing basis (read by prescriptions; docs/prescribing-basis.md) ------

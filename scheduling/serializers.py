@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from accounts import scopes
 from practice.models import ServiceState
+from scheduling import caseload_columns
 from scheduling.models import (
     Appointment,
     AppointmentTypeCode,
@@ -475,7 +476,7 @@ class SubscriptionOutput(serializers.Serializer):
     status = serializers.CharField()
 
 
-class CaseloadRowOutput(serializers.Serializer):
+class _CaseloadRowBase(serializers.Serializer):
     patient = PersonOutput()
     next_appointment_id = serializers.UUIDField(allow_null=True)
     next_appointment_at = serializers.DateTimeField(allow_null=True)
@@ -485,6 +486,20 @@ class CaseloadRowOutput(serializers.Serializer):
     open_safety_flags = serializers.IntegerField()
     subscription = SubscriptionOutput(allow_null=True)
     prescription_status = serializers.CharField(allow_null=True, help_text="From the prescriptions app.")
+
+
+# The columns the apps above scheduling publish (scheduling/caseload_columns.py), read once when
+# this module loads: the serializer, the OpenAPI schema and caseload_row_data carry the same set.
+_CASELOAD_EXTRA_FIELDS = caseload_columns.fields()
+CaseloadRowOutput = type(
+    "CaseloadRowOutput",
+    (_CaseloadRowBase,),
+    {
+        "__module__": __name__,
+        "__doc__": "One patient on the physician's caseload, with the columns the upper apps add.",
+        **_CASELOAD_EXTRA_FIELDS,
+    },
+)
 
 
 def _score_data(score) -> dict | None:
@@ -507,6 +522,10 @@ def caseload_row_data(row) -> dict:
         "open_safety_flags": row.open_flags,
         "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
         "prescription_status": row.prescription_status,
+        **{
+            name: (None if (value := row.columns.get(name)) is None else field.to_representation(value))
+            for name, field in _CASELOAD_EXTRA_FIELDS.items()
+        },
     }
 
 

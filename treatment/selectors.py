@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -44,10 +44,11 @@ def sessions_for_care_team(*, viewer: User, patient_public_id: UUID) -> QuerySet
 
 
 def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int, dict]:
-    """Contract for a caseload read model above this app (scheduling's caseload sits below and
-    cannot call it): per patient, `last_session_at`, `sessions_last_28_days`, `doses_left`
+    """Contract for the caseload (published through treatment/caseload.py: scheduling sits below
+    and cannot call it): per patient, `last_session_at`, `sessions_last_28_days`, `doses_left`
     (delivered units of active prescriptions minus units used) and `overdue_check_in` (an ended
-    session with no check-in after the window closed), in a fixed number of queries."""
+    session with no check-in after the window closed). Two queries whatever the number of
+    patients (docs/treatment.md#caseload)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     window = timedelta(hours=policy_on(today).check_in_window_hours)
@@ -55,6 +56,7 @@ def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int,
         pid: {"last_session_at": None, "sessions_last_28_days": 0, "doses_left": 0, "overdue_check_in": False}
         for pid in patient_ids
     }
+    active_rx = Q(prescription__status=PrescriptionStatus.SIGNED, prescription__expires_on__gte=today)
     rows = (
         DosingSession.objects.filter(patient_id__in=patient_ids)
         .values("patient_id")
@@ -62,25 +64,28 @@ def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int,
             last=Max("started_at"),
             recent=Count("id", filter=Q(started_at__gte=now - timedelta(days=28))),
             overdue=Count("id", filter=Q(ended_at__lt=now - window, check_in__isnull=True)),
+            used=Sum("dose_units", filter=active_rx),
         )
     )
+    used: dict[int, int] = {}
     for row in rows:
         result[row["patient_id"]].update(
             last_session_at=row["last"], sessions_last_28_days=row["recent"], overdue_check_in=row["overdue"] > 0
         )
-    active = Q(
-        prescription__status=PrescriptionStatus.SIGNED,
-        prescription__expires_on__gte=today,
-        status=OrderStatus.DELIVERED,
-    )
-    shipped = DeliveryOrder.objects.filter(active, patient_id__in=patient_ids).values("patient_id")
-    for row in shipped.annotate(n=Sum("quantity")):
-        result[row["patient_id"]]["doses_left"] += row["n"] or 0
-    used = DosingSession.objects.filter(
-        patient_id__in=patient_ids,
-        prescription__status=PrescriptionStatus.SIGNED,
-        prescription__expires_on__gte=today,
-    ).values("patient_id")
-    for row in used.annotate(n=Sum("dose_units")):
-        result[row["patient_id"]]["doses_left"] = max(result[row["patient_id"]]["doses_left"] - (row["n"] or 0), 0)
+        used[row["patient_id"]] = row["used"] or 0
+    shipped = DeliveryOrder.objects.filter(active_rx, status=OrderStatus.DELIVERED, patient_id__in=patient_ids)
+    for row in shipped.values("patient_id").annotate(n=Sum("quantity")):
+        result[row["patient_id"]]["doses_left"] = row["n"] or 0
+    for pid, n in used.items():
+        result[pid]["doses_left"] = max(result[pid]["doses_left"] - n, 0)
     return result
+
+
+def first_session_dates(*, patient_ids: list[int]) -> dict[int, date]:
+    """Contract (outcomes' treatment start, docs/outcomes.md#baseline): the local date of each
+    patient's first dosing session (any status: a started session was a dose); patients who
+    have not dosed are absent. One query."""
+    rows = (
+        DosingSession.objects.filter(patient_id__in=patient_ids).values("patient_id").annotate(first=Min("local_date"))
+    )
+    return {r["patient_id"]: r["first"] for r in rows}

@@ -618,6 +618,10 @@ CELERY_BEAT_SCHEDULE["outcomes-diary-reminders"] = {
     "schedule": 5 * 60.0,
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"ResponderVerdictEnum": "outcomes.headache.VERDICTS"})
+# Treatment starts on the first dosing session once there is one (docs/outcomes.md#baseline):
+# outcomes asks the treatment app through this dotted path, (*, patient_ids) -> {patient id: local
+# date}; empty falls back to the first signed prescription for everyone.
+OUTCOMES_FIRST_SESSION_DATES = "treatment.selectors.first_session_dates"
 
 # The one extension point through which apps above prescriptions pause fills and flag early
 # refills (prescriptions/fill_checks.py): dotted paths of plain functions. Empty lists turn it off.
@@ -678,3 +682,7 @@ NOTIFICATIONS_PHONE_OWNERS = "patients.selectors.phone_owner_ids"
 FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="https://api.practice.example/fhir/r4")
 RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", default=15 * 60)
 RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)
+# The one extension point through which apps above scheduling add columns to the physician's
+# caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
+# for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.
+SCHEDULING_CASELOAD_COLUMNS = ["treatment.caseload.COLUMNS", "outcomes.caseload.COLUMNS"]

@@ -162,7 +162,15 @@ def erx_proposal_queue(*, rx: Prescription, actor: User, request=None) -> ErxSub
     rx.status = PrescriptionStatus.AWAITING_EPCS_SIGNATURE
     rx.erx_status = ErxStatus.PROPOSED
     rx.erx_message = ""
-    rx.full_clean(exclude=["supersedes"])
+    # Only these three fields changed here (the signing service validated the rest): checked in
+    # Python, without the unique and constraint round trips a full_clean spends (the database
+    # still enforces every constraint on save).
+    _changed = {"status", "erx_status", "erx_message"}
+    rx.full_clean(
+        exclude=[f.name for f in Prescription._meta.fields if f.name not in _changed],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     rx.save()
     from prescriptions.erx.tasks import send_proposal
 

@@ -168,9 +168,9 @@ def prescriber_profile_missing(physician: User) -> list[str]:
     """What of the prescriber's own record a controlled-substance prescription must carry
     (21 CFR 1306.05(a): name, address, DEA number; the NPI for the e-prescription) is blank.
     The DEA registration itself is the licensing gate's (`dea_missing`)."""
-    from practice.models import PhysicianProfile
+    from prescriptions.services.patient_facts import physician_profile_of
 
-    profile = PhysicianProfile.objects.filter(user=physician).first()
+    profile = physician_profile_of(physician)
     if profile is None:
         return ["npi", "office_address_line1", "office_city", "office_state", "office_zip_code"]
     needed = ("npi", "office_address_line1", "office_city", "office_state", "office_zip_code")

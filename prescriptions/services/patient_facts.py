@@ -4,6 +4,8 @@ orders read the same facts the same way."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from practice.models import PhysicianProfile
 
 SERVICE_STATES = ("FL", "NJ")
 
@@ -27,10 +30,46 @@ class ShipTo:
     county_fips: str
 
 
+# Within `profiles_read_once()`, each patient's (and prescriber's) profile is read once (signing reads it for the
+# gates, the state, the zone, the ship-to address and the snapshot: one statement, not six).
+_PROFILES: ContextVar[dict | None] = ContextVar("prescribing_profiles", default=None)
+
+
+@contextmanager
+def profiles_read_once():
+    """Memoise profile_of for the block (one service call, inside its transaction, with the
+    patient's row locked: the profile does not change under it)."""
+    token = _PROFILES.set({})
+    try:
+        yield
+    finally:
+        _PROFILES.reset(token)
+
+
 def profile_of(patient: User):
     from patients.models import PatientProfile
 
-    return PatientProfile.objects.filter(user=patient).select_related("county").first()
+    memo = _PROFILES.get()
+    key = ("patient", patient.pk)
+    if memo is not None and key in memo:
+        return memo[key]
+    profile = PatientProfile.objects.filter(user=patient).select_related("county").first()
+    if memo is not None:
+        memo[key] = profile
+    return profile
+
+
+def physician_profile_of(physician: User):
+    """The prescriber's PhysicianProfile (NPI, office address) or None; memoised like profile_of
+    (the signing gate and the snapshot both read it)."""
+    memo = _PROFILES.get()
+    key = ("physician", physician.pk)
+    if memo is not None and key in memo:
+        return memo[key]
+    profile = PhysicianProfile.objects.filter(user=physician).first()
+    if memo is not None:
+        memo[key] = profile
+    return profile
 
 
 def patient_state(patient: User) -> str | None:

@@ -24,6 +24,7 @@ from accounts.models import AuditAction, User
 from accounts.services import step_up_verify
 from api.clock import practice_date
 from api.errors import NotFound
+from practice.models import DEARegistration
 from prescriptions import selectors
 from prescriptions.errors import PrescriptionSigned, SigningRefused, StepUpFailed
 from prescriptions.models import (
@@ -39,7 +40,9 @@ from prescriptions.services.gates import MESSAGES, GateReport, run_gates  # noqa
 from prescriptions.services.patient_facts import (
     legal_name,
     patient_state,
+    physician_profile_of,
     profile_of,
+    profiles_read_once,
     verified_ship_to,
 )
 
@@ -61,11 +64,9 @@ def _evaluation_codes(rx: Prescription, policy: PrescribingPolicy, on: date, now
 
 def _snapshot(rx: Prescription, state: str, on: date, basis: BasisDecision) -> dict:
     """The contents 21 CFR 1306.05 requires on a controlled-substance prescription, frozen."""
-    from practice.models import DEARegistration, PhysicianProfile
-
     profile = profile_of(rx.patient)
     ship_to = verified_ship_to(rx.patient)
-    physician_profile = PhysicianProfile.objects.filter(user=rx.physician).first()
+    physician_profile = physician_profile_of(rx.physician)
     dea = (
         DEARegistration.objects.filter(physician=rx.physician, state=state, status="active", expires_on__gte=on)
         .order_by("-expires_on")
@@ -134,14 +135,10 @@ def prescription_sign(
     """
     if not step_up_verify(user=actor, password=password, request=request):
         raise StepUpFailed()
-    with transaction.atomic():
-        found = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
-        # Lock the row: two concurrent signatures serialise here and the second sees "signed".
-        rx = (
-            Prescription.objects.select_for_update(of=("self",))
-            .select_related("patient", "physician", "product", "pharmacy", "supersedes")
-            .get(pk=found.pk)
-        )
+    with transaction.atomic(), profiles_read_once():
+        # Found in the physician's scope and locked in one statement: two concurrent signatures
+        # serialise here and the second sees "signed".
+        rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id, lock=True)
         if rx.physician_id != actor.pk:
             raise NotFound()
         if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:

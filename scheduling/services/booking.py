@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_log
-from accounts.models import AuditAction, User
+from accounts.models import AuditAction, Role, User
 from api.errors import DomainError, Forbidden
 from scheduling import contracts, selectors
 from scheduling.errors import (
@@ -68,14 +69,6 @@ class _Checked:
     appointment_type: AppointmentType
     state: str
     ends_at: datetime
-
-
-def _physician(public_id, *, lock: bool = False) -> User:
-    offering = selectors.physicians_offering(physician_public_id=public_id)
-    physician = (offering.select_for_update() if lock else offering).first()
-    if physician is None:
-        raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
-    return physician
 
 
 def _visit_location(
@@ -177,15 +170,15 @@ def _check_patient_rules(*, patient: User, physician: User, appointment_type: Ap
         standing = contracts.patient_good_standing(patient=patient)
         if not standing.ok:
             raise SubscriptionRequired(reasons=[{"code": standing.reason or "subscription_inactive", "message": ""}])
+    counts = selectors.booking_counts(patient=patient, now=now)  # one query for both rules
     if appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
-        used, allowed = selectors.free_consultations_allowed(patient=patient)
-        if used >= allowed:
+        if counts.free_consultations_used >= counts.free_consultations_allowed:
             raise FreeConsultationUsed()
         if contracts.assigned_physician_id(patient) != physician.pk:
             infos = contracts.physician_infos([physician.pk])
             if selectors.capped_physician_ids(physician_ids=[physician.pk], infos=infos, now=now):
                 raise PhysicianNotAccepting()
-    if selectors.future_active_count(patient=patient, now=now) >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
+    if counts.future_active >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
         raise TooManyBookings(
             f"You can hold at most {settings.SCHEDULING_MAX_FUTURE_BOOKINGS} upcoming visits. "
             "Cancel one to book another."
@@ -215,8 +208,18 @@ def _replay_if_booked(actor: User, idempotency_key: str, *, physician_public_id,
     return _replay(existing, physician_public_id=physician_public_id, appointment_type_code=code, starts_at=at)
 
 
-def _lock_patient(patient: User) -> None:
-    User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+def _lock_patient_and_physician(patient: User, physician_public_id) -> User:
+    """Lock the patient's row and the physician's (found by public id among the physicians
+    offering visits) in one statement, always in primary-key order: every booking takes the two
+    locks in the same order, so bookings never deadlock, one patient's bookings serialise whatever
+    physician they pick (the free consultation, the future-bookings limit) and one physician's
+    bookings serialise on their row. A physician not offering visits is a field error."""
+    offering = Q(role=Role.PHYSICIAN, is_active=True, public_id=physician_public_id)
+    rows = list(User.objects.select_for_update().filter(Q(pk=patient.pk) | offering).order_by("pk"))
+    physician = next((u for u in rows if u.pk != patient.pk), None)
+    if physician is None:
+        raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
+    return physician
 
 
 def _lock_physician(physician: User) -> None:
@@ -248,12 +251,10 @@ def appointment_book(
     try:
         appointment_type = selectors.appointment_type_get(code=appointment_type_code)
         with transaction.atomic():
-            # The patient's row first, then the physician's (always in this order): one patient's
-            # bookings serialise whatever physician they pick, so "one free consultation per
-            # patient" and the future-bookings limit hold under concurrency.
-            _lock_patient(actor)
-            # Found and locked in one query: bookings of one physician serialise on its row.
-            physician = _physician(physician_public_id, lock=True)
+            # The patient's and the physician's rows, locked in one statement (primary-key order):
+            # "one free consultation per patient", the future-bookings limit and one physician's
+            # slots hold under concurrency.
+            physician = _lock_patient_and_physician(actor, physician_public_id)
             location = None
             if appointment_type.in_person or location_public_id is not None:
                 # The patient's own state: an in-person visit is at a location there.

@@ -4,8 +4,10 @@ patient.miami: chronic migraine before treatment (about 16 headache / 12 migrain
   falling to 5 / 4 after: a 50 % responder, not a 75 % one.
 patient.jersey: about 12 headache / 9 migraine days a month throughout: a non-responder.
 patient.pensacola: a few cluster attacks this month.
-Treatment starts with each patient's first signed prescription (seeds/demo/prescriptions.py); a
-patient without one gets no diary. Idempotent: a patient who already has a diary is left alone.
+Treatment starts with each patient's first dosing session (patient.miami's first was 30 days ago,
+seeds/demo/treatment.py, which runs first), else the first signed prescription
+(seeds/demo/prescriptions.py); a patient with neither gets no diary. Idempotent: a patient who
+already has a diary is left alone.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ EMAIL = "patient.miami@demo.practice.example"
 
 # days ago, minutes long, check-in answers (None: missed)
 SESSIONS = [
-    (12, 95, {"overall": 8, "dissociation": 4, "nausea_vomiting": False, "headache": False}),
+    (30, 95, {"overall": 8, "dissociation": 4, "nausea_vomiting": False, "headache": False}),
     (8, 110, {"overall": 6, "dissociation": 6, "nausea_vomiting": True, "headache": True}),
     (2, 100, None),
 ]

@@ -9,7 +9,7 @@ import time_machine
 
 from accounts.models import AuditEvent
 from outcomes.models import ClusterAttack, HeadacheDiaryEntry
-from outcomes.selectors import treatment_start
+from outcomes.selectors import TreatmentStart, treatment_start
 from tests.factories import StaffUserFactory
 from tests.outcomes.conftest import session_for, utc
 from tests.prescriptions.factories import SignedPrescriptionFactory
@@ -164,3 +164,35 @@ def test_physician_reads_a_caseload_patients_summary_and_it_is_audited(profile, 
     assert session_for(StaffUserFactory(staff_role="medical_director")).get(url).status_code == 200
     assert session_for(StaffUserFactory()).get(url).status_code == 404
     assert session_for(patient).get(url).status_code == 404
+
+
+@time_machine.travel(utc(2026, 11, 28, 17), tick=False)
+def test_the_first_session_moves_treatment_start_and_the_baseline(profile, patient, physician, patient_api):
+    from tests.treatment.conftest import dosing_session
+
+    rx = SignedPrescriptionFactory(patient=patient, physician=physician, signed_at=utc(2026, 9, 1, 15))
+    before = patient_api.get(URL).json()
+    assert before["treatment_start"] == {"date": "2026-09-01", "source": "first_signed_prescription"}
+    assert before["baseline"]["end"] == "2026-08-31"
+
+    # The first session at 01:30 UTC on Sep 21 is 21:30 on Sep 20 in Miami: treatment starts then.
+    dosing_session(rx, at=utc(2026, 9, 21, 1, 30))
+    dosing_session(rx, at=utc(2026, 10, 5, 15))
+    assert treatment_start(patient=patient).on == dt.date(2026, 9, 20)
+    after = patient_api.get(URL).json()
+    assert after["treatment_start"] == {"date": "2026-09-20", "source": "first_session"}
+    assert (after["baseline"]["start"], after["baseline"]["end"]) == ("2026-08-23", "2026-09-19")
+
+
+def test_without_the_treatment_hook_the_first_signed_prescription_stays_the_start(
+    profile, patient, physician, settings
+):
+    from tests.treatment.conftest import dosing_session
+
+    rx = SignedPrescriptionFactory(patient=patient, physician=physician, signed_at=utc(2026, 9, 1, 15))
+    dosing_session(rx, at=utc(2026, 9, 21, 15))
+    assert treatment_start(patient=patient).source == "first_session"
+    settings.OUTCOMES_FIRST_SESSION_DATES = ""
+    assert treatment_start(patient=patient) == TreatmentStart(
+        on=dt.date(2026, 9, 1), source="first_signed_prescription"
+    )

@@ -289,8 +289,10 @@ def case_appointments_staff(w):
 
 
 def case_caseload(w):
+    from outcomes.models import HeadacheDiaryEntry
     from tests.patients.factories import QuestionnaireFactory, SafetyFlagFactory
     from tests.scheduling.factories import AppointmentFactory
+    from tests.treatment.conftest import dosing_session
 
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     for i, patient in enumerate(_caseload(w)):
@@ -299,6 +301,13 @@ def case_caseload(w):
         if i % 3 == 0:
             SafetyFlagFactory(patient=patient)
         AppointmentFactory(patient=patient, physician=w.physician, starts_at=start + timedelta(hours=i))
+        if i % 4 == 0:  # the treatment and headache columns (scheduling/caseload_columns.py)
+            rx = _signed(w, 1, patient=patient)[0]
+            dosing_session(rx, at=timezone.now() - timedelta(days=i % 20 + 1))
+            HeadacheDiaryEntry.objects.bulk_create(
+                HeadacheDiaryEntry(patient=patient, date=timezone.localdate() - timedelta(days=d), headache=d % 3 == 0)
+                for d in range(i % 28)
+            )
     _signed(w, 3)
     return w.physician, {}, N
 

@@ -111,6 +111,7 @@ def test_caseload_answer_is_the_serializers_shape(physician):
             "open_safety_flags": row.open_flags,
             "subscription": {"ok": standing.ok, "status": standing.status} if standing is not None else None,
             "prescription_status": row.prescription_status,
+            **row.columns,
         }
 
     expected = CaseloadRowOutput([as_serializer_input(r) for r in rows], many=True).data
@@ -235,8 +236,10 @@ def _queries(client, url) -> list[str]:
 
 def test_caseload_budget(physician):
     _caseload(physician, 5)
-    # user, page (rows + total + every contract column), standing, audit insert
-    assert len(_queries(client_for(physician), reverse("v1:physician-caseload"))) <= 4
+    # user, page (rows + total + every contract column), standing, audit insert; the columns of
+    # the apps above scheduling: treatment 2 (+ its policy row), outcomes 4 (zones, first
+    # sessions, first signatures, diary)
+    assert len(_queries(client_for(physician), reverse("v1:physician-caseload"))) <= 11
 
 
 def test_patient_home_budget(physician):

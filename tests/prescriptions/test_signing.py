@@ -420,3 +420,27 @@ def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, pat
     assert sorted(outcomes) == ["conflict", "signed"]
     assert SigningAttempt.objects.filter(prescription=rx, succeeded=True).count() == 1
     assert rx.erx_submissions.count() == 1  # one proposal to the EPCS vendor
+
+
+def test_signing_statement_budget(api, physician, draft):
+    """Signing re-reads nothing: the patient's and the prescriber's profiles are read once for the
+    gates, the state, the ship-to address and the snapshot (profiles_read_once), the draft is found
+    in scope and locked in one statement, and queuing the EPCS proposal validates the three fields
+    it changes without constraint round trips (no SAVEPOINT beyond the request's own block).
+
+    The budget counts every statement of the request (the signed-in user, the step-up's lockout
+    reads, every gate, the writes, the answer) except that block's SAVEPOINT/RELEASE, which only
+    the test's wrapping transaction produces. 68 statements before; the issue's goal is 25."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(physician)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(sign_url(draft), SIGN_BODY, format="json")
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"] for q in queries.captured_queries]
+    savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(savepoints) == 2, savepoints  # the request's own atomic block, nothing for validation
+    work = [s for s in statements if s not in savepoints]
+    assert len(work) <= 36, "\n".join(s[:160] for s in work)
+    assert sum('FROM "patients_patientprofile"' in s for s in work) == 1
+    assert sum('FROM "practice_physicianprofile"' in s and '"npi"' in s for s in work) == 1

@@ -315,3 +315,19 @@ def test_list_query_count_does_not_grow(api, physician, django_assert_max_num_qu
     with django_assert_max_num_queries(8):
         response = api(physician).get("/api/v1/appointments/")
     assert response.json()["count"] == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_booking_statement_budget(api, patient, physician, setup):
+    """The write budget: the request as production runs it (its transaction the outermost, so no
+    test SAVEPOINT), the signed-in user's row included; the transaction's own BEGIN/COMMIT (logged
+    on SQLite only) are not statements of the work."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(patient)
+    with CaptureQueriesContext(connection) as queries:
+        assert book(client, physician).status_code == 201
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
+    assert len(statements) <= 11, "\n".join(s[:160] for s in statements)
+    assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]

@@ -121,3 +121,45 @@ def run_session(api, patient, clock=None, minutes=90):
         clock.shift(timedelta(minutes=minutes))
     assert end(api, patient, session_id).status_code == 200
     return session_id
+
+
+def dosing_session(rx, *, at, fill=None, dose_units=1, ended=True, time_zone="America/New_York"):
+    """A session recorded directly (no API: any date, no gate), started at `at` (aware), its
+    local date in `time_zone`; with a go check of its own and, unless given, a delivered fill."""
+    from zoneinfo import ZoneInfo
+
+    from patients.models import PreSessionCheck
+    from treatment.models import DosingSession
+
+    if fill is None:
+        fill = DeliveryOrderFactory(
+            prescription=rx, quantity=10, status=OrderStatus.DELIVERED, delivered_at=at - timedelta(days=1)
+        )
+    check = PreSessionCheck.objects.create(
+        patient=rx.patient,
+        checked_at=at,
+        rested_5_minutes=True,
+        monitor_present=True,
+        monitor_adult=True,
+        monitor_sober=True,
+        judged_systolic=120,
+        judged_diastolic=80,
+        outcome="go",
+    )
+    return DosingSession.objects.create(
+        patient=rx.patient,
+        prescription=rx,
+        fill=fill,
+        product=rx.product,
+        pre_session_check=check,
+        dose_units=dose_units,
+        dispensing_unit="troche",
+        dose_text=rx.dose,
+        monitor_name="Mo Nitor",
+        monitor_attested_at=at,
+        started_at=at,
+        local_date=at.astimezone(ZoneInfo(time_zone)).date(),
+        time_zone=time_zone,
+        ended_at=at + timedelta(hours=1) if ended else None,
+        status="ended" if ended else "open",
+    )
