@@ -6,6 +6,10 @@ from django.db.models import Count, QuerySet, Window
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+# No list is read this deep by page number (lists that can grow that far use cursors): a larger
+# number is refused as past the end before any query, whatever the strategy.
+MAX_PAGE = 100_000
+
 # The annotation that carries the total in the page query (page_count = "window").
 TOTAL = "_page_total_rows"
 
@@ -42,6 +46,8 @@ class PageFirstPaginator(DjangoPaginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > MAX_PAGE:  # the offset would overflow the database's integer: past any real end
+            raise EmptyPage(self.error_messages["no_results"])
         bottom = (number - 1) * self.per_page
         queryset = self.object_list
         if self.strategy == "window":
