@@ -183,9 +183,7 @@ def refresh_revoke(*, refresh: str, access: str | None = None) -> None:
     else:
         with transaction.atomic():
             token.blacklist()
-            _record_revocations(
-                user_id=token.get("user_id"), jtis=[token.get("jti")], reason=RevocationReason.LOGOUT
-            )
+            _record_revocations(user_id=token.get("user_id"), jtis=[token.get("jti")], reason=RevocationReason.LOGOUT)
     if access:
         try:
             token = AccessToken(access)
@@ -226,7 +224,8 @@ def _record_revocations(*, user_id, jtis: list[str], reason: str) -> None:
 def _check_current_password(*, user: User, password: str, request, field: str) -> None:
     """The signed-in user's password, counted and locked like a sign-in (step_up_verify)."""
     if not step_up_verify(user=user, password=password, request=request):
-        raise InvalidPassword(fields={field: [{"code": InvalidPassword.code, "message": InvalidPassword.default_message}]})
+        error = {"code": InvalidPassword.code, "message": InvalidPassword.default_message}
+        raise InvalidPassword(fields={field: [error]})
 
 
 def password_change(*, user: User, current_password: str, new_password: str, request=None) -> dict[str, str]:

@@ -7,32 +7,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_existing_staff_sub_roles'),
+        ("accounts", "0005_existing_staff_sub_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccountDeletionRequest',
+            name="AccountDeletionRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.CharField(blank=True, help_text="The patient's own words, optional; no PHI asked.", max_length=200)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True, help_text="The patient's own words, optional; no PHI asked.", max_length=200
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RefreshTokenRevocation',
+            name="RefreshTokenRevocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jti', models.CharField(max_length=255, unique=True)),
-                ('reason', models.CharField(choices=[('logout', 'Signed out'), ('password_change', 'Password changed'), ('password_reset', 'Password reset'), ('account_deactivated', 'Account deactivated')], max_length=24)),
-                ('revoked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("jti", models.CharField(max_length=255, unique=True)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("logout", "Signed out"),
+                            ("password_change", "Password changed"),
+                            ("password_reset", "Password reset"),
+                            ("account_deactivated", "Account deactivated"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("revoked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
     ]

@@ -12,7 +12,7 @@ from api.fields import TIMEZONE_REQUIRED
 
 def _all_serializer_classes():
     for config in apps.get_app_configs():
-        if not config.name.split(".")[0] in {
+        if config.name.split(".")[0] not in {
             "api", "accounts", "notifications", "billing", "practice", "patients",
             "scheduling", "prescriptions", "treatment", "outcomes", "careteam",
         }:  # fmt: skip
