@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
+        "api.serializers.mark_deprecated_reference_names",
     ],
     "ENUM_NAME_OVERRIDES": {},
     # The docs page loads Swagger UI from our own static files (whitenoise), never from a CDN.
