@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.admin_mixins import ReadOnlyAdminMixin
-from accounts.models import AuditEvent, User
+from accounts.models import AccountDeletionRequest, AuditEvent, User
 
 
 @admin.register(User)
@@ -31,3 +31,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["action", "actor_role", "object_type"]
     search_fields = ["object_id", "request_id"]
     date_hierarchy = "created_at"
+
+
+@admin.register(AccountDeletionRequest)
+class AccountDeletionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Patients' deletion requests (docs/account-deletion.md): read-only, a record of who asked when."""
+
+    list_display = ["requested_at", "user"]
+    date_hierarchy = "requested_at"

@@ -6,15 +6,19 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.permissions import IsPatient
 from accounts.serializers import (
+    AccountDeletionInput,
+    AccountDeletionOutput,
     LoginInput,
+    MeOutput,
     MessageOutput,
+    PasswordChangeInput,
     PasswordResetConfirmInput,
     PasswordResetInput,
     RefreshInput,
     RegisterInput,
     TokenPairOutput,
-    UserOutput,
 )
 from api.schema import errors
 
@@ -93,6 +97,65 @@ class PasswordResetConfirmApi(_PublicAuthApi):
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: UserOutput}, tags=["auth"])
+    @extend_schema(
+        summary="Who is signed in, and (patients) what is left to set up",
+        description="The signed-in account. For a patient, `onboarding` says what is done (profile, consents, "
+        "membership, a visit) and `next_step` names the first step left (docs/api-conventions.md#onboarding).",
+        responses={200: MeOutput},
+        tags=["auth"],
+    )
     def get(self, request):
-        return Response(UserOutput(request.user).data)
+        return Response(MeOutput(request.user).data)
+
+
+class PasswordChangeApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        summary="Change the password while signed in",
+        description="Needs the current password, checked and locked out like a sign-in (`invalid_password`, then "
+        "`429 account_locked`). Every other session is signed out (their refresh tokens answer `token_revoked`); "
+        "the answer is a fresh token pair for this device.",
+        request=PasswordChangeInput,
+        responses={200: TokenPairOutput, **errors(400, 401, 429)},
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = PasswordChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.password_change(user=request.user, request=request, **data.validated_data)
+        return Response(tokens)
+
+
+class AccountDeletionApi(APIView):
+    permission_classes = [IsPatient]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        summary="Ask for the account to be deleted",
+        description="Deactivation under records retention (docs/account-deletion.md): the account is deactivated "
+        "at once and every session signed out; clinical records are kept as the law requires. Needs the current "
+        "password (`invalid_password`, locked out like a sign-in).",
+        request=AccountDeletionInput,
+        responses={202: AccountDeletionOutput, **errors(400, 401, 429)},
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = AccountDeletionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        deletion = services.account_deactivate(user=request.user, request=request, **data.validated_data)
+        return Response(
+            AccountDeletionOutput(
+                {"status": "deactivated", "requested_at": deletion.requested_at, "message": _DELETION_MESSAGE}
+            ).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+_DELETION_MESSAGE = (
+    "Your account is closed and you are signed out everywhere. Your medical records are kept for the period the "
+    "law requires; contact the practice to ask for a copy."
+)

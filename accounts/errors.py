@@ -33,3 +33,17 @@ class TokenReused(DomainError):
 class InvalidResetToken(DomainError):
     code = "invalid_reset_token"
     default_message = "This password reset link is invalid or has expired."
+
+
+class TokenRevoked(DomainError):
+    status_code = 401
+    code = "token_revoked"
+    default_message = "This session was signed out. Sign in again."
+
+
+class InvalidPassword(DomainError):
+    """A signed-in user's current password did not match (counted like a failed sign-in)."""
+
+    status_code = 400
+    code = "invalid_password"
+    default_message = "The current password is incorrect."

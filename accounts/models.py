@@ -187,3 +187,42 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class RevocationReason(models.TextChoices):
+    LOGOUT = "logout", "Signed out"
+    PASSWORD_CHANGE = "password_change", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    ACCOUNT_DEACTIVATED = "account_deactivated", "Account deactivated"
+
+
+class RefreshTokenRevocation(models.Model):
+    """Why a refresh token was revoked on purpose (sign-out, password change or reset, deactivation).
+
+    A blacklisted refresh token presented again is reuse (a copied token: the whole family is
+    revoked) unless it was revoked on purpose: then the answer is `token_revoked` and nothing
+    else happens (docs/api-conventions.md#onboarding). Keyed by the token's jti (never reused)."""
+
+    jti = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=24, choices=RevocationReason.choices)
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"revocation {self.reason} user #{self.user_id}"
+
+
+class AccountDeletionRequest(models.Model):
+    """A patient asked for their account to be deleted: the account is deactivated at once (no
+    sign-in, every token revoked) and its clinical records are kept for the retention period
+    (docs/account-deletion.md)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=200, blank=True, help_text="The patient's own words, optional; no PHI asked.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"deletion request #{self.pk} user #{self.user_id}"

@@ -16,17 +16,27 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.audit import audit_log
 from accounts.errors import (
     AccountLocked,
     InvalidCredentials,
+    InvalidPassword,
     InvalidResetToken,
     TokenInvalid,
     TokenReused,
+    TokenRevoked,
 )
 from accounts.lockout import lockout_clear_account
-from accounts.models import AuditAction, Role, User
+from accounts.models import (
+    AccountDeletionRequest,
+    AuditAction,
+    RefreshTokenRevocation,
+    RevocationReason,
+    Role,
+    User,
+)
 from accounts.notifications import send_email
-from accounts.tokens import PracticeRefreshToken, issued_before
+from accounts.tokens import ISSUED_AT_US_CLAIM, PracticeRefreshToken, epoch_us, issued_before
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +56,6 @@ def patient_register(*, email: str, password: str, first_name: str = "", last_na
     gets nothing created and its owner an email saying someone tried to register with it. Either
     way the app signs in next with the same email and password.
     """
-    from accounts.audit import audit_log
-
     email = User.objects.normalize_email(email).lower()
     user = User(email=email, first_name=first_name, last_name=last_name, role=Role.PATIENT)
     _validate_password(password, user)
@@ -141,6 +149,8 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
         if outstanding is None:
             raise TokenInvalid()  # never issued by us (or long purged)
         if BlacklistedToken.objects.filter(token=outstanding).exists():
+            if RefreshTokenRevocation.objects.filter(jti=jti).exists():
+                raise TokenRevoked()  # signed out on purpose: not a copied token
             reused = True
         else:
             user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -165,10 +175,14 @@ def refresh_revoke(*, refresh: str, access: str | None = None) -> None:
     from accounts.authentication import deny_access_token
 
     try:
-        RefreshToken(refresh).blacklist()
+        token = RefreshToken(refresh)
     except TokenError as exc:
         if "blacklisted" not in str(exc).lower():
             raise TokenInvalid() from exc
+    else:
+        with transaction.atomic():
+            token.blacklist()
+            _record_revocations(user_id=token.get("user_id"), jtis=[token.get("jti")], reason=RevocationReason.LOGOUT)
     if access:
         try:
             token = AccessToken(access)
@@ -177,17 +191,81 @@ def refresh_revoke(*, refresh: str, access: str | None = None) -> None:
         deny_access_token(token["jti"], token["exp"])
 
 
-def tokens_revoke_all(*, user: User) -> None:
-    """Sign out everywhere: every refresh token blacklisted, every access token refused."""
+def tokens_revoke_all(*, user: User, reason: str = RevocationReason.PASSWORD_RESET) -> None:
+    """Sign out everywhere: every refresh token blacklisted, every access token refused. A revoked
+    refresh token presented later answers `token_revoked` (with `reason`), not reuse."""
     User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
-    refresh_revoke_all(user_id=user.pk)
+    refresh_revoke_all(user_id=user.pk, reason=reason)
 
 
-def refresh_revoke_all(*, user_id) -> int:
+def refresh_revoke_all(*, user_id, reason: str | None = None, keep_jti: str | None = None) -> int:
+    """Blacklist every outstanding refresh token of a user (but `keep_jti`). With a `reason`, the
+    revocation is on purpose and recorded as such; without one it answers reuse."""
     outstanding = OutstandingToken.objects.filter(user_id=user_id).exclude(blacklistedtoken__isnull=False)
-    rows = [BlacklistedToken(token=t) for t in outstanding]
-    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    if keep_jti:
+        outstanding = outstanding.exclude(jti=keep_jti)
+    tokens = list(outstanding)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+    if reason:
+        _record_revocations(user_id=user_id, jtis=[t.jti for t in tokens], reason=reason)
+    return len(tokens)
+
+
+def _record_revocations(*, user_id, jtis: list[str], reason: str) -> None:
+    if not user_id:
+        return
+    RefreshTokenRevocation.objects.bulk_create(
+        [RefreshTokenRevocation(jti=jti, user_id=user_id, reason=reason) for jti in jtis if jti],
+        ignore_conflicts=True,
+    )
+
+
+def _check_current_password(*, user: User, password: str, request, field: str) -> None:
+    """The signed-in user's password, counted and locked like a sign-in (step_up_verify)."""
+    if not step_up_verify(user=user, password=password, request=request):
+        error = {"code": InvalidPassword.code, "message": InvalidPassword.default_message}
+        raise InvalidPassword(fields={field: [error]})
+
+
+def password_change(*, user: User, current_password: str, new_password: str, request=None) -> dict[str, str]:
+    """Change the password of a signed-in user (docs/api-conventions.md#onboarding).
+
+    The current password is checked with the sign-in's lockout rules (a stolen session guessing
+    it is locked out like a guesser at sign-in). Every other session is signed out: all refresh
+    tokens revoked, every access token issued before now refused. The caller gets a fresh token
+    pair, so this device stays signed in."""
+    _check_current_password(user=user, password=current_password, request=request, field="current_password")
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.error_list}) from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        tokens_revoke_all(user=user, reason=RevocationReason.PASSWORD_CHANGE)
+        audit_log(request, AuditAction.UPDATE, user, actor=user, detail="password")
+    user.refresh_from_db(fields=["tokens_valid_after"])
+    refresh = PracticeRefreshToken.for_user(user)
+    cutoff_us = epoch_us(user.tokens_valid_after)
+    if refresh[ISSUED_AT_US_CLAIM] <= cutoff_us:  # the same microsecond as the cut-off (a frozen clock)
+        refresh[ISSUED_AT_US_CLAIM] = cutoff_us + 1
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def account_deactivate(*, user: User, password: str, reason: str = "", request=None) -> AccountDeletionRequest:
+    """A patient's account deletion request: deactivation under records retention
+    (docs/account-deletion.md). The account can no longer sign in, every token is revoked, and
+    the request is recorded; clinical records (visits, prescriptions, consents, the audit trail)
+    are kept, as the law on medical records requires."""
+    _check_current_password(user=user, password=password, request=request, field="password")
+    with transaction.atomic():
+        deletion = AccountDeletionRequest.objects.create(user=user, reason=reason)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        tokens_revoke_all(user=user, reason=RevocationReason.ACCOUNT_DEACTIVATED)
+        audit_log(request, AuditAction.UPDATE, user, actor=user, detail="account_deactivated")
+    logger.info("account deactivated on request user_id=%s", user.pk)
+    return deletion
 
 
 def password_reset_request(*, email: str) -> None:

@@ -10,4 +10,6 @@ urlpatterns = [
     path("password-reset/", apis.PasswordResetApi.as_view(), name="auth-password-reset"),
     path("password-reset/confirm/", apis.PasswordResetConfirmApi.as_view(), name="auth-password-reset-confirm"),
     path("me/", apis.MeApi.as_view(), name="auth-me"),
+    path("password/", apis.PasswordChangeApi.as_view(), name="auth-password-change"),
+    path("account-deletion/", apis.AccountDeletionApi.as_view(), name="auth-account-deletion"),
 ]

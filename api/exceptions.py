@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -36,16 +38,34 @@ def envelope(code: str, message: str, fields: dict | None = None, **extra: Any) 
     return body
 
 
-def _field_errors(detail: Any) -> dict[str, Any]:
-    """DRF's nested ErrorDetail structure -> {field: [{"code", "message"}]} (nested for objects)."""
+def _error_item(detail: Any) -> dict[str, str]:
+    return {"code": getattr(detail, "code", "invalid") or "invalid", "message": str(detail)}
+
+
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
+    """DRF's nested ErrorDetail structure -> one flat shape: {path: [{"code", "message"}]}.
+
+    A nested object's field is `parent.child`, a list item's is `items.0.field` (its position,
+    so the client can point at the row); every value is a list of {code, message}, whatever the
+    depth (docs/api-conventions.md#errors)."""
+    out: dict[str, list[dict[str, str]]] = {}
     if isinstance(detail, dict):
-        return {str(k): _field_errors(v) for k, v in detail.items()}
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for sub, items in _field_errors(value, path).items():
+                out.setdefault(sub, []).extend(items)
+        return out
     if isinstance(detail, list):
-        if all(isinstance(d, exceptions.ErrorDetail) or isinstance(d, str) for d in detail):
-            return [{"code": getattr(d, "code", "invalid") or "invalid", "message": str(d)} for d in detail]
-        # A list of objects (many=True): keep positions so the client can point at the row.
-        return {str(i): _field_errors(d) for i, d in enumerate(detail) if d}
-    return [{"code": getattr(detail, "code", "invalid") or "invalid", "message": str(detail)}]
+        flat = [d for d in detail if isinstance(d, (exceptions.ErrorDetail, str))]
+        if flat:
+            out[prefix or "non_field_errors"] = [_error_item(d) for d in flat]
+        for position, item in enumerate(detail):
+            if isinstance(item, (dict, list)) and item:
+                for sub, items in _field_errors(item, f"{prefix}.{position}" if prefix else str(position)).items():
+                    out.setdefault(sub, []).extend(items)
+        return out
+    out[prefix or "non_field_errors"] = [_error_item(detail)]
+    return out
 
 
 def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
@@ -61,7 +81,21 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
     }
 
 
+PAYLOAD_TOO_LARGE = "payload_too_large"
+_PAYLOAD_TOO_LARGE_MESSAGE = "The request body is too large."
+
+
+def payload_too_large_body() -> dict[str, Any]:
+    return envelope(PAYLOAD_TOO_LARGE, _PAYLOAD_TOO_LARGE_MESSAGE)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        set_rollback()
+        return Response(payload_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        set_rollback()
+        return Response(envelope("bad_request", "The request is malformed."), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
         set_rollback()
         body = envelope(exc.code, exc.message, exc.fields, **exc.extra)
@@ -106,6 +140,22 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def not_found_view(request, exception=None):
     return JsonResponse(envelope("not_found", "Not found."), status=404)
+
+
+def bad_request_view(request, exception=None):
+    """handler400: Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields,
+    a disallowed host) in the envelope instead of an HTML page."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(payload_too_large_body(), status=413)
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    return JsonResponse(envelope("bad_request", "The request is malformed."), status=400)
+
+
+def permission_denied_view(request, exception=None):
+    if not request.path.startswith("/api/"):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(envelope("permission_denied", "You do not have permission to perform this action."), status=403)
 
 
 def server_error_view(request):

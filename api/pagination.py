@@ -1,10 +1,23 @@
-from functools import partial
+"""The API's one pagination module (docs/api-conventions.md#pagination): page numbers for bounded
+lists (PagePagination), keyset cursors for lists that grow without bound (KeysetPagination)."""
 
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from uuid import UUID
+
+from django.core import signing
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
-from django.db.models import Count, QuerySet, Window
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from django.db.models import Count, Q, QuerySet, Window
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.pagination import BasePagination, PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+# No list is read this deep by page number (lists that can grow that far use cursors): a larger
+# number is refused as past the end before any query, whatever the strategy.
+MAX_PAGE = 100_000
 
 # The annotation that carries the total in the page query (page_count = "window").
 TOTAL = "_page_total_rows"
@@ -42,6 +55,8 @@ class PageFirstPaginator(DjangoPaginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > MAX_PAGE:  # the offset would overflow the database's integer: past any real end
+            raise EmptyPage(self.error_messages["no_results"])
         bottom = (number - 1) * self.per_page
         queryset = self.object_list
         if self.strategy == "window":
@@ -77,3 +92,192 @@ class PagePagination(PageNumberPagination):
             return super().paginate_queryset(queryset, request, view)
         except NotFound as exc:
             raise ValidationError({self.page_query_param: [str(exc.detail)]}, code="invalid_page") from exc
+
+
+# --- Keyset (cursor) pagination -----------------------------------------------------------------
+class KeysetPagination(BasePagination):
+    """?cursor=<opaque>&page_size=M over a fixed ordering whose last field is unique
+    (docs/api-conventions.md#pagination).
+
+    Each page is one indexed range read (`WHERE (created_at, id) < (...) ORDER BY ... LIMIT n+1`),
+    so page 500 costs what page 1 costs, and rows inserted meanwhile neither repeat nor vanish
+    between pages. The cursor is signed (a tampered or foreign one is `400 invalid_cursor`) and
+    carries the last row's ordering values and the direction; follow `next` and `previous`, do
+    not build cursors.
+
+    The view names its ordering in `cursor_ordering` (default: newest first,
+    ("-created_at", "-id")). With `page_number_fallback = True`, a request that sends `page` and no
+    `cursor` is answered by page numbers as before (kept for existing clients; deprecated in the
+    schema). `count` in the answer is the list's total (a callable may supply a cached one)."""
+
+    page_size = 20
+    max_page_size = 100
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    default_ordering = ("-created_at", "-id")
+    _SALT = "api.pagination.cursor"
+
+    def paginate_queryset(self, queryset, request, view=None, count=None):
+        self.request = request
+        self.fallback = None
+        if (
+            getattr(view, "page_number_fallback", False)
+            and PagePagination.page_query_param in request.query_params
+            and self.cursor_query_param not in request.query_params
+        ):
+            self.fallback = PagePagination()
+            return self.fallback.paginate_queryset(queryset, request, view=view, count=count)
+        self.ordering = tuple(getattr(view, "cursor_ordering", self.default_ordering))
+        self.size = self._page_size(request)
+        cursor = self._decode(request.query_params.get(self.cursor_query_param))
+        backwards = cursor is not None and cursor["d"] == "p"
+        ordering = tuple(_flip(f) for f in self.ordering) if backwards else self.ordering
+        rows_qs = queryset.order_by(*ordering)
+        if cursor is not None:
+            rows_qs = rows_qs.filter(_after(ordering, cursor["k"]))
+        rows = list(rows_qs[: self.size + 1])
+        more = len(rows) > self.size
+        rows = rows[: self.size]
+        if backwards:
+            rows.reverse()
+            self.has_next, self.has_previous = True, more
+        else:
+            self.has_next, self.has_previous = more, cursor is not None
+        self.rows = rows
+        self.total = count() if count is not None else queryset.count()
+        return rows
+
+    def get_paginated_response(self, data):
+        if self.fallback is not None:
+            return self.fallback.get_paginated_response(data)
+        return Response(
+            {
+                "count": self.total,
+                "next": self._link("n", self.rows[-1]) if self.has_next and self.rows else None,
+                "previous": self._link("p", self.rows[0]) if self.has_previous and self.rows else None,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": "string", "nullable": True, "format": "uri", "description": "The next page."},
+                "previous": {"type": "string", "nullable": True, "format": "uri", "description": "The previous page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        params = [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "An opaque position from a `next` or `previous` link; omit it for the first page.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (1 to {self.max_page_size}, default {self.page_size}).",
+                "schema": {"type": "integer"},
+            },
+        ]
+        if getattr(view, "page_number_fallback", False):
+            params.append(
+                {
+                    "name": PagePagination.page_query_param,
+                    "required": False,
+                    "in": "query",
+                    "deprecated": True,
+                    "description": "Deprecated: page numbers, for clients written before cursors. Follow `next`.",
+                    "schema": {"type": "integer"},
+                }
+            )
+        return params
+
+    # -- helpers --
+    def _page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError(
+                {self.page_size_query_param: [ErrorDetail("A positive whole number.", code="invalid_page_size")]}
+            )
+        return min(size, self.max_page_size)
+
+    def _decode(self, raw):
+        if raw in (None, ""):
+            return None
+        try:
+            payload = signing.loads(raw, salt=self._SALT)
+            keys = [_load_value(v) for v in payload["k"]]
+            direction = payload["d"]
+            if (
+                direction not in ("n", "p")
+                or payload.get("o") != list(self.ordering)
+                or len(keys) != len(self.ordering)
+            ):
+                raise ValueError
+        except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(
+                {self.cursor_query_param: [ErrorDetail("This cursor is not valid here.", code="invalid_cursor")]}
+            ) from exc
+        return {"k": keys, "d": direction}
+
+    def _link(self, direction: str, row) -> str:
+        keys = [_dump_value(_row_value(row, f.lstrip("-"))) for f in self.ordering]
+        token = signing.dumps({"k": keys, "d": direction, "o": list(self.ordering)}, salt=self._SALT, compress=True)
+        url = self.request.build_absolute_uri()
+        url = remove_query_param(url, PagePagination.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, token)
+
+
+def _flip(field: str) -> str:
+    return field[1:] if field.startswith("-") else f"-{field}"
+
+
+def _after(ordering: tuple[str, ...], values: list) -> Q:
+    """Rows strictly after `values` in `ordering` (mixed directions): the keyset condition."""
+    condition = Q()
+    for i, field in enumerate(ordering):
+        name = field.lstrip("-")
+        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
+        for prior, value in zip(ordering[:i], values[:i], strict=False):
+            step &= Q(**{prior.lstrip("-"): value})
+        condition |= step
+    return condition
+
+
+def _row_value(row, path: str):
+    value = row
+    for part in path.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+def _dump_value(value):
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    return value
+
+
+def _load_value(value):
+    if isinstance(value, dict) and set(value) == {"dt"}:
+        parsed = datetime.fromisoformat(value["dt"])
+        if parsed.tzinfo is None:
+            raise ValueError("naive cursor datetime")
+        return parsed
+    return value

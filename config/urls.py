@@ -37,5 +37,7 @@ urlpatterns = [
     path("fhir/r4/", include("interop.fhir_urls")),
 ]
 
+handler400 = "api.exceptions.bad_request_view"
+handler403 = "api.exceptions.permission_denied_view"
 handler404 = "api.exceptions.not_found_view"
 handler500 = "api.exceptions.server_error_view"

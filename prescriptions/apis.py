@@ -23,7 +23,7 @@ from accounts.permissions import (
     SeesPdmp,
     WorksOrders,
 )
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination, PagePagination
 from api.schema import errors
 from prescriptions import selectors
 from prescriptions import serializers as s
@@ -336,8 +336,14 @@ class PatientDeliveryOrderDetailApi(APIView):
 
 # --- Staff delivery board ---------------------------------------------------------------------
 class StaffDeliveryOrderListApi(_Paged):
+    """The board grows with every order ever placed: keyset pages (constant cost at any depth);
+    `?page=` still works for clients written before cursors (docs/api-conventions.md#pagination)."""
+
     queryset = DeliveryOrder.objects.none()  # schema introspection only
     permission_classes = [SeesAllShipping]
+    pagination_class = KeysetPagination
+    cursor_ordering = ("-created_at", "-id")
+    page_number_fallback = True
 
     @extend_schema(
         parameters=[s.DeliveryOrderQueryInput], responses={200: s.DeliveryOrderOutput(many=True)}, tags=["staff"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers import ReferenceIdsMixin
 from prescriptions.models import (
     STATES,
     DeliveryOrder,
@@ -129,7 +130,7 @@ class SigningAttemptOutput(serializers.ModelSerializer):
         fields = ["attempted_at", "signing_date", "succeeded", "reasons", "checks"]
 
 
-class OrderEventOutput(serializers.ModelSerializer):
+class OrderEventOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     actor = serializers.UUIDField(source="actor.public_id", read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -145,7 +146,7 @@ class OrderSummaryOutput(serializers.ModelSerializer):
         fields = ["id", "sequence", "quantity", "status", "carrier", "tracking_number", "created_at"]
 
 
-class PrescriptionOutput(serializers.ModelSerializer):
+class PrescriptionOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     physician = serializers.UUIDField(source="physician.public_id", read_only=True)
@@ -208,7 +209,7 @@ class PDMPCheckInput(serializers.Serializer):
     result_summary = serializers.CharField(max_length=4000)
 
 
-class PDMPCheckOutput(serializers.ModelSerializer):
+class PDMPCheckOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     checked_by = serializers.UUIDField(source="checked_by.public_id", read_only=True)
@@ -338,7 +339,7 @@ class RefillDeclineInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class RefillOutput(serializers.ModelSerializer):
+class RefillOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     prescription = serializers.UUIDField(source="prescription.public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)

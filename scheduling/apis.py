@@ -34,6 +34,7 @@ from scheduling.models import InPersonEvaluation
 from scheduling.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
+    AppointmentTypeOutput,
     AvailabilityDaysOutput,
     AvailabilityDaysQuery,
     AvailabilityExceptionInput,
@@ -59,6 +60,7 @@ from scheduling.serializers import (
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatch,
     appointment_list_data,
+    appointment_type_data,
     caseload_row_data,
 )
 from scheduling.services import availability as availability_services
@@ -261,6 +263,26 @@ class AvailabilityDaysApi(APIView):
                 ],
             }
         )
+
+
+class AppointmentTypeListApi(APIView):
+    """The kinds of visit (duration, modality, free or covered by the membership). Public, like
+    the visit locations: the app shows them before sign-up; no PHI."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public_form"
+
+    @extend_schema(
+        summary="The kinds of visit",
+        description="Every bookable appointment type with its duration, modality and price (free, or included in "
+        "the membership). A short fixed list: not paginated.",
+        responses={200: AppointmentTypeOutput(many=True)},
+        tags=TAGS,
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def get(self, request):
+        return Response([appointment_type_data(t) for t in selectors.appointment_type_list()])
 
 
 class VisitLocationListApi(APIView):

@@ -11,6 +11,11 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from accounts.onboarding import register_onboarding_provider
+        from scheduling.onboarding import onboarding_for_patient
+
+        register_onboarding_provider(onboarding_for_patient)  # /auth/me/ (accounts/onboarding.py)
+
         from scheduling import availability_cache
         from scheduling.models import Appointment, AvailabilityException, WeeklyAvailability
 

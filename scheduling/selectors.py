@@ -35,6 +35,11 @@ from scheduling.models import (
 from scheduling.slots import DateException, Interval, Slot, WeeklyBlock, date_ranges_predicate, generate_slots
 
 
+def appointment_type_list() -> list[AppointmentType]:
+    """The kinds of visit a patient can book, in code order."""
+    return list(AppointmentType.objects.filter(is_active=True).order_by("code"))
+
+
 def appointment_type_get(*, code: str) -> AppointmentType:
     from django.core.exceptions import ValidationError
 

@@ -574,3 +574,32 @@ class InPersonEvaluationOutput(serializers.Serializer):
 
     def get_location_id(self, obj) -> str | None:
         return str(obj.location.public_id) if obj.location_id else None
+
+
+class AppointmentTypeOutput(serializers.Serializer):
+    """One kind of visit: how long, how (video or in person), and what it costs."""
+
+    code = serializers.ChoiceField(
+        choices=AppointmentTypeCode.choices, help_text="What booking names as appointment_type."
+    )
+    name = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    modality = serializers.ChoiceField(choices=Modality.choices, help_text="audio_video (a video visit) or in_person.")
+    is_free = serializers.BooleanField(help_text="True when no membership is needed (the free consultation).")
+    requires_membership = serializers.BooleanField()
+    price = serializers.ChoiceField(
+        choices=["free", "included_in_membership"],
+        help_text="free, or included_in_membership (the monthly membership covers it; no charge per visit).",
+    )
+
+
+def appointment_type_data(appointment_type) -> dict:
+    return {
+        "code": appointment_type.code,
+        "name": appointment_type.name,
+        "duration_minutes": appointment_type.duration_minutes,
+        "modality": Modality.IN_PERSON if appointment_type.in_person else Modality.AUDIO_VIDEO,
+        "is_free": not appointment_type.requires_subscription,
+        "requires_membership": appointment_type.requires_subscription,
+        "price": "included_in_membership" if appointment_type.requires_subscription else "free",
+    }

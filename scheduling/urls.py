@@ -5,6 +5,7 @@ from scheduling import apis
 urlpatterns = [
     path("availability/", apis.AvailabilityApi.as_view(), name="availability"),
     path("availability/days/", apis.AvailabilityDaysApi.as_view(), name="availability-days"),
+    path("appointment-types/", apis.AppointmentTypeListApi.as_view(), name="appointment-types"),
     path("visit-locations/", apis.VisitLocationListApi.as_view(), name="visit-locations"),
     path("staff/visit-locations/", apis.StaffVisitLocationListApi.as_view(), name="staff-visit-locations"),
     path(

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: the docs page works offline
     "axes",
     "phonenumber_field",
     # Project apps, bottom of the dependency order first (README: Architecture).
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "api.metrics.MetricsMiddleware",  # outermost: times the whole request (docs/deploying.md#metrics)
     "api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiEdgeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -267,8 +269,13 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
+        "api.serializers.mark_deprecated_reference_names",
     ],
     "ENUM_NAME_OVERRIDES": {},
+    # The docs page loads Swagger UI from our own static files (whitenoise), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Integrations -----------------------------------------------------------------------

@@ -78,7 +78,9 @@ def test_bad_values_are_field_errors_with_codes(profile, patient, patient_api, b
     response = patient_api.put(f"{URL}2026-11-20/", body, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
-    assert code in str(response.json()["fields"][field])
+    # One flat shape (docs/api-conventions.md#errors): a list item's error is under `<field>.<position>`.
+    fields = response.json()["fields"]
+    assert code in str([errors for name, errors in fields.items() if name == field or name.startswith(f"{field}.")])
     assert not HeadacheDiaryEntry.objects.filter(patient=patient).exists()
 
 

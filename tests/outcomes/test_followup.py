@@ -146,7 +146,8 @@ def test_cluster_attack_logged_once_and_listed(profile, patient, patient_api):
     wrong = patient_api.post(
         "/api/v1/patient/cluster-attacks/", {**body, "side": "top", "autonomic_signs": ["sneezing"]}, format="json"
     )
-    assert set(wrong.json()["fields"]) == {"side", "autonomic_signs"}
+    # One flat shape (docs/api-conventions.md#errors): a list item's error is under `<field>.<position>`.
+    assert set(wrong.json()["fields"]) == {"side", "autonomic_signs.0"}
 
 
 # --- PEG-3 --------------------------------------------------------------------------------------

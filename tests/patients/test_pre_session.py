@@ -112,15 +112,15 @@ def test_readings_are_kept_as_vitals_history(api, profile):
 def test_implausible_reading_40_over_300_is_a_400_and_nothing_is_saved(api, profile):
     response = check(api(profile.user), first=(40, 300))
     assert response.status_code == 400
-    fields = response.json()["fields"]["readings"]["0"]
-    assert fields["systolic"][0]["code"] == "reading_out_of_range"
-    assert fields["diastolic"][0]["code"] == "reading_out_of_range"
+    fields = response.json()["fields"]  # one flat shape: a list item's field is `readings.0.<field>`
+    assert fields["readings.0.systolic"][0]["code"] == "reading_out_of_range"
+    assert fields["readings.0.diastolic"][0]["code"] == "reading_out_of_range"
     assert not PreSessionCheck.objects.exists() and not VitalReading.objects.exists()
 
 
 def test_diastolic_above_systolic_is_a_400(api, profile):
     response = check(api(profile.user), first=(100, 110))
-    assert response.json()["fields"]["readings"]["0"]["diastolic"][0]["code"] == "systolic_not_above_diastolic"
+    assert response.json()["fields"]["readings.0.diastolic"][0]["code"] == "systolic_not_above_diastolic"
 
 
 def test_exactly_two_readings(api, profile):

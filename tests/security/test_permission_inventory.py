@@ -25,6 +25,7 @@ PUBLIC = {
     "v1:auth-password-reset-confirm": "password reset with the emailed code",
     "v1:service-area-check": "public 'do you serve my ZIP' check",
     "v1:service-area-counties": "public county list for the ZIP picker",
+    "v1:appointment-types": "public list of the kinds of visit with duration and price (no PHI)",
     "v1:visit-locations": "public list of the practice's offices for in-person visits (no PHI)",
     "v1:assessment-create": "free eligibility assessment (no account)",
     "v1:availability": "open slots, for a prospective patient from the assessment too (no PHI)",

@@ -1,0 +1,56 @@
+"""Every datetime an API client sends must say which instant it means (docs/api-conventions.md#datetimes).
+
+DRF reads a datetime without a UTC offset ("2027-01-04T10:00") in the server's zone, silently: a
+visit booked at 10:00 by a phone in Florida would land wherever the server thinks 10:00 is. Every
+DateTimeField input in every serializer (declared, or made by a ModelSerializer from a model
+field) therefore refuses a naive value with the code `timezone_required`. The rule is installed
+once, on DRF's DateTimeField itself (`install()`, from ApiConfig.ready), so no serializer can
+forget it; the answers (to_representation) are unchanged and always carry the offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import fields
+from rest_framework.exceptions import ValidationError
+
+TIMEZONE_REQUIRED = "timezone_required"
+TIMEZONE_REQUIRED_MESSAGE = (
+    "Give the date and time with its UTC offset, for example 2027-01-04T10:00:00-05:00 or 2027-01-04T15:00:00Z."
+)
+
+
+def is_naive_input(value) -> bool:
+    """True for a datetime (or an ISO 8601 text of one) that carries no UTC offset."""
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None or value.utcoffset() is None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            return False  # not a valid datetime: DRF's own `invalid` answers it
+        return parsed is not None and parsed.tzinfo is None
+    return False
+
+
+_original_to_internal_value = fields.DateTimeField.to_internal_value
+
+
+def _aware_to_internal_value(self, value):
+    if is_naive_input(value):
+        message = self.error_messages.get(TIMEZONE_REQUIRED, TIMEZONE_REQUIRED_MESSAGE)
+        raise ValidationError(message, code=TIMEZONE_REQUIRED)
+    return _original_to_internal_value(self, value)
+
+
+def install() -> None:
+    """Make DRF's DateTimeField (and so every subclass and ModelSerializer mapping) refuse naive input."""
+    if fields.DateTimeField.to_internal_value is _aware_to_internal_value:
+        return
+    fields.DateTimeField.default_error_messages = {
+        **fields.DateTimeField.default_error_messages,
+        TIMEZONE_REQUIRED: TIMEZONE_REQUIRED_MESSAGE,
+    }
+    fields.DateTimeField.to_internal_value = _aware_to_internal_value
