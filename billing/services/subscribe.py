@@ -55,6 +55,7 @@ _PORTAL_BUCKET_SECONDS = 60
 class CheckoutStart:
     url: str
     session_id: str
+    provider: str = "stripe"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class MobileStart:
     customer_id: str
     customer_session_client_secret: str
     publishable_key: str
+    provider: str = "stripe"
 
 
 def plan_price(price_id: str | None) -> str:
@@ -165,7 +167,11 @@ def _checkout_session_start(*, actor: User, price: str, gateway, request) -> Che
     now = timezone.now()
     if customer.checkout_session_id:
         if customer.checkout_session_expires_at and customer.checkout_session_expires_at > now + _CHECKOUT_REUSE_MARGIN:
-            return CheckoutStart(url=customer.checkout_session_url, session_id=customer.checkout_session_id)
+            return CheckoutStart(
+                url=customer.checkout_session_url,
+                session_id=customer.checkout_session_id,
+                provider=settings.BILLING_PROVIDER,
+            )
         # Expired (or about to): move to the next attempt so the next key makes a new session.
         StripeCustomer.objects.filter(pk=customer.pk, checkout_session_id=customer.checkout_session_id).update(
             checkout_session_id="",
@@ -187,7 +193,7 @@ def _checkout_session_start(*, actor: User, price: str, gateway, request) -> Che
             checkout_session_expires_at=ts(data.get("expires_at")),
         )
         audit_log(request, AuditAction.CREATE, actor, actor=actor, detail="billing checkout session")
-    return CheckoutStart(url=data.get("url") or "", session_id=data["id"])
+    return CheckoutStart(url=data.get("url") or "", session_id=data["id"], provider=settings.BILLING_PROVIDER)
 
 
 def mobile_subscription_start(*, actor: User, price_id: str | None = None, request=None) -> MobileStart:
@@ -267,6 +273,7 @@ def _mobile_subscription_start(*, actor: User, price: str, gateway, request) -> 
         customer_id=customer.stripe_customer_id,
         customer_session_client_secret=session["client_secret"],
         publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+        provider=settings.BILLING_PROVIDER,
     )
 
 

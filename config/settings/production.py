@@ -1,9 +1,11 @@
 """Production: no defaults for secrets; a missing or weak value stops start-up."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import BILLING_PROVIDER, REST_FRAMEWORK, SIMPLE_JWT, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: raises ImproperlyConfigured when unset
@@ -45,4 +47,15 @@ if ERX_PROVIDER == "sandbox" and not ERX_ALLOW_SANDBOX:  # noqa: F405
     raise ImproperlyConfigured(
         "ERX_PROVIDER=sandbox is a simulation: production must use a certified EPCS vendor "
         "(ERX_PROVIDER=dosespot). Set ERX_ALLOW_SANDBOX=true only on staging."
+    )
+
+# Billing: without Stripe keys production is off (billing_unavailable), never the sandbox by default;
+# an explicit BILLING_PROVIDER=sandbox is a simulation, for staging only. docs/billing.md#production
+if BILLING_PROVIDER == "sandbox" and "BILLING_PROVIDER" not in os.environ:
+    BILLING_PROVIDER = "off"
+    BILLING_ENABLED = False
+if BILLING_PROVIDER == "sandbox" and not BILLING_ALLOW_SANDBOX:  # noqa: F405
+    raise ImproperlyConfigured(
+        "BILLING_PROVIDER=sandbox is a simulation: production must use Stripe (BILLING_PROVIDER=stripe "
+        "with the STRIPE_* keys) or BILLING_PROVIDER=off. Set BILLING_ALLOW_SANDBOX=true only on staging."
     )
