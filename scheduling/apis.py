@@ -26,7 +26,7 @@ from accounts.permissions import (
     SeesScheduling,
 )
 from api.pagination import PagePagination
-from api.schema import errors
+from api.schema import PAGE_PARAMETERS, errors
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
@@ -108,7 +108,7 @@ class AvailabilityApi(APIView):
     throttle_scope = "availability"
 
     @extend_schema(
-        parameters=[AvailabilityQuery],
+        parameters=[AvailabilityQuery, *PAGE_PARAMETERS],
         responses={200: AvailabilityOutput, **errors(400)},
         tags=TAGS,
         auth=[{"jwtAuth": []}, {}],

@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.PracticeAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -574,6 +574,7 @@ if ERX_PROVIDER == "dosespot" and not all(
     )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ErxStatusEnum"] = "prescriptions.erx.models.ErxStatus"
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("prescriptions.erx.schema.document_erx_webhook")
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("prescriptions.schema.document_easypost_webhook")
 CELERY_BEAT_SCHEDULE["prescriptions-erx-sweep"] = {"task": "prescriptions.erx.tasks.sweep", "schedule": 60}
 CELERY_BEAT_SCHEDULE["prescriptions-erx-poll-silent"] = {
     "task": "prescriptions.erx.tasks.poll_silent",
