@@ -24,6 +24,10 @@ from billing.serializers import (
     BillingMySubscriptionOutput,
     BillingPastDueOutput,
     BillingPortalSessionOutput,
+    BillingSandboxPayInput,
+    BillingSandboxPayOutput,
+    BillingSandboxRenewalInput,
+    BillingSandboxRenewalOutput,
     BillingStaffInvoiceFilterInput,
     BillingStaffInvoiceOutput,
     BillingStaffSubscriptionFilterInput,
@@ -31,7 +35,7 @@ from billing.serializers import (
     BillingSubscribeInput,
     BillingSubscriptionOutput,
 )
-from billing.services import subscribe
+from billing.services import sandbox, subscribe
 from billing.services.standing import standing_from, today
 
 TAGS = ["billing"]
@@ -87,6 +91,7 @@ class MySubscriptionApi(APIView):
             "customer_id": started.customer_id,
             "customer_session_client_secret": started.customer_session_client_secret,
             "publishable_key": started.publishable_key,
+            "provider": started.provider,
         }
         return Response(BillingMobileSubscriptionOutput(body).data, status=status.HTTP_201_CREATED)
 
@@ -203,3 +208,59 @@ class StaffInvoiceListApi(GenericAPIView):
         page = self.paginate_queryset(qs)
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(BillingStaffInvoiceOutput(page, many=True).data)
+
+
+class SandboxPayApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=BillingSandboxPayInput,
+        responses={200: BillingSandboxPayOutput, **errors(400, 402, 404, 409)},
+        tags=TAGS,
+        summary="Sandbox: pay with a Stripe test card (BILLING_PROVIDER=sandbox only)",
+        description=(
+            "Stands in for Stripe's PaymentSheet (send the `client_secret` of POST /billing/subscription/) or "
+            "Checkout page (send the `session_id` of POST /billing/checkout-session/) while billing runs on the "
+            "offline sandbox. The sandbox then sends its signed events to the webhook handler, so the "
+            "membership shows on GET /billing/subscription/ once they are applied. A declined test card "
+            "answers 402 `card_declined` with a `decline_code`. With real Stripe this route is 404."
+        ),
+    )
+    def post(self, request):
+        data = BillingSandboxPayInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        paid = sandbox.sandbox_payment_confirm(
+            actor=request.user,
+            card=data.validated_data["card"],
+            client_secret=data.validated_data.get("client_secret") or "",
+            checkout_session_id=data.validated_data.get("checkout_session_id") or "",
+            request=request,
+        )
+        return Response(BillingSandboxPayOutput(asdict(paid)).data)
+
+
+class StaffSandboxRenewalApi(APIView):
+    permission_classes = [SeesAllBilling]
+
+    @extend_schema(
+        request=BillingSandboxRenewalInput,
+        responses={200: BillingSandboxRenewalOutput, **errors(400, 404, 409)},
+        tags=TAGS,
+        summary="Staff, sandbox: charge a membership's next month, paid or failed (BILLING_PROVIDER=sandbox only)",
+        description=(
+            "Simulates the monthly renewal charge Stripe makes at the end of the period. `failed`: the "
+            "membership goes past due (grace period, then shipments pause) and the patient gets the "
+            "payment-failed notice; calling it again retries the same invoice. `paid` settles it. A "
+            "membership set to cancel ends instead. With real Stripe this route is 404."
+        ),
+    )
+    def post(self, request):
+        data = BillingSandboxRenewalInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        renewal = sandbox.sandbox_renewal_charge(
+            actor=request.user,
+            patient_public_id=data.validated_data["patient"],
+            outcome=data.validated_data["outcome"],
+            request=request,
+        )
+        return Response(BillingSandboxRenewalOutput(asdict(renewal)).data)

@@ -54,3 +54,23 @@ class NoBillingAccount(NotFound):
 class InvalidSignature(DomainError):
     code = "invalid_signature"
     default_message = "The webhook signature is missing, invalid or too old."
+
+
+class SandboxOnly(NotFound):
+    """A sandbox route called while the real Stripe (or no billing) is configured: it does not exist."""
+
+    code = "not_found"
+    default_message = "Not found."
+
+
+class CardDeclined(DomainError):
+    """The sandbox's test card was declined (as Stripe test mode declines 4000 0000 0000 0002)."""
+
+    status_code = 402
+    code = "card_declined"
+    default_message = "The card was declined."
+
+
+class NothingToPay(Conflict):
+    code = "nothing_to_pay"
+    default_message = "There is nothing waiting for payment here."

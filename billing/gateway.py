@@ -277,7 +277,14 @@ def build_client() -> stripe.StripeClient:
 
 
 def get_gateway() -> StripeGateway:
-    """The gateway, or `billing_unavailable` (503) when billing is switched off."""
+    """The gateway, or `billing_unavailable` (409) when billing is switched off.
+
+    BILLING_PROVIDER=sandbox answers from the offline sandbox account instead of Stripe
+    (billing/sandbox.py, docs/billing.md#sandbox); everything else is the same code."""
     if not settings.BILLING_ENABLED:
         raise BillingUnavailable()
+    if settings.BILLING_PROVIDER == "sandbox":
+        from billing.sandbox import SandboxGateway  # the sandbox imports this module
+
+        return SandboxGateway()
     return StripeGateway(build_client())

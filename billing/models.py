@@ -193,3 +193,24 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id} ({self.status})"
+
+
+class SandboxObject(models.Model):
+    """One object of the billing sandbox's simulated Stripe account (BILLING_PROVIDER=sandbox).
+
+    The sandbox keeps what Stripe would keep (customers, subscriptions, invoices, Checkout
+    Sessions, idempotent replies) as Stripe-shaped JSON, in the database so the web process and
+    the Celery worker see the same account. Never used with the real Stripe. docs/billing.md#sandbox
+    """
+
+    object_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=32, db_index=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"sandbox {self.kind} {self.object_id}"

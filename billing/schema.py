@@ -7,6 +7,8 @@ adds the operation by hand.
 
 from __future__ import annotations
 
+from api.schema import document_plain_view_codes
+
 WEBHOOK_PATH = "/webhooks/stripe/"
 
 
@@ -57,4 +59,8 @@ def document_stripe_webhook(result, generator, request, public):
             },
         }
     }
+    document_plain_view_codes(
+        result["paths"][WEBHOOK_PATH]["post"],
+        {400: ["invalid_signature", "invalid_payload"], 405: ["method_not_allowed"], 503: ["billing_unavailable"]},
+    )
     return result

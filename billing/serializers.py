@@ -14,9 +14,16 @@ class BillingSubscribeInput(serializers.Serializer):
     )
 
 
+PROVIDER_HELP = (
+    "`stripe`, or `sandbox` (the offline simulation: pay with POST /api/v1/billing/sandbox/pay/ instead "
+    "of Stripe's page or PaymentSheet; docs/billing.md#sandbox)."
+)
+
+
 class BillingCheckoutSessionOutput(serializers.Serializer):
     url = serializers.URLField(help_text="Stripe Checkout page to send the browser to.")
     session_id = serializers.CharField()
+    provider = serializers.ChoiceField(choices=["stripe", "sandbox"], help_text=PROVIDER_HELP)
 
 
 class BillingMobileSubscriptionOutput(serializers.Serializer):
@@ -27,6 +34,7 @@ class BillingMobileSubscriptionOutput(serializers.Serializer):
     customer_id = serializers.CharField(help_text="Stripe customer id, for PaymentSheet.")
     customer_session_client_secret = serializers.CharField(help_text="Stripe CustomerSession secret.")
     publishable_key = serializers.CharField()
+    provider = serializers.ChoiceField(choices=["stripe", "sandbox"], help_text=PROVIDER_HELP)
 
 
 class BillingPortalSessionOutput(serializers.Serializer):
@@ -115,3 +123,42 @@ class BillingStaffSubscriptionFilterInput(serializers.Serializer):
 
 class BillingWebhookAckOutput(serializers.Serializer):
     received = serializers.BooleanField()
+
+
+class BillingSandboxPayInput(serializers.Serializer):
+    client_secret = serializers.CharField(
+        required=False, max_length=255, help_text="The `client_secret` from POST /billing/subscription/ (the app)."
+    )
+    checkout_session_id = serializers.CharField(
+        required=False, max_length=255, help_text="The `session_id` from POST /billing/checkout-session/ (the web)."
+    )
+    card = serializers.ChoiceField(
+        choices=["4242424242424242", "4000000000000002", "4000000000009995"],
+        default="4242424242424242",
+        help_text="A Stripe test card: 4242... pays, 4000...0002 is declined, 4000...9995 has insufficient funds.",
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("client_secret")) == bool(attrs.get("checkout_session_id")):
+            raise serializers.ValidationError(
+                {"client_secret": ["Send exactly one of client_secret and checkout_session_id."]}, code="required"
+            )
+        return attrs
+
+
+class BillingSandboxPayOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["paid"])
+    subscription_id = serializers.CharField(help_text="The sandbox's (Stripe-shaped) subscription id.")
+    invoice_id = serializers.CharField()
+
+
+class BillingSandboxRenewalInput(serializers.Serializer):
+    patient = serializers.UUIDField(help_text="The patient's public id.")
+    outcome = serializers.ChoiceField(choices=["paid", "failed"], help_text="Whether the charge succeeds.")
+
+
+class BillingSandboxRenewalOutput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["paid", "failed", "ended"])
+    subscription_status = serializers.ChoiceField(choices=SubscriptionStatus.choices)
+    invoice_id = serializers.CharField(allow_null=True)
+    attempt_count = serializers.IntegerField()

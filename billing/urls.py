@@ -12,5 +12,7 @@ urlpatterns = [
     path("invoices/", apis.MyInvoicesApi.as_view(), name="invoices"),
     path("staff/subscriptions/", apis.StaffSubscriptionListApi.as_view(), name="staff-subscriptions"),
     path("staff/invoices/", apis.StaffInvoiceListApi.as_view(), name="staff-invoices"),
+    path("sandbox/pay/", apis.SandboxPayApi.as_view(), name="sandbox-pay"),
+    path("staff/sandbox/renewal/", apis.StaffSandboxRenewalApi.as_view(), name="staff-sandbox-renewal"),
     path("staff/past-due/", apis.StaffPastDueApi.as_view(), name="staff-past-due"),
 ]

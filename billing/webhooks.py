@@ -7,15 +7,12 @@ untouched, verified, stored once by event id, and applied by a Celery task after
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.errors import DomainError
 from api.exceptions import envelope
-from billing.models import WebhookEventStatus
-from billing.services.webhooks import webhook_event_record
-from billing.tasks import process_webhook_event
+from billing.services.webhooks import webhook_receive
 
 
 @csrf_exempt
@@ -25,13 +22,7 @@ def stripe_webhook(request):
     if not settings.BILLING_ENABLED:
         return JsonResponse(envelope("billing_unavailable", "Billing is switched off."), status=503)
     try:
-        with transaction.atomic():
-            recorded = webhook_event_record(
-                payload=request.body, signature_header=request.headers.get("Stripe-Signature")
-            )
-            if recorded.event.status == WebhookEventStatus.PENDING:
-                # Also on a redelivery of a stored, still-pending event: the claim makes it harmless.
-                process_webhook_event.delay_on_commit(recorded.event.pk)
+        recorded = webhook_receive(payload=request.body, signature_header=request.headers.get("Stripe-Signature"))
     except DomainError as exc:
         return JsonResponse(envelope(exc.code, exc.message), status=exc.status_code)
     return JsonResponse({"received": True, "duplicate": not recorded.created})

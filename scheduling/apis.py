@@ -27,7 +27,7 @@ from accounts.permissions import (
     SeesScheduling,
 )
 from api.pagination import PagePagination
-from api.schema import errors
+from api.schema import PAGE_PARAMETERS, errors
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
@@ -136,7 +136,7 @@ class AvailabilityApi(APIView):
     throttle_scope = "availability"
 
     @extend_schema(
-        parameters=[AvailabilityQuery, *_DEPRECATED_WINDOW],
+        parameters=[AvailabilityQuery, *_DEPRECATED_WINDOW, *PAGE_PARAMETERS],
         responses={200: AvailabilityOutput, **errors(400)},
         tags=TAGS,
         auth=[{"jwtAuth": []}, {}],

@@ -35,7 +35,7 @@ from billing.errors import (
     SubscribeInProgress,
     UnknownPrice,
 )
-from billing.gateway import get_gateway
+from billing.gateway import StripeGateway, get_gateway
 from billing.models import LIVE_STATUSES, StripeCustomer, Subscription, SubscriptionStatus
 from billing.selectors import subscription_for_patient
 from billing.services.customers import customer_ensure
@@ -55,6 +55,7 @@ _PORTAL_BUCKET_SECONDS = 60
 class CheckoutStart:
     url: str
     session_id: str
+    provider: str = "stripe"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class MobileStart:
     customer_id: str
     customer_session_client_secret: str
     publishable_key: str
+    provider: str = "stripe"
 
 
 def plan_price(price_id: str | None) -> str:
@@ -102,7 +104,7 @@ def _patient_subscribe_lock(patient: User) -> Iterator[None]:
             cache.delete(key)
 
 
-def _stripe_state(*, customer: StripeCustomer, gateway) -> list[Subscription]:
+def _stripe_state(*, customer: StripeCustomer, gateway: StripeGateway) -> list[Subscription]:
     """Ask Stripe (not only the mirror) which subscriptions the patient has, mirror them all, and
     refuse if one is live: a Checkout paid a moment ago, whose webhook has not arrived, counts."""
     read_at = timezone.now()
@@ -116,7 +118,7 @@ def _stripe_state(*, customer: StripeCustomer, gateway) -> list[Subscription]:
     return mirrored
 
 
-def _expire_open_checkout(*, customer: StripeCustomer, gateway) -> None:
+def _expire_open_checkout(*, customer: StripeCustomer, gateway: StripeGateway) -> None:
     """The app is subscribing: the web Checkout page the patient may still have open must not be
     payable any more (two payments, two subscriptions)."""
     if not customer.checkout_session_id:
@@ -134,7 +136,7 @@ def _expire_open_checkout(*, customer: StripeCustomer, gateway) -> None:
     customer.refresh_from_db()
 
 
-def _cancel_incomplete(*, customer: StripeCustomer, subscriptions: list[Subscription], gateway) -> None:
+def _cancel_incomplete(*, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeGateway) -> None:
     """The web is subscribing: an incomplete subscription the app created must not be payable any more."""
     pending = [row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE]
     for row in pending:
@@ -158,14 +160,18 @@ def checkout_session_start(*, actor: User, price_id: str | None = None, request=
         return _checkout_session_start(actor=actor, price=price, gateway=gateway, request=request)
 
 
-def _checkout_session_start(*, actor: User, price: str, gateway, request) -> CheckoutStart:
+def _checkout_session_start(*, actor: User, price: str, gateway: StripeGateway, request) -> CheckoutStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
     subscriptions = _stripe_state(customer=customer, gateway=gateway)
     _cancel_incomplete(customer=customer, subscriptions=subscriptions, gateway=gateway)
     now = timezone.now()
     if customer.checkout_session_id:
         if customer.checkout_session_expires_at and customer.checkout_session_expires_at > now + _CHECKOUT_REUSE_MARGIN:
-            return CheckoutStart(url=customer.checkout_session_url, session_id=customer.checkout_session_id)
+            return CheckoutStart(
+                url=customer.checkout_session_url,
+                session_id=customer.checkout_session_id,
+                provider=settings.BILLING_PROVIDER,
+            )
         # Expired (or about to): move to the next attempt so the next key makes a new session.
         StripeCustomer.objects.filter(pk=customer.pk, checkout_session_id=customer.checkout_session_id).update(
             checkout_session_id="",
@@ -187,7 +193,7 @@ def _checkout_session_start(*, actor: User, price: str, gateway, request) -> Che
             checkout_session_expires_at=ts(data.get("expires_at")),
         )
         audit_log(request, AuditAction.CREATE, actor, actor=actor, detail="billing checkout session")
-    return CheckoutStart(url=data.get("url") or "", session_id=data["id"])
+    return CheckoutStart(url=data.get("url") or "", session_id=data["id"], provider=settings.BILLING_PROVIDER)
 
 
 def mobile_subscription_start(*, actor: User, price_id: str | None = None, request=None) -> MobileStart:
@@ -203,7 +209,7 @@ def mobile_subscription_start(*, actor: User, price_id: str | None = None, reque
         return _mobile_subscription_start(actor=actor, price=price, gateway=gateway, request=request)
 
 
-def _mobile_subscription_start(*, actor: User, price: str, gateway, request) -> MobileStart:
+def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeGateway, request) -> MobileStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
     _expire_open_checkout(customer=customer, gateway=gateway)
     subscriptions = _stripe_state(customer=customer, gateway=gateway)
@@ -267,6 +273,7 @@ def _mobile_subscription_start(*, actor: User, price: str, gateway, request) -> 
         customer_id=customer.stripe_customer_id,
         customer_session_client_secret=session["client_secret"],
         publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+        provider=settings.BILLING_PROVIDER,
     )
 
 

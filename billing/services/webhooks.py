@@ -157,6 +157,19 @@ def webhook_event_record(*, payload: bytes, signature_header: str | None) -> Rec
         return Recorded(event=WebhookEvent.objects.get(stripe_event_id=event_id), created=False)
 
 
+def webhook_receive(*, payload: bytes, signature_header: str | None) -> Recorded:
+    """One delivery to the webhook endpoint (Stripe's, or the sandbox's): verify and store it, and
+    have it applied after commit. A redelivery of a stored, still-pending event is enqueued again:
+    the claim makes that harmless. Raises InvalidSignature (nothing stored)."""
+    from billing.tasks import process_webhook_event  # the task module imports this one
+
+    with transaction.atomic():
+        recorded = webhook_event_record(payload=payload, signature_header=signature_header)
+        if recorded.event.status == WebhookEventStatus.PENDING:
+            process_webhook_event.delay_on_commit(recorded.event.pk)
+    return recorded
+
+
 def webhook_event_claim(*, event_id: int) -> WebhookEvent | None:
     """Compare-and-swap pending -> processing (or take over a stale claim). None: not ours to run."""
     now = timezone.now()

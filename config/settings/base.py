@@ -4,6 +4,8 @@ Every value that differs between environments comes from the environment (django
 with a safe local default here; production.py removes the defaults for secrets.
 """
 
+import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -242,7 +244,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.PracticeAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -364,11 +366,36 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 from celery.schedules import crontab  # noqa: E402
 from stripe._api_version import _ApiVersion as _StripeApiVersion  # noqa: E402
 
-BILLING_ENABLED = env.bool("BILLING_ENABLED", default=False)
+# BILLING_PROVIDER: "stripe" (the real account), "sandbox" (an offline simulation of Stripe test mode
+# feeding the same webhook path; the default when no Stripe key is set; production refuses it unless
+# BILLING_ALLOW_SANDBOX=true) or "off" (billing_unavailable). The older BILLING_ENABLED=true/false still
+# means stripe/off when BILLING_PROVIDER is unset. docs/billing.md#providers
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="")  # the $250/month "Membership - monthly" price
+if "BILLING_PROVIDER" in os.environ or "BILLING_ENABLED" not in os.environ:
+    BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
+else:
+    BILLING_PROVIDER = "stripe" if env.bool("BILLING_ENABLED") else "off"
+if BILLING_PROVIDER not in ("stripe", "sandbox", "off"):
+    from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+    raise ImproperlyConfigured("BILLING_PROVIDER must be stripe, sandbox or off.")
+BILLING_ALLOW_SANDBOX = env.bool("BILLING_ALLOW_SANDBOX", default=False)
+BILLING_ENABLED = BILLING_PROVIDER != "off"
+_billing_sandbox = BILLING_PROVIDER == "sandbox"
+# The sandbox signs its events with a local secret and sells a local price id (docs/billing.md#sandbox).
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_sandbox" if _billing_sandbox else "")
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET",
+    default="whsec_sandbox_" + hashlib.sha256(f"billing-sandbox:{SECRET_KEY}".encode()).hexdigest()[:32]
+    if _billing_sandbox
+    else "",
+)
+# the $250/month "Membership - monthly" price
+STRIPE_PRICE_ID = env.str("STRIPE_PRICE_ID", default="price_sandbox_membership_monthly" if _billing_sandbox else "")
+BILLING_SANDBOX_CHECKOUT_URL = env.str(
+    "BILLING_SANDBOX_CHECKOUT_URL", default="https://sandbox-billing.invalid/checkout"
+)
+BILLING_SANDBOX_PORTAL_URL = env.str("BILLING_SANDBOX_PORTAL_URL", default="https://sandbox-billing.invalid/portal")
 # Pinned in one place: requests and webhook payloads are read in this version's shapes.
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default=_StripeApiVersion.CURRENT)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
@@ -380,7 +407,7 @@ BILLING_CHECKOUT_CANCEL_URL = env.str("BILLING_CHECKOUT_CANCEL_URL", default="ht
 BILLING_PORTAL_RETURN_URL = env.str("BILLING_PORTAL_RETURN_URL", default="http://localhost:3000/membership")
 # DOMAIN 7: a past_due membership keeps its standing this many days, then new shipments pause.
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
-if BILLING_ENABLED:
+if BILLING_PROVIDER == "stripe":
     from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
     _stripe_expected = {
@@ -391,7 +418,7 @@ if BILLING_ENABLED:
     }
     _stripe_bad = [name for name, (value, prefixes) in _stripe_expected.items() if not value.startswith(prefixes)]
     if _stripe_bad:
-        raise ImproperlyConfigured(f"BILLING_ENABLED needs valid {', '.join(_stripe_bad)}.")
+        raise ImproperlyConfigured(f"BILLING_PROVIDER=stripe (BILLING_ENABLED) needs valid {', '.join(_stripe_bad)}.")
 # Stored Stripe events keep only what processing needs; even that is emptied this many days after
 # the event was handled (docs/security.md#webhook-payloads).
 BILLING_WEBHOOK_RETENTION_DAYS = env.int("BILLING_WEBHOOK_RETENTION_DAYS", default=30)
@@ -597,6 +624,7 @@ if ERX_PROVIDER == "dosespot" and not all(
     )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ErxStatusEnum"] = "prescriptions.erx.models.ErxStatus"
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("prescriptions.erx.schema.document_erx_webhook")
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("prescriptions.schema.document_easypost_webhook")
 CELERY_BEAT_SCHEDULE["prescriptions-erx-sweep"] = {"task": "prescriptions.erx.tasks.sweep", "schedule": 60}
 CELERY_BEAT_SCHEDULE["prescriptions-erx-poll-silent"] = {
     "task": "prescriptions.erx.tasks.poll_silent",

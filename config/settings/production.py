@@ -1,11 +1,13 @@
 """Production: no defaults for secrets; a missing or weak value stops start-up."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import tune_postgres
 
 from .base import *  # noqa: F403
-from .base import LOGGING, REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import BILLING_PROVIDER, LOGGING, REST_FRAMEWORK, SIMPLE_JWT, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: raises ImproperlyConfigured when unset
@@ -71,4 +73,15 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
         release=env.str("SENTRY_RELEASE", default=""),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# Billing: without Stripe keys production is off (billing_unavailable), never the sandbox by default;
+# an explicit BILLING_PROVIDER=sandbox is a simulation, for staging only. docs/billing.md#production
+if BILLING_PROVIDER == "sandbox" and "BILLING_PROVIDER" not in os.environ:
+    BILLING_PROVIDER = "off"
+    BILLING_ENABLED = False
+if BILLING_PROVIDER == "sandbox" and not BILLING_ALLOW_SANDBOX:  # noqa: F405
+    raise ImproperlyConfigured(
+        "BILLING_PROVIDER=sandbox is a simulation: production must use Stripe (BILLING_PROVIDER=stripe "
+        "with the STRIPE_* keys) or BILLING_PROVIDER=off. Set BILLING_ALLOW_SANDBOX=true only on staging."
     )

@@ -3,6 +3,8 @@ cannot see it; added by this post-processing hook, SPECTACULAR_SETTINGS in the p
 
 from __future__ import annotations
 
+from api.schema import document_plain_view_codes
+
 WEBHOOK_PATH = "/webhooks/erx/"
 
 
@@ -55,4 +57,7 @@ def document_erx_webhook(result, generator, request, public):
             },
         }
     }
+    document_plain_view_codes(
+        result["paths"][WEBHOOK_PATH]["post"], {400: ["invalid_signature"], 405: ["method_not_allowed"]}
+    )
     return result

@@ -10,6 +10,7 @@ PRICE = "price_membership_monthly"
 
 @pytest.fixture(autouse=True)
 def billing_settings(settings):
+    settings.BILLING_PROVIDER = "stripe"
     settings.BILLING_ENABLED = True
     settings.STRIPE_SECRET_KEY = "sk_test_fake_key"
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake_key"

@@ -48,6 +48,8 @@ WRITABLE = {
     "POST /api/v1/billing/checkout-session/": {"price_id"},
     "POST /api/v1/billing/subscription/": {"price_id"},
     "POST /api/v1/billing/subscription/cancel/": {"subscription_id"},
+    "POST /api/v1/billing/sandbox/pay/": {"card", "checkout_session_id", "client_secret"},
+    "POST /api/v1/billing/staff/sandbox/renewal/": {"outcome", "patient"},
     "POST /api/v1/patient/pre-session-checks/": {
         "monitor_adult",
         "monitor_present",

@@ -223,6 +223,8 @@ SPECS: dict[str, Spec] = {
     "v1:billing:staff-subscriptions": Spec(sees_a=BILLING_STAFF),
     "v1:billing:staff-past-due": Spec(sees_a=BILLING_STAFF),
     "v1:billing:staff-invoices": Spec(sees_a=BILLING_STAFF),
+    "v1:billing:sandbox-pay": Spec(sees_a=frozenset({"patient_a"})),
+    "v1:billing:staff-sandbox-renewal": Spec(sees_a=BILLING_STAFF),
     # care team: the prescribing-readiness worklist (care coordinators and the medical director: everyone;
     # a physician: their caseload)
     "v1:staff-prescribing-readiness": Spec(sees_a=PDMP_A),
