@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from localflavor.us.models import USStateField, USZipCodeField
 
 from prescriptions.erx.models import (  # noqa: E402, F401  (e-prescribing rows belong to this app)
     ErxEvent,
@@ -94,8 +95,8 @@ class Pharmacy(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     address_line1 = models.CharField(max_length=160, blank=True)
     city = models.CharField(max_length=80, blank=True)
-    state = models.CharField(max_length=2, blank=True, help_text="Where the pharmacy is (any US state).")
-    zip_code = models.CharField(max_length=10, blank=True)
+    state = USStateField(blank=True, help_text="Where the pharmacy is (any US state).")
+    zip_code = USZipCodeField(blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from localflavor.us.models import USStateField, USZipCodeField
 
 from accounts.encryption import EncryptedTextField
 
@@ -52,8 +53,8 @@ class VisitLocation(models.Model):
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=2, help_text="FL or NJ: the state whose licence rules apply.")
-    zip_code = models.CharField(max_length=10, blank=True)
+    state = USStateField(help_text="FL or NJ: the state whose licence rules apply.")
+    zip_code = USZipCodeField(blank=True)
     time_zone = models.CharField(max_length=64, default="America/New_York")
     instructions = models.CharField(max_length=255, blank=True, help_text="Parking, suite, what to bring.")
     is_active = models.BooleanField(default=True)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import scopes
+from api.us_fields import USZipCode
 from practice.models import ServiceState
 from scheduling import caseload_columns
 from scheduling.models import (
@@ -127,7 +128,7 @@ class StaffVisitLocationInput(serializers.Serializer):
     address_line2 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     state = serializers.ChoiceField(choices=ServiceState.choices)
-    zip_code = serializers.RegexField(r"^\d{5}$", required=False, default="", allow_blank=True)
+    zip_code = USZipCode(max_length=10, required=False, default="", allow_blank=True)
     time_zone = serializers.ChoiceField(
         choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], default="America/New_York"
     )
@@ -142,7 +143,7 @@ class StaffVisitLocationPatch(StaffVisitLocationInput):
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     state = serializers.ChoiceField(choices=ServiceState.choices, required=False)
-    zip_code = serializers.RegexField(r"^\d{5}$", required=False, allow_blank=True)
+    zip_code = USZipCode(max_length=10, required=False, allow_blank=True)
     time_zone = serializers.ChoiceField(
         choices=[("America/New_York", "Eastern"), ("America/Chicago", "Central")], required=False
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from localflavor.us.models import USStateField
 from phonenumber_field.modelfields import PhoneNumberField
 
 SERVED_STATES = ("FL", "NJ")
@@ -27,7 +28,7 @@ class PatientProfile(models.Model):
     address_line1 = models.CharField(max_length=200)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100)
-    state = models.CharField(max_length=2)
+    state = USStateField()
     county = models.ForeignKey("practice.County", on_delete=models.PROTECT, related_name="+")
     zip_code = models.CharField(max_length=5)
     time_zone = models.CharField(max_length=64, default="America/New_York")
