@@ -355,6 +355,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LicenceKindEnum": "practice.models.LicenceKind",
         "DEAScheduleEnum": "practice.models.DEASchedule",
         "ServiceStateEnum": "practice.models.ServiceState",
+        "USStateEnum": "localflavor.us.us_states.STATE_CHOICES",
         "ServiceAreaReasonEnum": "practice.service_area.REASONS",
         "VisitLocationKindEnum": "scheduling.models.VisitLocationKind",
     }
