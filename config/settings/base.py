@@ -718,6 +718,10 @@ NOTIFICATIONS_PHONE_OWNERS = "patients.selectors.phone_owner_ids"
 FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="https://api.practice.example/fhir/r4")
 RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", default=15 * 60)
 RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["interop-purge-expired-record-exports"] = {
+    "task": "interop.tasks.purge_expired_record_exports",
+    "schedule": crontab(minute=23),  # hourly: contents past retention go, the audit rows stay
+}
 # The one extension point through which apps above scheduling add columns to the physician's
 # caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
 # for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.
