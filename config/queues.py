@@ -41,6 +41,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("careteam.tasks.*", REPORTS),
     ("practice.tasks.credential_expiry_watch", REPORTS),
     ("interop.tasks.purge_expired_record_exports", REPORTS),
+    ("messaging.tasks.sweep_orphaned_attachments", REPORTS),
 )
 
 

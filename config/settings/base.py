@@ -701,6 +701,10 @@ CELERY_BEAT_SCHEDULE["messaging-overdue-notify"] = {
     "task": "messaging.tasks.notify_overdue_messages",
     "schedule": 5 * 60,
 }
+CELERY_BEAT_SCHEDULE["messaging-sweep-orphaned-attachments"] = {  # docs/messaging.md#orphaned-files
+    "task": "messaging.tasks.sweep_orphaned_attachments",
+    "schedule": 60 * 60,
+}
 # Push: "console" (prints), "locmem" (tests), "fcm" (Firebase Cloud Messaging: FCM_PROJECT_ID and
 # FCM_SERVICE_ACCOUNT_FILE, a service account JSON), or a dotted path.
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="console")
