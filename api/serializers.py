@@ -5,12 +5,19 @@ written before the rule name some references without the suffix (`patient`, `phy
 UUID). `ReferenceIdsMixin` adds the `<name>_id` twin of each such field (the same value), and the
 schema hook `mark_deprecated_reference_names` marks the old name deprecated wherever its twin
 exists, so v1 clients keep working while new ones use the rule.
+
+The other half of the rule: some answers name the resource's own id `<name>_id` (a safety flag's
+`flag_id`, a session's `session_id`: source `public_id`). The mixin adds `id` (first) beside
+such a field and marks the old name deprecated in the schema on the field itself
+(`extend_schema_field`-style override), since from the schema alone an own `flag_id` cannot be
+told from a reference `patient_id`.
 """
 
 from __future__ import annotations
 
 import copy
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -24,8 +31,18 @@ def _is_unsuffixed_reference(name: str, field) -> bool:
     )
 
 
+def _is_own_id_alias(name: str, field) -> bool:
+    return (
+        name != "id"
+        and name.endswith("_id")
+        and isinstance(field, serializers.UUIDField)
+        and getattr(field, "source", None) == "public_id"
+    )
+
+
 class ReferenceIdsMixin:
-    """Adds `<name>_id` beside every UUID reference field named `<name>` (source `<name>.public_id`)."""
+    """Adds `<name>_id` beside every UUID reference field named `<name>` (source `<name>.public_id`),
+    and `id` beside a field that names the resource's own public id `<name>_id`."""
 
     def get_fields(self):
         fields = super().get_fields()
@@ -33,6 +50,14 @@ class ReferenceIdsMixin:
             twin = f"{name}_id"
             if twin not in fields and _is_unsuffixed_reference(name, field):
                 fields[twin] = copy.deepcopy(field)
+        aliases = [name for name, field in fields.items() if _is_own_id_alias(name, field)]
+        if "id" not in fields and len(aliases) == 1:
+            alias = fields[aliases[0]]
+            own = copy.deepcopy(alias)
+            note = "Deprecated: use `id` (docs/api-conventions.md#ids)."
+            alias.help_text = f"{alias.help_text} {note}" if alias.help_text else note
+            extend_schema_field({"type": "string", "format": "uuid", "deprecated": True})(alias)
+            fields = {"id": own, **fields}
         return fields
 
 

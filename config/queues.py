@@ -40,6 +40,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     # Daily batch scans over the whole practice.
     ("careteam.tasks.*", REPORTS),
     ("practice.tasks.credential_expiry_watch", REPORTS),
+    ("interop.tasks.purge_expired_record_exports", REPORTS),
+    ("messaging.tasks.sweep_orphaned_attachments", REPORTS),
 )
 
 

@@ -39,6 +39,9 @@ class RecordExport(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     bundle_json = EncryptedTextField(null=True, blank=True)
     pdf_base64 = EncryptedTextField(null=True, blank=True)
+    # Set when the retention purge removed the contents (docs/fhir.md#record-export-retention):
+    # the row stays as the audit stub of who exported whose record, when, and how much.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -58,4 +61,9 @@ class RecordExport(models.Model):
 
     def is_available(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.status == ExportStatus.READY and self.available_until is not None and now < self.available_until
+        return (
+            self.status == ExportStatus.READY
+            and self.purged_at is None
+            and self.available_until is not None
+            and now < self.available_until
+        )

@@ -98,6 +98,29 @@ def record_export_build(*, export_id: int) -> None:
         )
 
 
+# --- retention ------------------------------------------------------------------------------------
+def record_export_purge_expired(*, now=None, batch_size: int = 200) -> int:
+    """Delete the contents (the encrypted Bundle and PDF) of every export past `available_until`
+    and keep the row as an audit stub: who requested whose record, when, and how many resources
+    (docs/fhir.md#record-export-retention). Safe to run twice; returns how many were purged."""
+    now = now or timezone.now()
+    due = RecordExport.objects.filter(available_until__lte=now, purged_at__isnull=True).order_by("pk")
+    purged = 0
+    while ids := list(due.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            rows = list(
+                RecordExport.objects.select_for_update()
+                .filter(pk__in=ids, purged_at__isnull=True)
+                .only("pk", "public_id")
+            )
+            RecordExport.objects.filter(pk__in=[r.pk for r in rows]).update(
+                bundle_json=None, pdf_base64=None, purged_at=now
+            )
+            audit_log(None, AuditAction.DELETE, rows, actor=None, detail="record export contents purged (retention)")
+        purged += len(rows)
+    return purged
+
+
 # --- download links -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DownloadLink:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
-from messaging.attachments import attachment_check
+from messaging.attachments import attachment_check, attachment_store, removes_stored_files_on_failure
 from messaging.crisis import AUTOMATIC_REPLY, has_crisis_words
 from messaging.errors import FieldInvalid
 from messaging.models import Message, SenderRole, Thread
@@ -59,11 +59,12 @@ def _new_message(*, thread, sender, role, body, now, attachment=None) -> Message
         message.attachment_content_type = checked.content_type
         message.attachment_size = checked.size
         message.attachment_name = checked.name
-        message.attachment.save("upload", attachment, save=False)  # upload_to gives it an opaque name
+        attachment_store(message, attachment)
     message.save()
     return message
 
 
+@removes_stored_files_on_failure
 @transaction.atomic
 def message_send_by_patient(*, patient: User, body: str, attachment=None, request=None) -> Sent:
     """A patient writes to their care team. The reply clock starts with the oldest unanswered
@@ -102,6 +103,7 @@ def _patient_recipient(patient: User) -> Recipient:
     return Recipient.of(patient, phone=phone)
 
 
+@removes_stored_files_on_failure
 @transaction.atomic
 def message_send_by_care_team(*, actor: User, patient: User, body: str, attachment=None, request=None) -> Message:
     """A care-team member replies (the caller found the patient through the viewer's scope). The

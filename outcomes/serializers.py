@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from api.serializers import ReferenceIdsMixin
 from outcomes import headache as hx
 from outcomes.models import (
     AUTONOMIC_SIGNS,
@@ -140,7 +141,7 @@ class ClusterAttackIn(serializers.Serializer):
         return _unique(value)
 
 
-class ClusterAttackOut(serializers.ModelSerializer):
+class ClusterAttackOut(ReferenceIdsMixin, serializers.ModelSerializer):
     attack_id = serializers.UUIDField(source="public_id")
     autonomic_signs = serializers.ListField(child=serializers.ChoiceField(choices=AUTONOMIC_SIGNS))
     treatment = serializers.ListField(child=serializers.ChoiceField(choices=CLUSTER_TREATMENTS))
@@ -163,7 +164,7 @@ class ReminderPreferenceOut(serializers.Serializer):
     time_zone = serializers.CharField()
 
 
-class ReviewFlagOut(serializers.ModelSerializer):
+class ReviewFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
     flag_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 

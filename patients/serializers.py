@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from api.serializers import ReferenceIdsMixin
 from patients import eligibility
 from patients.models import (
     Assessment,
@@ -214,7 +215,7 @@ class ConsentDocumentOut(serializers.Serializer):
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ConsentSignatureOut(serializers.Serializer):
+class ConsentSignatureOut(ReferenceIdsMixin, serializers.Serializer):
     signature_id = serializers.UUIDField(source="public_id")
     document_id = serializers.UUIDField(source="document.public_id")
     kind = serializers.CharField(source="document_kind")
@@ -236,7 +237,7 @@ class QuestionnaireIn(serializers.Serializer):
     )
 
 
-class QuestionnaireOut(serializers.ModelSerializer):
+class QuestionnaireOut(ReferenceIdsMixin, serializers.ModelSerializer):
     questionnaire_id = serializers.UUIDField(source="public_id")
     answers = serializers.ListField(child=serializers.IntegerField())
     score = serializers.SerializerMethodField(help_text="The instrument's score: the total, or PEG-3's mean.")
@@ -346,7 +347,7 @@ class PreSessionCheckIn(serializers.Serializer):
         return value
 
 
-class VitalReadingOut(serializers.ModelSerializer):
+class VitalReadingOut(ReferenceIdsMixin, serializers.ModelSerializer):
     reading_id = serializers.UUIDField(source="public_id")
 
     class Meta:
@@ -368,7 +369,7 @@ class PreSessionCheckOut(serializers.Serializer):
 # --- safety flags and care-team views ---------------------------------------------------------
 
 
-class SafetyFlagOut(serializers.ModelSerializer):
+class SafetyFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
     flag_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 
@@ -390,7 +391,7 @@ class ResolveIn(serializers.Serializer):
     note = serializers.CharField(max_length=4000, help_text="The clinical note: what was done, why dosing may resume.")
 
 
-class ReviewAssessmentOut(serializers.ModelSerializer):
+class ReviewAssessmentOut(ReferenceIdsMixin, serializers.ModelSerializer):
     assessment_id = serializers.UUIDField(source="public_id")
     county_fips = serializers.CharField(source="county_id", allow_null=True)
     patient_id = serializers.UUIDField(source="patient.public_id", allow_null=True)
@@ -447,7 +448,7 @@ class ScreeningIn(serializers.Serializer):
     )
 
 
-class ScreeningOut(serializers.ModelSerializer):
+class ScreeningOut(ReferenceIdsMixin, serializers.ModelSerializer):
     screening_id = serializers.UUIDField(source="public_id")
 
     class Meta:
@@ -456,7 +457,7 @@ class ScreeningOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContraindicationOut(serializers.ModelSerializer):
+class ContraindicationOut(ReferenceIdsMixin, serializers.ModelSerializer):
     contraindication_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 

@@ -220,7 +220,7 @@ class PDMPCheckOutput(ReferenceIdsMixin, serializers.ModelSerializer):
 
 
 # --- Delivery orders --------------------------------------------------------------------------
-class DeliveryOrderOutput(serializers.ModelSerializer):
+class DeliveryOrderOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     prescription = serializers.UUIDField(source="prescription.public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
@@ -288,6 +288,9 @@ def delivery_order_list_data(orders) -> list[dict]:
             "delivered_at": dt(o.delivered_at),
             "hold_reasons": list(o.hold_reasons or []),
             "created_at": dt(o.created_at),
+            # ReferenceIdsMixin's twins, appended after the declared fields (docs/api-conventions.md#ids).
+            "prescription_id": str(o.prescription.public_id),
+            "patient_id": str(o.patient.public_id),
         }
         for o in orders
     ]

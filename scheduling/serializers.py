@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import scopes
+from api.serializers import ReferenceIdsMixin
 from api.us_fields import USZipCode
 from practice.models import ServiceState
 from scheduling import caseload_columns
@@ -371,10 +372,13 @@ class AppointmentDetailOutput(AppointmentOutput):
 
 
 class VisitNoteOutput(serializers.Serializer):
+    """The note of one visit; `appointment` is the older name of `appointment_id` (docs/api-conventions.md#ids)."""
+
     appointment = serializers.UUIDField(source="public_id")
     status = serializers.CharField()
     completed_at = serializers.DateTimeField(allow_null=True)
     visit_note = serializers.CharField(allow_null=True)
+    appointment_id = serializers.UUIDField(source="public_id")
 
 
 class JoinOutput(serializers.Serializer):
@@ -409,7 +413,7 @@ class WeeklyAvailabilityPatch(WeeklyAvailabilityInput):
     end_time = serializers.TimeField(required=False)
 
 
-class WeeklyAvailabilityOutput(serializers.ModelSerializer):
+class WeeklyAvailabilityOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     # Wall-clock times without an offset (they are in the physician's zone), so plain strings:
     # OpenAPI's "time" format demands an offset.
@@ -451,7 +455,7 @@ class AvailabilityExceptionPatch(serializers.Serializer):
     location = serializers.UUIDField(required=False, allow_null=True)
 
 
-class AvailabilityExceptionOutput(serializers.ModelSerializer):
+class AvailabilityExceptionOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     start_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")
     end_time = serializers.CharField(read_only=True, allow_null=True, help_text="HH:MM:SS, physician's zone.")

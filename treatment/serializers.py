@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers import ReferenceIdsMixin
 from patients.serializers import BloodPressureIn
 from treatment.models import DosingSession, SessionCheckIn, SessionStatus
 
@@ -31,7 +32,7 @@ class CheckInIn(serializers.Serializer):
     notes = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class FlagRefOut(serializers.Serializer):
+class FlagRefOut(ReferenceIdsMixin, serializers.Serializer):
     flag_id = serializers.UUIDField(source="public_id")
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -42,7 +43,7 @@ class BloodPressureOut(serializers.Serializer):
     diastolic = serializers.IntegerField()
 
 
-class CheckInOut(serializers.ModelSerializer):
+class CheckInOut(ReferenceIdsMixin, serializers.ModelSerializer):
     check_in_id = serializers.UUIDField(source="public_id")
     blood_pressure = BloodPressureOut(source="vital_reading", allow_null=True)
     flags = FlagRefOut(many=True)
@@ -71,7 +72,7 @@ class CheckInOut(serializers.ModelSerializer):
 CHECK_IN_STATUSES = ["not_due", "due", "done", "overdue"]
 
 
-class SessionOut(serializers.ModelSerializer):
+class SessionOut(ReferenceIdsMixin, serializers.ModelSerializer):
     session_id = serializers.UUIDField(source="public_id")
     prescription_id = serializers.UUIDField(source="prescription.public_id")
     fill_id = serializers.UUIDField(source="fill.public_id")

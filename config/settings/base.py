@@ -701,6 +701,10 @@ CELERY_BEAT_SCHEDULE["messaging-overdue-notify"] = {
     "task": "messaging.tasks.notify_overdue_messages",
     "schedule": 5 * 60,
 }
+CELERY_BEAT_SCHEDULE["messaging-sweep-orphaned-attachments"] = {  # docs/messaging.md#orphaned-files
+    "task": "messaging.tasks.sweep_orphaned_attachments",
+    "schedule": 60 * 60,
+}
 # Push: "console" (prints), "locmem" (tests), "fcm" (Firebase Cloud Messaging: FCM_PROJECT_ID and
 # FCM_SERVICE_ACCOUNT_FILE, a service account JSON), or a dotted path.
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="console")
@@ -718,6 +722,10 @@ NOTIFICATIONS_PHONE_OWNERS = "patients.selectors.phone_owner_ids"
 FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="https://api.practice.example/fhir/r4")
 RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", default=15 * 60)
 RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["interop-purge-expired-record-exports"] = {
+    "task": "interop.tasks.purge_expired_record_exports",
+    "schedule": crontab(minute=23),  # hourly: contents past retention go, the audit rows stay
+}
 # The one extension point through which apps above scheduling add columns to the physician's
 # caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
 # for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.

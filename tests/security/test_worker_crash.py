@@ -104,15 +104,30 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def hold_file(log: Path) -> Path:
+    return log.with_name(log.name + ".hold")
+
+
+def hold_message(log: Path, number: int) -> None:
+    """Before the worker starts: the SMS backend keeps message `number` in flight (crash_sms.py)."""
+    hold_file(log).write_text(str(number))
+
+
 def kill_mid_message(worker, log: Path, after: int):
-    """SIGKILL the worker while message number `after` is in flight (started, not done)."""
-    wait_until(
-        lambda: len(lines(log, "start")) >= after and len(lines(log, "start")) == len(lines(log, "done")) + 1,
-        60,
-        f"message {after} in flight",
-    )
+    """SIGKILL the worker while message number `after` is in flight (started, not done). The
+    backend holds that message until the kill (hold_message), so however slow the machine, the
+    signal lands mid-message, never after the send and before its commit."""
+    assert hold_file(log).read_text() == str(after), "hold_message(log, after) before starting the worker"
+
+    def in_flight() -> bool:
+        text = log.read_text()  # one read: starts and dones of the same moment
+        starts, dones = text.count("start "), text.count("done ")
+        return starts == after and dones == after - 1
+
+    wait_until(in_flight, 120, f"message {after} in flight")
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
+    hold_file(log).unlink()  # the redelivered message goes through
     CRASH_STATS["crashes"] += 1
     # Kombu hands an unacknowledged message out again when a worker starts polling, if it is
     # older than the visibility timeout (later scans are throttled to about every 100 s): let
@@ -142,6 +157,7 @@ def test_reminder_batch_survives_a_worker_crash(broker):
         Reminder.objects.create(appointment=appt, channel="sms", kind="1h", due_at=now - timedelta(minutes=1))
     CRASH_STATS["messages"] += n
 
+    hold_message(log, 4)
     worker = start()
     send_due_reminders.delay()
     # Scan 1 claims rows 1-3 (a full chunk: it enqueues scan 2) and sends them; scan 2 claims
@@ -177,6 +193,7 @@ def test_shipment_notices_survive_a_worker_crash(broker):
         for patient in patients_with_phones(n)
     ]
     CRASH_STATS["messages"] += n
+    hold_message(log, 3)
     worker = start()
     for order in orders:
         send_order_notice.delay(order.pk, NoticeKind.PATIENT_SHIPPED)
@@ -216,6 +233,7 @@ def test_outbox_deliveries_survive_a_worker_crash(broker):
     n = 8
     patients = patients_with_phones(n)
     CRASH_STATS["messages"] += n
+    hold_message(log, 3)
     worker = start()
     _notify_each(patients, "crash-fast")
     kill_mid_message(worker, log, after=3)
@@ -251,6 +269,7 @@ def test_outbox_sweep_sends_what_a_dead_broker_lost_even_through_a_crash(broker,
     _notify_each(patients, "crash-sweep")
     assert Delivery.objects.filter(status="pending").count() == n and lines(log, "start") == []
 
+    hold_message(log, 3)
     worker = start()
     outbox_sweep.delay()  # beat's next tick, the broker being back
     kill_mid_message(worker, log, after=3)
