@@ -55,17 +55,22 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATIONS_RETRY_MAX_SECONDS))
 
 
-def claim_one(model, pk: int, *, token: str, now: datetime | None = None) -> bool:
-    """Compare-and-swap one row to sending for `token`. A pending row that is new or due, or a
-    row this token already holds (its worker died and the broker redelivered the same task)."""
-    now = now or timezone.now()
+def _claimable(model, *, token: str, now: datetime) -> Q:
+    """A pending row that is new or due, or a row this token already holds (its worker died and
+    the broker redelivered the same task)."""
     mine = Q(status=OutboxStatus.PENDING) & (Q(attempts=0) | Q(next_attempt_at__lte=now))
     if model is Delivery:  # a row held for the recipient's quiet hours is nobody's before then
         mine &= Q(not_before__isnull=True) | Q(not_before__lte=now)
     if token:
         mine |= Q(status=OutboxStatus.SENDING, claimed_by=token)
+    return mine
+
+
+def claim_one(model, pk: int, *, token: str, now: datetime | None = None) -> bool:
+    """Compare-and-swap one row to sending for `token` (see `_claimable`)."""
+    now = now or timezone.now()
     return bool(
-        model.objects.filter(Q(pk=pk) & mine).update(
+        model.objects.filter(Q(pk=pk) & _claimable(model, token=token, now=now)).update(
             status=OutboxStatus.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
         )
     )
@@ -151,6 +156,11 @@ def perform_claimed(model, pk: int, *, token: str) -> bool:
     row = model.objects.filter(pk=pk, status=OutboxStatus.SENDING, claimed_by=token).first()
     if row is None:
         return False
+    return _perform_row(model, row, token=token)
+
+
+def _perform_row(model, row, *, token: str) -> bool:
+    pk = row.pk
     try:
         outcome = _perform_delivery(row) if model is Delivery else _perform_effect(row)
     except Exception as exc:
@@ -185,6 +195,29 @@ def perform(model, ids: list[int], *, token: str) -> int:
     for pk in ids:
         if claim_one(model, pk, token=token):
             done += perform_claimed(model, pk, token=token)
+    return done
+
+
+def perform_batch(model, ids: list[int], *, token: str) -> int:
+    """`perform` for a batch job's chunk: the rows are claimed by one compare-and-swap UPDATE
+    (the same conditions as `claim_one`) and loaded by one SELECT, then each is performed and
+    marked on its own. Stopped mid-chunk, the rows not reached go back to pending."""
+    if not ids:
+        return 0
+    now = timezone.now()
+    model.objects.filter(Q(pk__in=ids) & _claimable(model, token=token, now=now)).update(
+        status=OutboxStatus.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    rows = list(model.objects.filter(pk__in=ids, status=OutboxStatus.SENDING, claimed_by=token).order_by("pk"))
+    done = 0
+    for i, row in enumerate(rows):
+        try:
+            done += _perform_row(model, row, token=token)
+        except BaseException:
+            model.objects.filter(
+                pk__in=[r.pk for r in rows[i + 1 :]], status=OutboxStatus.SENDING, claimed_by=token
+            ).update(status=OutboxStatus.PENDING, claimed_by="", attempts=F("attempts") - 1)
+            raise
     return done
 
 
