@@ -247,13 +247,15 @@ class Notice:
     zone: ZoneInfo | None = None
 
 
-def notify_many(notices: Iterable[Notice], *, publish: bool = True) -> list[int]:
+def notify_many(notices: Iterable[Notice], *, publish: bool = True, claim_for: str = "") -> list[int]:
     """`notify` for many notices at once (a batch job's chunk): the same rules, rows and dedupe
     keys, in a fixed number of queries whatever the count (preferences, STOPs, devices, one
     INSERT, one SELECT). Returns the ids of the rows that may go now (pending, not held by quiet
     hours), including rows an earlier call with the same key wrote. `publish=False`: the caller is
     already a worker and sends them itself after its commit (`deliveries_send`); the sweep sends
-    them if it dies first."""
+    them if it dies first. `claim_for` (that worker's task id): new rows that may go now are
+    written already claimed by it (one write per row fewer); if it dies, the redelivered task
+    takes them back (`deliveries_take_back`), else the sweep after its stale window."""
     notices = list(notices)
     if not notices:
         return []
@@ -266,6 +268,7 @@ def notify_many(notices: Iterable[Notice], *, publish: bool = True) -> list[int]
             continue
         subject, body = render(n.kind, n.context or {})
         held = plan.not_before
+        claimed = {"status": OutboxStatus.SENDING, "claimed_by": claim_for, "claimed_at": now, "attempts": 1}
         rows.extend(
             Delivery(
                 kind=n.kind,
@@ -277,6 +280,7 @@ def notify_many(notices: Iterable[Notice], *, publish: bool = True) -> list[int]
                 dedupe_key=n.dedupe_key,
                 not_before=held,
                 next_attempt_at=max(_sweep_after(now), held) if held else _sweep_after(now),
+                **(claimed if claim_for and not held else {}),
             )
             for channel, address in plan.pairs
         )
@@ -285,7 +289,10 @@ def notify_many(notices: Iterable[Notice], *, publish: bool = True) -> list[int]
     wanted = {(r.dedupe_key, r.channel, r.address) for r in rows}
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-        found = Delivery.objects.filter(dedupe_key__in={r.dedupe_key for r in rows}, status=OutboxStatus.PENDING)
+        mine = Q(status=OutboxStatus.SENDING, claimed_by=claim_for) if claim_for else Q(pk__in=[])
+        found = Delivery.objects.filter(
+            Q(status=OutboxStatus.PENDING) | mine, dedupe_key__in={r.dedupe_key for r in rows}
+        )
         ready = [
             pk
             for pk, key, channel, address, not_before in found.order_by("pk").values_list(

@@ -82,9 +82,7 @@ def send_due_diary_reminders(*, now=None) -> int:
         try:
             # The outbox row and "sent" (queued) commit together; the outbox retries a provider.
             with transaction.atomic():
-                delivery.channel = deliver_diary_reminder(
-                    patient=patient, phone=_phone(patient), local_date=local_date
-                )
+                delivery.channel = deliver_diary_reminder(patient=patient, phone=_phone(patient), local_date=local_date)
                 if delivery.channel:
                     delivery.status = DiaryReminderDelivery.Status.SENT
                     delivery.sent_at = timezone.now()
