@@ -1,7 +1,7 @@
 """Reminders: planned at booking, sent once under a double scan, in the patient's zone, no PHI."""
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -488,3 +488,104 @@ def test_a_scan_without_a_task_id_takes_back_nothing(world, physician):
 
     assert reminders_take_back(token="") == 0
     assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 2
+
+
+# --- through the notification outbox: quiet hours, choices, push, duplicates ----------------------
+
+NY = ZoneInfo("America/New_York")
+
+
+def _visit(world, patient, physician, starts_at, planned_at):
+    world.physician(physician)
+    world.patient(patient, tz="America/New_York")
+    appt = AppointmentFactory(patient=patient, physician=physician, starts_at=starts_at)
+    reminders_plan(appointment=appt, now=planned_at)
+    return appt
+
+
+def test_a_reminder_due_inside_quiet_hours_waits_for_their_end_across_the_fall_back(world, patient, physician):
+    """The patient chose quiet hours (22:00-07:00) after the visit was booked: the reminder due at
+    01:30 on the night clocks fall back is written to the outbox but held until 07:00 EST (12:00
+    UTC, not 11:00), which neither a duplicated scan nor an early sweep may send; then it goes once."""
+    from notifications.models import NotificationPreference
+    from notifications.tasks import outbox_sweep
+
+    appt = _visit(world, patient, physician, datetime(2026, 11, 1, 9, 0, tzinfo=NY), datetime(2026, 10, 20, tzinfo=UTC))
+    NotificationPreference.objects.create(user=patient, quiet_start=time(22), quiet_end=time(7))
+    night = datetime(2026, 11, 1, 1, 30, tzinfo=NY)  # EDT, the first 01:30 of that night
+    Reminder.objects.filter(appointment=appt, kind="24h").update(due_at=night)
+    with time_machine.travel(night, tick=False):
+        tasks.send_due_reminders()
+        tasks.send_due_reminders()  # a duplicated scan
+    held = Delivery.objects.filter(kind="visit_reminder")
+    assert held.count() == 2 and set(held.values_list("status", flat=True)) == {"pending"}
+    assert {d.not_before for d in held} == {datetime(2026, 11, 1, 12, 0, tzinfo=UTC)}  # 07:00 EST
+    assert set(Reminder.objects.filter(kind="24h").values_list("status", flat=True)) == {ReminderStatus.SENT}
+    with time_machine.travel(datetime(2026, 11, 1, 6, 59, tzinfo=NY), tick=False):
+        outbox_sweep()
+        tasks.send_due_reminders()
+    assert notifications.sms_outbox == [] and mail.outbox == []
+    with time_machine.travel(datetime(2026, 11, 1, 7, 0, 1, tzinfo=NY), tick=False):
+        outbox_sweep()
+        outbox_sweep()
+    assert len(notifications.sms_outbox) == 1 and len(mail.outbox) == 1
+    assert "today at 9:00 AM EST" in notifications.sms_outbox[0].body
+
+
+def test_a_reminder_for_a_visit_before_quiet_hours_end_goes_at_once(world, patient, physician):
+    from notifications.models import NotificationPreference
+
+    visit = datetime(2026, 11, 1, 6, 30, tzinfo=NY)  # starts before the quiet hours end (07:00 EST)
+    appt = _visit(world, patient, physician, visit, datetime(2026, 10, 20, tzinfo=UTC))
+    NotificationPreference.objects.create(user=patient, quiet_start=time(22), quiet_end=time(7))
+    Reminder.objects.filter(appointment=appt, kind="24h").delete()  # sent the day before
+    due = Reminder.objects.get(appointment=appt, kind="1h", channel="sms").due_at
+    assert due == datetime(2026, 11, 1, 5, 30, tzinfo=NY)
+    with time_machine.travel(due, tick=False):
+        assert tasks.send_due_reminders() == 2
+    assert {d.not_before for d in Delivery.objects.filter(dedupe_key__contains=":1h:")} == {None}
+    assert len(notifications.sms_outbox) == 1 and "today at 6:30 AM EST" in notifications.sms_outbox[0].body
+
+
+def test_reminders_follow_the_reminders_choices_for_push_and_sms(world, patient, physician):
+    """A device registered: email, SMS and push are planned and each goes once (push to the
+    device, the same text). Push and SMS switched off for reminders: not planned for a new visit,
+    and cancelled when due for a visit planned before the change."""
+    from notifications import push
+    from notifications.models import Device, NotificationPreference
+
+    push.push_outbox.clear()
+    Device.objects.create(user=patient, platform="ios", token="tok-1")
+    planned_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    first = _visit(world, patient, physician, START, planned_at)
+    assert sorted(Reminder.objects.filter(appointment=first, kind="24h").values_list("channel", flat=True)) == [
+        "email",
+        "push",
+        "sms",
+    ]
+    with time_machine.travel(START - timedelta(hours=23), tick=False):
+        assert tasks.send_due_reminders() == 3
+        assert tasks.send_due_reminders() == 0
+    assert len(push.push_outbox) == 1 and push.push_outbox[0].body == notifications.sms_outbox[0].body
+    NotificationPreference.objects.create(user=patient, channels={"reminders": {"push": False, "sms": False}})
+    second = AppointmentFactory(patient=patient, physician=physician, starts_at=START + timedelta(days=2))
+    reminders_plan(appointment=second, now=planned_at)
+    assert set(Reminder.objects.filter(appointment=second).values_list("channel", flat=True)) == {"email"}
+    with time_machine.travel(START - timedelta(minutes=30), tick=False):  # first's 1h rows, planned before
+        assert tasks.send_due_reminders() == 1
+    cancelled = Reminder.objects.filter(appointment=first, kind="1h", status=ReminderStatus.CANCELLED)
+    assert sorted(cancelled.values_list("channel", flat=True)) == ["push", "sms"]
+    assert len(push.push_outbox) == 1 and len(notifications.sms_outbox) == 1 and len(mail.outbox) == 2
+    push.push_outbox.clear()
+
+
+def test_a_duplicated_send_of_the_same_rows_writes_and_sends_each_once(appointment):
+    """The same claimed rows handed over twice (a scan whose claim was judged dead while it was
+    still running): the dedupe key writes no second delivery and nothing is sent twice."""
+    now = START - timedelta(hours=23)
+    rows = reminders_claim(now=now, limit=10)
+    assert reminders_send_claimed(reminders=rows, now=now, token="a") == 2
+    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(status=ReminderStatus.SENDING)
+    assert reminders_send_claimed(reminders=rows, now=now, token="b") == 0
+    assert Delivery.objects.count() == 2
+    assert len(notifications.sms_outbox) == 1 and len(mail.outbox) == 1
