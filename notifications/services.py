@@ -255,7 +255,7 @@ def notify_many(notices: Iterable[Notice], *, publish: bool = True, claim_for: s
     already a worker and sends them itself after its commit (`deliveries_send`); the sweep sends
     them if it dies first. `claim_for` (that worker's task id): new rows that may go now are
     written already claimed by it (one write per row fewer); if it dies, the redelivered task
-    takes them back (`deliveries_take_back`), else the sweep after its stale window."""
+    sends them (`deliveries_resume`), else the sweep after its stale window."""
     notices = list(notices)
     if not notices:
         return []
@@ -310,14 +310,23 @@ def deliveries_send(ids: list[int], *, token: str = "") -> int:
     `notify_many(publish=False)`, after its commit): claimed together by compare-and-swap under
     `token`, each sent and marked on its own. Returns how many were sent. Rows another worker
     holds, or already sent, are left alone; a crash leaves the rest to the redelivered task (same
-    token: `deliveries_take_back`) or to the sweep."""
+    token: `deliveries_resume`) or to the sweep."""
     return outbox.perform_batch(Delivery, ids, token=token or f"local-{uuid.uuid4().hex}")
 
 
-def deliveries_take_back(*, token: str) -> int:
-    """Deliveries still claimed by `token` (a task whose worker died, delivered again with the
-    same id): pending again at once, not after the stale window."""
-    return outbox.take_back(Delivery, token=token)
+def deliveries_resume(*, token: str) -> int:
+    """Send the deliveries still claimed by `token` (a task whose worker died, delivered again by
+    the broker with the same id): at once, not after the stale window. The one in flight at the
+    crash may have reached the provider: it is sent again (at least once). Returns how many were
+    sent."""
+    if not token:
+        return 0
+    ids = list(
+        Delivery.objects.filter(status=OutboxStatus.SENDING, claimed_by=token)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return outbox.perform_batch(Delivery, ids, token=token) if ids else 0
 
 
 def effect_enqueue(*, handler: str, args: dict | None = None, dedupe_key: str) -> int | None:

@@ -9,7 +9,7 @@ key `visit-reminder:<visit>:<offset>:<start>`, with the patient's preferences, S
 quiet hours applied as for any notice) together with the rows' `sent` mark, and the scan sends
 those deliveries itself after that commit (`deliveries_send`): no second task per chunk. A
 worker killed after the commit leaves its deliveries claimed under its task id: the redelivered
-scan takes them back at once, else the outbox sweep does after its stale window. Provider
+scan sends them at once (`deliveries_resume`), else the outbox sweep does after its stale window. Provider
 failures are retried by the outbox (backoff, NOTIFICATIONS_MAX_ATTEMPTS). A scan that claimed a
 full chunk enqueues the next scan before sending, so a burst is drained by every worker process.
 A row left in "sending" by a crashed worker before its outbox write goes back to pending after
@@ -41,7 +41,7 @@ from notifications.preferences import (
     preference_and_device,
     release_after_quiet_hours,
 )
-from notifications.services import Notice, Recipient, deliveries_send, deliveries_take_back, notify_many
+from notifications.services import Notice, Recipient, deliveries_resume, deliveries_send, notify_many
 from scheduling import contracts
 from scheduling.models import (
     Appointment,
@@ -190,7 +190,6 @@ def reminders_take_back(*, token: str) -> int:
     as after any crash)."""
     if not token:
         return 0
-    deliveries_take_back(token=token)  # its chunk already handed to the outbox and not sent yet
     return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_by=token).update(
         status=ReminderStatus.PENDING
     )
@@ -295,8 +294,11 @@ def send_due_reminders(
     `token` (the task's id) is written on the claimed rows; a scan delivered again after its
     worker died first takes back the rows it had claimed and not sent."""
     chunk = chunk or settings.SCHEDULING_REMINDER_CHUNK
+    # Delivered again after its worker died: first send what its chunk had handed to the outbox
+    # and not sent, then take back the rows it had claimed and not handed over.
+    resumed = deliveries_resume(token=token)
     reminders_take_back(token=token)
     claimed = reminders_claim(now=now, limit=chunk, token=token)
     if len(claimed) >= chunk and on_full_chunk is not None:
         on_full_chunk()
-    return reminders_send_claimed(reminders=claimed, now=now, token=token)
+    return resumed + reminders_send_claimed(reminders=claimed, now=now, token=token)

@@ -312,16 +312,15 @@ def test_a_scan_stopped_by_an_exception_leaves_the_rows_not_reached_to_the_outbo
         ("email", "pending"),
         ("sms", "pending"),
     ]
-    from scheduling.services.reminders import reminders_take_back
-
-    reminders_take_back(token="scan-1")  # the same scan delivered again
-    monkeypatch.undo()
     from notifications.tasks import outbox_sweep
+    from scheduling.services.reminders import send_due_reminders
 
+    monkeypatch.undo()
+    assert send_due_reminders(now=now, token="scan-1") == 1  # the same scan delivered again: its row in flight
     with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
-        outbox_sweep()
+        outbox_sweep()  # the rows handed back
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
-    assert len(notifications.sms_outbox) == 3
+    assert len(notifications.sms_outbox) == 3 and len(calls) + len(mail.outbox) == 4  # row 3 twice: in flight
 
 
 def test_patient_contacts_reads_every_patient_in_one_query(monkeypatch, django_assert_num_queries):
