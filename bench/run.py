@@ -508,16 +508,21 @@ def growth(env: dict, args, database_url: str) -> dict:
 # --- batch figures --------------------------------------------------------------------------
 def batch_reminders(env: dict, count: int, log_path: Path, worker_concurrency: int = 4) -> dict:
     """Create `count` due reminder rows, start a real Celery worker against Redis, enqueue one
-    scan task (as beat would) and time it from that enqueue to the last row sent."""
+    scan task (as beat would) and time it from that enqueue to the last row sent: the last of
+    their notification outbox deliveries marked sent (a reminder row's own `sent` means handed to
+    the outbox; the scan then sends its chunk's deliveries itself)."""
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
+    from notifications.models import Delivery
     from scheduling.models import Appointment, Reminder
     from scheduling.tasks import send_due_reminders
 
     now = timezone.now()
     Reminder.objects.filter(kind__startswith="bench").delete()
+    bench_deliveries = Delivery.objects.filter(dedupe_key__startswith="visit-reminder:", dedupe_key__contains=":bench:")
+    bench_deliveries.delete()
     # Rows that are due (the scan sends them) on upcoming booked visits of patients with a phone.
     appointments = list(
         Appointment.objects.filter(status="booked", starts_at__gt=now + timedelta(hours=3))
@@ -579,8 +584,15 @@ def batch_reminders(env: dict, count: int, log_path: Path, worker_concurrency: i
         send_due_reminders.delay()
         sent = 0
         while time.perf_counter() - started < 300:
-            sent = Reminder.objects.filter(kind="bench", status="sent").count()
+            sent = bench_deliveries.filter(status="sent").count()
             if sent >= total:
+                break
+            # Rows the scan cancelled (no phone, a channel switched off) send nothing: done when
+            # no bench row is left to hand over or to send.
+            busy = ("pending", "sending")
+            if not Reminder.objects.filter(kind="bench", status__in=busy).exists() and not (
+                bench_deliveries.filter(status__in=busy).exists()
+            ):
                 break
             time.sleep(0.1)
         seconds = time.perf_counter() - started

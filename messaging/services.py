@@ -2,7 +2,7 @@
 
 Every write runs in one transaction with its audit row, its safety flag and its notification
 outbox rows: a message exists exactly when its notice does. Notification texts never carry the
-message (notifications.kinds `care_team_message`, `message_overdue`).
+message (notifications.kinds `care_team_message`, `patient_message`, `message_overdue`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_log
-from accounts.models import AuditAction, User
+from accounts.models import AuditAction, Role, StaffRole, User
 from messaging.attachments import attachment_check, attachment_store, removes_stored_files_on_failure
 from messaging.crisis import AUTOMATIC_REPLY, has_crisis_words
 from messaging.errors import FieldInvalid
@@ -78,6 +78,7 @@ def message_send_by_patient(*, patient: User, body: str, attachment=None, reques
     )
     if thread.waiting_since is None:
         thread.waiting_since, thread.due_at, thread.overdue_notified_at = now, reply_due(now), None
+        _tell_care_team(patient=patient, message=message)
     message.due_at = thread.due_at
     reply = None
     if has_crisis_words(text):
@@ -92,6 +93,28 @@ def message_send_by_patient(*, patient: User, body: str, attachment=None, reques
     audit_log(request, AuditAction.CREATE, message, actor=patient)
     logger.info("patient message sent message_id=%s crisis=%s", message.pk, message.crisis)
     return Sent(message, reply)
+
+
+def care_team_recipients(*, patient: User) -> list[User]:
+    """Who is told that a patient wrote (docs/messaging.md#notices): the assigned physician
+    (when active) and every active care coordinator, each once; the medical director only when
+    the patient has no active physician, so someone clinical hears of it. Never a pharmacy
+    liaison or an administrator (they may not read messages: docs/messaging.md#who-sees-what)."""
+    profile = patient_profile(patient=patient)
+    physician = profile.assigned_physician if profile is not None else None
+    people = [physician] if physician is not None and physician.is_active else []
+    # A staff account without a sub-role is a care coordinator (User.access_role).
+    roles = ["", StaffRole.CARE_COORDINATOR] + ([StaffRole.MEDICAL_DIRECTOR] if not people else [])
+    people.extend(User.objects.filter(role=Role.STAFF, staff_role__in=roles, is_active=True).order_by("pk"))
+    return list({p.pk: p for p in people if p.email}.values())
+
+
+def _tell_care_team(*, patient: User, message: Message) -> None:
+    """The first unanswered message of a waiting period: one email each (kind `patient_message`,
+    no name, no text). Later messages before an answer tell nobody (the inbox shows them, and
+    `message_overdue` follows if the reply time passes)."""
+    for person in care_team_recipients(patient=patient):
+        notify(kind="patient_message", recipient=Recipient.of(person), dedupe_key=f"patient-message:{message.pk}")
 
 
 def _raise_crisis_flag(*, patient: User, request) -> None:

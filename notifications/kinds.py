@@ -120,6 +120,46 @@ KINDS: dict[str, Kind] = {
         subject="Today's video visits",
         body="You have {count} video {noun} today ({zone}): {times}. Open the app for details.",
     ),
+    # Patient: a visit is coming (scheduling; planned rows, sent through notify_many). The time in
+    # the patient's zone; a video visit says nothing else. docs/notifications.md#visit-reminders
+    "visit_reminder": Kind(
+        subject="Your upcoming video visit",
+        body="Reminder: you have a video visit {when} at {clock} {zone}. Open the app for details.",
+        channels=PATIENT_CHANNELS,
+        group="reminders",
+    ),
+    # An in-person visit: the time at the location and the office's address (a practice address is
+    # not PHI), or "at your home"; the text approved in docs/in-person-visits.md#reminders.
+    "in_person_visit_reminder": Kind(
+        subject="Your upcoming in-person visit",
+        body="Reminder: your in-person visit is {when} at {clock} {zone} {place}.",
+        channels=PATIENT_CHANNELS,
+        group="reminders",
+    ),
+    # Patient: the post-session check-in is missing (treatment). No session, no medicine.
+    "check_in_reminder": Kind(
+        subject="Your check-in is waiting",
+        body="Please complete your post-session check-in. Open the app for details.",
+        channels=PATIENT_CHANNELS,
+        group="reminders",
+    ),
+    # Care team: a post-session check-in is still missing after the reminder (treatment).
+    "check_in_overdue": Kind(
+        subject="Post-session check-in overdue",
+        body="A patient's post-session check-in is overdue. Open the care dashboard.",
+    ),
+    # Patient: the evening headache diary (outcomes, opt-in).
+    "diary_reminder": Kind(
+        subject="Your daily check-in",
+        body="Reminder: take a minute to fill in today's diary. Open the app to log it.",
+        channels=PATIENT_CHANNELS,
+        group="diary",
+    ),
+    # Care team: a patient wrote and the thread was not waiting yet (messaging). No patient, no text.
+    "patient_message": Kind(
+        subject="A patient sent a message",
+        body="A patient sent a message. Open the inbox on the care dashboard.",
+    ),
 }
 
 

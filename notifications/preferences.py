@@ -13,18 +13,37 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from api.clock import practice_zone
 from notifications.errors import SmsStopped
-from notifications.models import NotificationPreference, SmsOptOut
+from notifications.models import Device, NotificationPreference, SmsOptOut
 
 
 def preference_for(user) -> NotificationPreference | None:
     if user is None or user.pk is None:
         return None
     return NotificationPreference.objects.filter(user=user).first()
+
+
+def preference_and_device(user) -> tuple[NotificationPreference | None, bool]:
+    """The person's preference row (None for the defaults) and whether they have a push device
+    registered, in one query (senders that plan their own rows: visit reminders at booking)."""
+    if user is None or user.pk is None:
+        return None, False
+    User = type(user)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .select_related("notification_preference")
+        .annotate(has_device=Exists(Device.objects.filter(user=OuterRef("pk"))))
+        .only("pk", "notification_preference")
+        .first()
+    )
+    if row is None:
+        return None, False
+    return getattr(row, "notification_preference", None), bool(row.has_device)
 
 
 def contact_of(user) -> tuple[str, ZoneInfo]:

@@ -10,8 +10,11 @@ the row and sends it (the slow path). Nothing is sent here.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -20,8 +23,17 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from notifications import outbox
 from notifications.kinds import KINDS, render
-from notifications.models import Channel, Delivery, Device, OutboxEffect, OutboxStatus
+from notifications.models import (
+    Channel,
+    Delivery,
+    Device,
+    NotificationPreference,
+    OutboxEffect,
+    OutboxStatus,
+    SmsOptOut,
+)
 from notifications.preferences import contact_of, preference_for, quiet_until, sms_blocked
 
 logger = logging.getLogger(__name__)
@@ -49,6 +61,60 @@ def _as_recipient(recipient: User | Recipient | str) -> Recipient:
     return Recipient.of(recipient)
 
 
+class _Lookups:
+    """What planning reads about a recipient, one query at a time (a single notify)."""
+
+    def pref(self, user) -> NotificationPreference | None:
+        return preference_for(user)
+
+    def stopped(self, phone: str) -> bool:
+        return sms_blocked(phone)
+
+    def devices(self, user) -> list[int]:
+        if user is None or not user.pk:
+            return []
+        return list(Device.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
+
+    def zone(self, user) -> ZoneInfo:
+        return contact_of(user)[1]
+
+
+class _BulkLookups(_Lookups):
+    """The same answers for many notices in three queries (preferences, STOPs, devices); the
+    zone comes from the notice when the caller knows it (visit reminders do)."""
+
+    def __init__(self, notices: list[Notice]):
+        users = {n.recipient.user.pk for n in notices if n.recipient.user is not None and n.recipient.user.pk}
+        phones = {n.recipient.phone.strip() for n in notices if n.recipient.phone.strip()}
+        self._prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=users)} if users else {}
+        self._stopped = (
+            set(SmsOptOut.objects.filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
+        )
+        self._devices: dict[int, list[int]] = {}
+        wants_push = {
+            n.recipient.user.pk
+            for n in notices
+            if n.recipient.user is not None and Channel.PUSH in (n.channels or KINDS[n.kind].channels)
+        }
+        if wants_push:
+            rows = Device.objects.filter(user_id__in=wants_push).order_by("pk").values_list("user_id", "pk")
+            for user_id, pk in rows:
+                self._devices.setdefault(user_id, []).append(pk)
+        self._zones = {n.recipient.user.pk: n.zone for n in notices if n.zone is not None and n.recipient.user}
+
+    def pref(self, user):
+        return self._prefs.get(user.pk) if user is not None else None
+
+    def stopped(self, phone: str) -> bool:
+        return phone in self._stopped
+
+    def devices(self, user) -> list[int]:
+        return self._devices.get(user.pk, []) if user is not None else []
+
+    def zone(self, user) -> ZoneInfo:
+        return self._zones.get(user.pk) or super().zone(user)
+
+
 @dataclass(frozen=True)
 class Plan:
     pairs: list[tuple[str, str]]  # (channel, address)
@@ -56,7 +122,12 @@ class Plan:
 
 
 def _plan(
-    kind: str, recipient: Recipient, channels: tuple[str, ...] | None, deliver_by: datetime | None, now: datetime
+    kind: str,
+    recipient: Recipient,
+    channels: tuple[str, ...] | None,
+    deliver_by: datetime | None,
+    now: datetime,
+    lookups: _Lookups | None = None,
 ) -> Plan:
     """Which (channel, address) pairs, and from when (docs/notifications.md#channels).
 
@@ -67,9 +138,10 @@ def _plan(
     `deliver_by` (a visit's start) comes first. Required kinds (safety, billing that must reach the
     patient) ignore the group choices and quiet hours."""
     spec = KINDS[kind]
+    lookups = lookups or _Lookups()
     wanted = channels if channels is not None else spec.channels
     user = recipient.user
-    pref = preference_for(user) if spec.group else None
+    pref = lookups.pref(user) if spec.group else None
     optional = not spec.required
     pairs: list[tuple[str, str]] = []
     for channel in wanted:
@@ -79,18 +151,17 @@ def _plan(
             addresses = [recipient.email]
         elif channel == Channel.SMS:
             phone = recipient.phone.strip()
-            if not phone or sms_blocked(phone) or (pref is not None and not pref.sms_consent):
+            if not phone or lookups.stopped(phone) or (pref is not None and not pref.sms_consent):
                 continue
             addresses = [phone]
         elif channel == Channel.PUSH:
-            devices = Device.objects.filter(user=user) if user is not None and user.pk else Device.objects.none()
-            addresses = [f"device:{pk}" for pk in devices.order_by("pk").values_list("pk", flat=True)]
+            addresses = [f"device:{pk}" for pk in lookups.devices(user)]
         else:
             addresses = []
         pairs.extend((str(channel), a.strip()) for a in addresses if a and a.strip())
     not_before = None
     if pairs and pref is not None and optional and pref.quiet_start is not None:
-        _, zone = contact_of(user)
+        zone = lookups.zone(user)
         until = quiet_until(start=pref.quiet_start, end=pref.quiet_end, zone=zone, at=now)
         if until is not None and not (deliver_by is not None and deliver_by <= until):
             not_before = until
@@ -158,10 +229,104 @@ def notify(
             .values_list("pk", flat=True)
         )
         if ready:
-            from notifications.tasks import send_deliveries
-
-            _publish_on_commit(send_deliveries, ready)
+            _publish_deliveries_on_commit(ready)
     return ids
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notify call, for `notify_many`. `zone`: the recipient's time zone when the caller has
+    it already (for quiet hours), else it is looked up."""
+
+    kind: str
+    recipient: Recipient
+    dedupe_key: str
+    context: dict = field(default_factory=dict)
+    channels: tuple[str, ...] | None = None
+    deliver_by: datetime | None = None
+    zone: ZoneInfo | None = None
+
+
+def notify_many(notices: Iterable[Notice], *, publish: bool = True, claim_for: str = "") -> list[int]:
+    """`notify` for many notices at once (a batch job's chunk): the same rules, rows and dedupe
+    keys, in a fixed number of queries whatever the count (preferences, STOPs, devices, one
+    INSERT, one SELECT). Returns the ids of the rows that may go now (pending, not held by quiet
+    hours), including rows an earlier call with the same key wrote. `publish=False`: the caller is
+    already a worker and sends them itself after its commit (`deliveries_send`); the sweep sends
+    them if it dies first. `claim_for` (that worker's task id): new rows that may go now are
+    written already claimed by it (one write per row fewer); if it dies, the redelivered task
+    sends them (`deliveries_resume`), else the sweep after its stale window."""
+    notices = list(notices)
+    if not notices:
+        return []
+    now = timezone.now()
+    lookups = _BulkLookups(notices)
+    rows = []
+    for n in notices:
+        plan = _plan(n.kind, n.recipient, n.channels, n.deliver_by, now, lookups)
+        if not plan.pairs:
+            continue
+        subject, body = render(n.kind, n.context or {})
+        held = plan.not_before
+        claimed = {"status": OutboxStatus.SENDING, "claimed_by": claim_for, "claimed_at": now, "attempts": 1}
+        rows.extend(
+            Delivery(
+                kind=n.kind,
+                channel=channel,
+                recipient=n.recipient.user,
+                address=address,
+                subject=subject[:200],
+                body=body,
+                dedupe_key=n.dedupe_key,
+                not_before=held,
+                next_attempt_at=max(_sweep_after(now), held) if held else _sweep_after(now),
+                **(claimed if claim_for and not held else {}),
+            )
+            for channel, address in plan.pairs
+        )
+    if not rows:
+        return []
+    wanted = {(r.dedupe_key, r.channel, r.address) for r in rows}
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        mine = Q(status=OutboxStatus.SENDING, claimed_by=claim_for) if claim_for else Q(pk__in=[])
+        found = Delivery.objects.filter(
+            Q(status=OutboxStatus.PENDING) | mine, dedupe_key__in={r.dedupe_key for r in rows}
+        )
+        ready = [
+            pk
+            for pk, key, channel, address, not_before in found.order_by("pk").values_list(
+                "pk", "dedupe_key", "channel", "address", "not_before"
+            )
+            if (key, channel, address) in wanted and (not_before is None or not_before <= now)
+        ]
+        if ready and publish:
+            _publish_deliveries_on_commit(ready)
+    return ready
+
+
+def deliveries_send(ids: list[int], *, token: str = "") -> int:
+    """Send these deliveries now, in this process (a worker that wrote them with
+    `notify_many(publish=False)`, after its commit): claimed together by compare-and-swap under
+    `token`, each sent and marked on its own. Returns how many were sent. Rows another worker
+    holds, or already sent, are left alone; a crash leaves the rest to the redelivered task (same
+    token: `deliveries_resume`) or to the sweep."""
+    return outbox.perform_batch(Delivery, ids, token=token or f"local-{uuid.uuid4().hex}")
+
+
+def deliveries_resume(*, token: str) -> int:
+    """Send the deliveries still claimed by `token` (a task whose worker died, delivered again by
+    the broker with the same id): at once, not after the stale window. The one in flight at the
+    crash may have reached the provider: it is sent again (at least once). Returns how many were
+    sent."""
+    if not token:
+        return 0
+    ids = list(
+        Delivery.objects.filter(status=OutboxStatus.SENDING, claimed_by=token)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return outbox.perform_batch(Delivery, ids, token=token) if ids else 0
 
 
 def effect_enqueue(*, handler: str, args: dict | None = None, dedupe_key: str) -> int | None:
@@ -192,6 +357,12 @@ def notifications_cancel(*, dedupe_key: str) -> int:
     return Delivery.objects.filter(dedupe_key=dedupe_key, status=OutboxStatus.PENDING).update(
         status=OutboxStatus.CANCELLED
     )
+
+
+def _publish_deliveries_on_commit(ids: list[int]) -> None:
+    from notifications.tasks import send_deliveries  # lazy: the tasks module imports this app's outbox
+
+    _publish_on_commit(send_deliveries, ids)
 
 
 def _publish_on_commit(task, ids: list[int]) -> None:

@@ -38,6 +38,5 @@ def outcomes_policy() -> OutcomesPolicy:
     )
 
 
-# No PHI: the reminder says what to do, never why (no "headache", no condition).
-DIARY_REMINDER_SMS = "Reminder: take a minute to fill in today's diary. Open the app to log it."
-DIARY_REMINDER_SUBJECT = "Your daily check-in"
+# The reminder's text (no PHI: what to do, never why; no "headache", no condition) is
+# notifications.kinds `diary_reminder`.

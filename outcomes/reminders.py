@@ -1,8 +1,9 @@
 """The evening diary reminder (opt-in, at the patient's chosen local time, once per local date).
 
 The scan claims a day by inserting its DiaryReminderDelivery row (unique per patient and local
-date), so two scans, or a scan delivered twice, send one reminder. Sending is one small function,
-`deliver_diary_reminder`, so it can be pointed at the practice's notification outbox later.
+date), so two scans, or a scan delivered twice, send one reminder. `deliver_diary_reminder`
+writes the outbox row (notifications.services.notify, kind `diary_reminder`, dedupe key per
+patient and local date) in the transaction that records the claim's outcome; the outbox sends it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import notifications
 from accounts.models import User
 from notifications.preferences import channel_allowed, preference_for
+from notifications.services import Recipient, notify
 from outcomes import selectors
 from outcomes.models import DiaryReminderDelivery, DiaryReminderPreference, HeadacheDiaryEntry
-from outcomes.policy import DIARY_REMINDER_SMS, DIARY_REMINDER_SUBJECT
 
 logger = logging.getLogger(__name__)
 
@@ -27,18 +27,25 @@ logger = logging.getLogger(__name__)
 SEND_WINDOW = timedelta(hours=3)
 
 
-def deliver_diary_reminder(*, patient: User, phone: str) -> str:
-    """Send the reminder text (no PHI) by SMS when the patient has a phone and takes diary texts,
-    else by email unless they switched diary emails off (docs/notifications.md#preferences).
-    Returns the channel used, "" when the patient takes neither."""
+def deliver_diary_reminder(*, patient: User, phone: str, local_date) -> str:
+    """Queue the reminder (no PHI) by SMS when the patient has a phone and takes diary texts,
+    else by email unless they switched diary emails off (docs/notifications.md#preferences): one
+    message a night, as before the outbox. Returns the channel used, "" when the patient takes
+    neither. Call it inside the transaction that records the outcome."""
     pref = preference_for(patient) or False
     if phone and channel_allowed(user=patient, group="diary", channel="sms", phone=phone, pref=pref):
-        notifications.send_sms(to=phone, body=DIARY_REMINDER_SMS)
-        return "sms"
-    if not channel_allowed(user=patient, group="diary", channel="email", pref=pref):
+        channel = "sms"
+    elif channel_allowed(user=patient, group="diary", channel="email", pref=pref):
+        channel = "email"
+    else:
         return ""
-    notifications.send_email(to=patient.email, subject=DIARY_REMINDER_SUBJECT, body=DIARY_REMINDER_SMS)
-    return "email"
+    ids = notify(
+        kind="diary_reminder",
+        recipient=Recipient.of(patient, phone=phone),
+        channels=(channel,),
+        dedupe_key=f"diary-reminder:{patient.pk}:{local_date.isoformat()}",
+    )
+    return channel if ids else ""
 
 
 def _phone(patient: User) -> str:
@@ -73,18 +80,19 @@ def send_due_diary_reminders(*, now=None) -> int:
             delivery.save(update_fields=["status"])
             continue
         try:
-            delivery.channel = deliver_diary_reminder(patient=patient, phone=_phone(patient))
-        except Exception:  # noqa: BLE001 - a transport failure is recorded, not retried tonight
+            # The outbox row and "sent" (queued) commit together; the outbox retries a provider.
+            with transaction.atomic():
+                delivery.channel = deliver_diary_reminder(patient=patient, phone=_phone(patient), local_date=local_date)
+                if delivery.channel:
+                    delivery.status = DiaryReminderDelivery.Status.SENT
+                    delivery.sent_at = timezone.now()
+                else:  # every channel switched off for the diary
+                    delivery.status = DiaryReminderDelivery.Status.SKIPPED
+                delivery.save(update_fields=["status", "channel", "sent_at"])
+        except Exception:  # noqa: BLE001 - a failed write is recorded, not retried tonight
             logger.warning("diary reminder failed delivery_id=%s", delivery.pk)
             delivery.status = DiaryReminderDelivery.Status.FAILED
             delivery.save(update_fields=["status"])
             continue
-        if not delivery.channel:  # every channel switched off for the diary
-            delivery.status = DiaryReminderDelivery.Status.SKIPPED
-            delivery.save(update_fields=["status"])
-            continue
-        delivery.status = DiaryReminderDelivery.Status.SENT
-        delivery.sent_at = timezone.now()
-        delivery.save(update_fields=["status", "channel", "sent_at"])
-        sent += 1
+        sent += delivery.status == DiaryReminderDelivery.Status.SENT
     return sent

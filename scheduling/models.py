@@ -290,6 +290,7 @@ class Appointment(models.Model):
 class ReminderChannel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
+    PUSH = "push", "Push"  # to each of the patient's devices (notifications.Delivery rows)
 
 
 class ReminderStatus(models.TextChoices):
@@ -304,7 +305,9 @@ class Reminder(models.Model):
     """One reminder to send (appointment x channel x kind), scanned by beat when due.
 
     `kind` names the offset ("24h", "1h"). Sending claims the row with a compare-and-swap
-    (pending -> sending), so a double scan or a re-delivered task sends once."""
+    (pending -> sending), so a double scan or a re-delivered task sends once, and hands it to the
+    notification outbox: `sent` means its notifications.Delivery row was written
+    (docs/notifications.md#visit-reminders); that row holds the provider's id."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(max_length=8, choices=ReminderChannel.choices)

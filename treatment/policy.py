@@ -27,10 +27,8 @@ def policy_resolver():
     return resolve
 
 
-CHECK_IN_REMINDER_SMS = "Please complete your post-session check-in. Open the app for details."
-CHECK_IN_REMINDER_SUBJECT = "Your check-in is waiting"
-CHECK_IN_ALERT_SUBJECT = "Post-session check-in overdue"
-CHECK_IN_ALERT_BODY = "A patient's post-session check-in is overdue. Open the care dashboard."
+# The check-in reminder's and alert's texts (no PHI) are notifications.kinds `check_in_reminder`
+# and `check_in_overdue` (docs/notifications.md#what-is-sent-where).
 
 URINARY_INSTRUCTIONS = (
     "Pain when passing urine or blood in the urine can be a side effect of ketamine on the bladder. "

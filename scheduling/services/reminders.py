@@ -1,39 +1,47 @@
-"""Visit reminders: rows planned at booking, scanned by beat, each sent once.
+"""Visit reminders: rows planned at booking, scanned by beat, each handed once to the
+notification outbox (docs/notifications.md#visit-reminders).
 
 A scan claims a chunk of due rows in one transaction (SELECT ... FOR UPDATE SKIP LOCKED, then
 pending -> sending in one UPDATE), so overlapping scans (or a re-delivered task) never claim the
-same row, and a chunk costs one commit. Each row is then sent and marked sent on its own, so a
-crash re-sends at most the row in flight. A scan that claimed a full chunk enqueues the next scan
-before sending, so a burst is drained by every worker process, not 500 rows a minute.
-A failed send puts the row back to pending until SCHEDULING_REMINDER_MAX_ATTEMPTS, then failed.
-A row left in "sending" by a crashed worker (the row in flight and the rest of its chunk) goes
-back to pending after 10 minutes: at-least-once after a crash is preferred to a silently lost
-reminder.
+same row, and a chunk costs one commit. The chunk is then written to the outbox in one
+transaction (`notifications.services.notify_many`: one Delivery row per reminder row, under the
+key `visit-reminder:<visit>:<offset>:<start>`, with the patient's preferences, SMS consent and
+quiet hours applied as for any notice) together with the rows' `sent` mark, and the scan sends
+those deliveries itself after that commit (`deliveries_send`): no second task per chunk. A
+worker killed after the commit leaves its deliveries claimed under its task id: the redelivered
+scan sends them at once (`deliveries_resume`), else the outbox sweep does after its stale window. Provider
+failures are retried by the outbox (backoff, NOTIFICATIONS_MAX_ATTEMPTS). A scan that claimed a
+full chunk enqueues the next scan before sending, so a burst is drained by every worker process.
+A row left in "sending" by a crashed worker before its outbox write goes back to pending after
+10 minutes.
 
 Bodies say when, in the patient's own time zone (docs/service-area.md#time-zones), and nothing else: no
-physician name, no reason for the visit.
+physician name, no reason for the visit (notifications.kinds `visit_reminder`,
+`in_person_visit_reminder`: the office's address, docs/in-person-visits.md#reminders).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import notifications
+from notifications.kinds import render
 from notifications.preferences import (
     channel_allowed,
     channels_refused,
-    preference_for,
+    preference_and_device,
     release_after_quiet_hours,
 )
+from notifications.services import Notice, Recipient, deliveries_resume, deliveries_send, notify_many
 from scheduling import contracts
 from scheduling.models import (
     Appointment,
@@ -55,8 +63,9 @@ def _kinds() -> list[tuple[str, timedelta]]:
 
 
 def reminders_plan(*, appointment: Appointment, now: datetime | None = None, new: bool = False) -> list[Reminder]:
-    """Create or re-plan the appointment's reminders (email always, SMS when the patient has a
-    phone). Offsets already passed are not planned; rows no longer wanted are cancelled.
+    """Create or re-plan the appointment's reminders (email, SMS when the patient has a phone,
+    push when they have a device registered), each as their "reminders" choices allow. Offsets
+    already passed are not planned; rows no longer wanted are cancelled.
     `new`: the appointment was just created, so it has no rows yet (one INSERT for all)."""
     now = now or timezone.now()
     patient = appointment.patient
@@ -64,10 +73,14 @@ def reminders_plan(*, appointment: Appointment, now: datetime | None = None, new
     # The patient's choices for reminders, and their quiet hours: a reminder that falls inside
     # them waits until they end, unless the visit starts first (docs/notifications.md#quiet-hours).
     # A STOP from the number is checked when sending (reminders_send_claimed).
-    pref = preference_for(patient) or False
+    pref, device = preference_and_device(patient)
+    pref = pref or False
+    candidates = [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
+    if device:
+        candidates.append(ReminderChannel.PUSH)
     channels = [
         c
-        for c in [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
+        for c in candidates
         if channel_allowed(user=patient, group="reminders", channel=c.value, pref=pref, check_stop=False)
     ]
     wanted = {}
@@ -103,9 +116,11 @@ def reminders_cancel(*, appointment: Appointment) -> int:
     )
 
 
-def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime, location: VisitLocation | None = None) -> str:
-    """The reminder's whole body. A video visit: the time in the patient's zone, nothing else.
-    An in-person visit: the time in the location's zone and the office's address (a practice
+def reminder_notice(
+    *, starts_at: datetime, tz: ZoneInfo, now: datetime, location: VisitLocation | None = None
+) -> tuple[str, dict]:
+    """The reminder's kind and context. A video visit: the time in the patient's zone, nothing
+    else. An in-person visit: the time in the location's zone and the office's address (a practice
     address is not PHI; a home visit says "at your home"). docs/in-person-visits.md#reminders."""
     if location is not None:
         tz = contracts.zone(location.time_zone)
@@ -117,14 +132,20 @@ def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime, location:
         when = "tomorrow"
     else:
         when = f"on {local.strftime('%a, %b')} {local.day}"
-    clock = local.strftime("%I:%M %p").lstrip("0")
+    context = {"when": when, "clock": local.strftime("%I:%M %p").lstrip("0"), "zone": local.tzname()}
     if location is None:
-        return f"Reminder: you have a video visit {when} at {clock} {local.tzname()}. Open the app for details."
+        return "visit_reminder", context
     if location.kind == VisitLocationKind.HOME_VISIT:
         place = "at your home"
     else:
         place = f"at {location.address_text}"
-    return f"Reminder: your in-person visit is {when} at {clock} {local.tzname()} {place}."
+    return "in_person_visit_reminder", {**context, "place": place}
+
+
+def reminder_text(*, starts_at: datetime, tz: ZoneInfo, now: datetime, location: VisitLocation | None = None) -> str:
+    """The reminder's whole body (see `reminder_notice`)."""
+    kind, context = reminder_notice(starts_at=starts_at, tz=tz, now=now, location=location)
+    return render(kind, context)[1]
 
 
 def _stale_back_to_pending(now: datetime) -> None:
@@ -174,54 +195,27 @@ def reminders_take_back(*, token: str) -> int:
     )
 
 
-def _mark(reminder_id: int, **fields) -> int:
-    """Record a claimed (sending) row's outcome in its own commit: one statement per row.
-
-    On PostgreSQL that commit does not wait for its WAL flush (`set_config('synchronous_commit',
-    'off', true)` in the same statement, so for this one transaction only). Under write load the
-    flush was 75% of a row's cost (4-5 ms of 5-6 ms). The mark is visible to every session at
-    once, so a worker crash loses nothing; only a crash of the database server itself can lose
-    the marks of its last moments (up to 3 x wal_writer_delay, 0.6 s by default, and never past
-    the next synchronous commit, such as any claim). Those rows stay claimed and are sent again
-    after the stale recovery: at least once, as after any crash. Claims stay synchronous, so no
-    server crash can let two scans hold the same row."""
-    rows = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING)
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return rows.update(**fields)  # inside a caller's transaction: leave its durability alone
-    quote, meta = connection.ops.quote_name, Reminder._meta
-    table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
-    values = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c "
-            f"WHERE {table}.id = %s AND {table}.status = %s",
-            [*values, reminder_id, ReminderStatus.SENDING.value],
-        )
-        return cursor.rowcount
+def reminder_dedupe_key(reminder: Reminder) -> str:
+    """One outbox event per visit, offset and start time: a re-planned (moved) visit is a new
+    event, a row scanned twice is the same one."""
+    appointment = reminder.appointment
+    return f"visit-reminder:{appointment.pk}:{reminder.kind}:{int(appointment.starts_at.timestamp())}"
 
 
-def _deliver(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> bool:
-    """Send one claimed (sending) row and record the outcome on that row alone, in its own
-    commit: a crash between two rows re-sends nothing that was already marked sent."""
+def _notice(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime) -> Notice:
     email, phone, tz = contact
     appointment = reminder.appointment
-    body = reminder_text(starts_at=appointment.starts_at, tz=tz, now=now, location=appointment.location)
-    subject = "Your upcoming video visit" if appointment.location is None else "Your upcoming in-person visit"
-    try:
-        if reminder.channel == ReminderChannel.SMS:
-            provider_id = notifications.send_sms(to=phone, body=body)
-        else:
-            notifications.send_email(to=email, subject=subject, body=body)
-            provider_id = ""
-    except Exception:
-        failed = reminder.attempts >= settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
-        _mark(reminder.pk, status=ReminderStatus.FAILED if failed else ReminderStatus.PENDING)
-        logger.warning("reminder send failed id=%s attempt=%s", reminder.pk, reminder.attempts, exc_info=True)
-        return False
-    _mark(reminder.pk, status=ReminderStatus.SENT, sent_at=timezone.now(), provider_id=provider_id or "")
-    logger.info("reminder sent id=%s channel=%s", reminder.pk, reminder.channel)
-    return True
+    kind, context = reminder_notice(starts_at=appointment.starts_at, tz=tz, now=now, location=appointment.location)
+    return Notice(
+        kind=kind,
+        recipient=Recipient(user=appointment.patient, email=email, phone=phone),
+        dedupe_key=reminder_dedupe_key(reminder),
+        context=context,
+        channels=(reminder.channel,),
+        # Quiet hours that began since planning hold it, unless the visit starts first.
+        deliver_by=appointment.starts_at,
+        zone=tz,
+    )
 
 
 def _unsendable(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: datetime, refused=frozenset()) -> bool:
@@ -235,11 +229,12 @@ def _unsendable(reminder: Reminder, contact: tuple[str, str, ZoneInfo], now: dat
     return reminder.channel == ReminderChannel.SMS and not contact[1]
 
 
-def reminders_send_claimed(*, reminders: list[Reminder], now: datetime | None = None) -> int:
-    """Send rows this caller claimed (reminders_claim). Rows that can no longer be sent are
-    cancelled together; the rest are sent and marked one by one. If sending stops on an
-    exception, the rows not reached go back to pending (a SIGKILL leaves them to the stale
-    recovery instead). Returns how many were sent."""
+def reminders_send_claimed(*, reminders: list[Reminder], now: datetime | None = None, token: str = "") -> int:
+    """Hand rows this caller claimed (reminders_claim) to the outbox and send them. Rows that can
+    no longer be sent are cancelled together; the rest are written to the outbox and marked
+    `sent` in one transaction, then their deliveries are sent here, each marked on its own.
+    If the write fails, the rows go back to pending (failed after SCHEDULING_REMINDER_MAX_ATTEMPTS);
+    if sending stops, the outbox has the rows. Returns how many deliveries were sent."""
     now = now or timezone.now()
     if not reminders:
         return 0
@@ -249,17 +244,28 @@ def reminders_send_claimed(*, reminders: list[Reminder], now: datetime | None = 
     if cancel:
         Reminder.objects.filter(pk__in=cancel, status=ReminderStatus.SENDING).update(status=ReminderStatus.CANCELLED)
     todo = [r for r in reminders if r.pk not in set(cancel)]
-    sent = 0
-    for i, reminder in enumerate(todo):
-        try:
-            sent += _deliver(reminder, contacts[reminder.appointment.patient_id], now)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                Reminder.objects.filter(pk__in=[r.pk for r in todo[i + 1 :]], status=ReminderStatus.SENDING).update(
-                    status=ReminderStatus.PENDING, attempts=F("attempts") - 1
-                )
-            raise
-    return sent
+    if not todo:
+        return 0
+    token = token or f"local-{uuid.uuid4().hex}"
+    try:
+        with transaction.atomic():
+            notices = [_notice(r, contacts[r.appointment.patient_id], now) for r in todo]
+            ids = notify_many(notices, publish=False, claim_for=token)
+            Reminder.objects.filter(pk__in=[r.pk for r in todo], status=ReminderStatus.SENDING).update(
+                status=ReminderStatus.SENT, sent_at=timezone.now()
+            )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            pks = [r.pk for r in todo]
+            spent = Reminder.objects.filter(
+                pk__in=pks, status=ReminderStatus.SENDING, attempts__gte=settings.SCHEDULING_REMINDER_MAX_ATTEMPTS
+            )
+            spent.update(status=ReminderStatus.FAILED)
+            Reminder.objects.filter(pk__in=pks, status=ReminderStatus.SENDING).update(status=ReminderStatus.PENDING)
+        logger.warning("reminder chunk not written to the outbox rows=%d", len(todo), exc_info=True)
+        raise
+    logger.info("reminders queued rows=%d deliveries=%d", len(todo), len(ids))
+    return deliveries_send(ids, token=token)
 
 
 def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
@@ -272,7 +278,7 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> bool:
     if claimed != 1:
         return False
     reminder = Reminder.objects.select_related("appointment__patient", "appointment__location").get(pk=reminder_id)
-    return reminders_send_claimed(reminders=[reminder], now=now) == 1
+    return reminders_send_claimed(reminders=[reminder], now=now) >= 1
 
 
 def send_due_reminders(
@@ -288,8 +294,11 @@ def send_due_reminders(
     `token` (the task's id) is written on the claimed rows; a scan delivered again after its
     worker died first takes back the rows it had claimed and not sent."""
     chunk = chunk or settings.SCHEDULING_REMINDER_CHUNK
+    # Delivered again after its worker died: first send what its chunk had handed to the outbox
+    # and not sent, then take back the rows it had claimed and not handed over.
+    resumed = deliveries_resume(token=token)
     reminders_take_back(token=token)
     claimed = reminders_claim(now=now, limit=chunk, token=token)
     if len(claimed) >= chunk and on_full_chunk is not None:
         on_full_chunk()
-    return reminders_send_claimed(reminders=claimed, now=now)
+    return resumed + reminders_send_claimed(reminders=claimed, now=now, token=token)

@@ -270,3 +270,42 @@ def test_a_new_waiting_period_after_an_answer(patient, staff, profile):
     # The clock runs from the oldest unanswered message.
     assert thread.due_at == datetime(2026, 12, 3, 10, 0, tzinfo=NY)
     assert timedelta(0) < thread.due_at - thread.waiting_since <= timedelta(days=1)
+
+
+# --- the care team's notice of a new patient message ---------------------------------------------
+
+
+def test_the_first_unanswered_message_tells_the_physician_and_coordinators_once(
+    patient, physician, profile, staff, pharmacy_liaison, medical_director, committed
+):
+    """One email per care-team member when a thread starts waiting; more messages before an
+    answer tell nobody; never a pharmacy liaison; no name, no text (docs/messaging.md#notices)."""
+    with committed():
+        first = send(patient, body="My neighbour Bob asks about my ketamine troche dose")
+        send(patient, body="Also: can I drive tomorrow?")
+    rows = Delivery.objects.filter(kind="patient_message")
+    assert sorted(rows.values_list("address", flat=True)) == sorted([physician.email, staff.email])
+    assert set(rows.values_list("dedupe_key", flat=True)) == {
+        f"patient-message:{Message.objects.get(public_id=first['message']['id']).pk}"
+    }
+    notices = [m for m in mail.outbox if m.subject == "A patient sent a message"]
+    assert sorted(m.to[0] for m in notices) == sorted([physician.email, staff.email])
+    assert pharmacy_liaison.email not in {m.to[0] for m in mail.outbox}
+    assert medical_director.email not in {m.to[0] for m in mail.outbox}  # a physician is assigned
+    for m in notices:
+        assert m.body == "A patient sent a message. Open the inbox on the care dashboard."
+        for secret in ("Bob", "ketamine", "troche", "dose", "drive", patient.last_name, patient.email):
+            assert secret not in m.body and secret not in m.subject
+    # An answer ends the waiting period; the next message tells the team again, once.
+    with committed():
+        client_for(physician).post(team_url(patient), {"body": "Yes."}, format="json")
+        send(patient, body="Thanks!")
+    assert Delivery.objects.filter(kind="patient_message").count() == 4
+
+
+def test_without_a_physician_the_medical_director_is_told(patient, profile, staff, medical_director, committed):
+    type(profile).objects.filter(pk=profile.pk).update(assigned_physician=None)
+    with committed():
+        send(patient)
+    told = sorted(Delivery.objects.filter(kind="patient_message").values_list("address", flat=True))
+    assert told == sorted([staff.email, medical_director.email])

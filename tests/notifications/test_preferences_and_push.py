@@ -313,13 +313,13 @@ def test_a_duplicated_send_task_delivers_once(patient, profile):
     assert len(mail.outbox) == 1 and len(push.push_outbox) == 1
 
 
-def test_the_diary_reminder_follows_the_diary_choices(patient, profile):
+def test_the_diary_reminder_follows_the_diary_choices(patient, profile, committed):
     from outcomes.models import DiaryReminderDelivery, DiaryReminderPreference
     from outcomes.reminders import send_due_diary_reminders
 
     DiaryReminderPreference.objects.create(patient=patient, enabled=True, local_time=time(19))
     pref = NotificationPreference.objects.create(user=patient, channels={"diary": {"sms": False}})
-    with time_machine.travel(datetime(2026, 11, 28, 19, 30, tzinfo=NY), tick=False):
+    with time_machine.travel(datetime(2026, 11, 28, 19, 30, tzinfo=NY), tick=False), committed():
         assert send_due_diary_reminders() == 1
     assert backends.sms_outbox == [] and len(mail.outbox) == 1  # email instead of the text
     pref.channels = {"diary": {"sms": False, "email": False}}

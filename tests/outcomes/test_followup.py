@@ -75,12 +75,14 @@ def _opt_in(patient, at: str):
     return response.json()
 
 
-def test_reminder_is_sent_once_per_local_date_at_the_chosen_time(pensacola, patient):
+def test_reminder_is_sent_once_per_local_date_at_the_chosen_time(
+    pensacola, patient, django_capture_on_commit_callbacks
+):
     assert _opt_in(patient, "20:30")["time_zone"] == "America/Chicago"
     with time_machine.travel(utc(2026, 11, 29, 2, 0), tick=False):  # 20:00 in Pensacola: too early
         assert send_due_diary_reminders() == 0
-    with time_machine.travel(utc(2026, 11, 29, 2, 35), tick=False):  # 20:35 Central, Nov 28
-        assert send_diary_reminders() == 1
+    with time_machine.travel(utc(2026, 11, 29, 2, 35), tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert send_diary_reminders() == 1  # 20:35 Central, Nov 28; the outbox sends after commit
         assert send_diary_reminders() == 0  # a second scan, the same local date
     assert len(notifications.sms_outbox) == 1
     body = notifications.sms_outbox[0].body
@@ -104,11 +106,11 @@ def test_reminder_skipped_when_the_day_is_logged_or_opted_out(profile, patient):
     assert notifications.sms_outbox == []
 
 
-def test_reminder_goes_by_email_without_a_phone(profile, patient):
+def test_reminder_goes_by_email_without_a_phone(profile, patient, django_capture_on_commit_callbacks):
     profile.phone = ""
     profile.save()
     _opt_in(patient, "19:00")
-    with time_machine.travel(utc(2026, 11, 29, 0, 30), tick=False):
+    with time_machine.travel(utc(2026, 11, 29, 0, 30), tick=False), django_capture_on_commit_callbacks(execute=True):
         assert send_due_diary_reminders() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [patient.email]
 

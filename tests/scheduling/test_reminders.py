@@ -1,7 +1,7 @@
 """Reminders: planned at booking, sent once under a double scan, in the patient's zone, no PHI."""
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts import notifications
+from notifications.models import Delivery
 from scheduling import contracts, tasks
 from scheduling.models import AgendaDigest, Reminder, ReminderStatus
 from scheduling.services.agenda import send_physician_agendas
@@ -67,7 +68,14 @@ def test_double_scan_sends_each_reminder_once(appointment, patient):
     assert patient.last_name not in body and patient.first_name not in body
     sent = Reminder.objects.filter(status=ReminderStatus.SENT)
     assert sent.count() == 2 and all(r.sent_at for r in sent)
-    assert sent.get(channel="sms").provider_id.startswith("locmem-")
+    # Each row went through the outbox: one Delivery per row, the provider's id on it.
+    key = f"visit-reminder:{sent[0].appointment_id}:24h:{int(START.timestamp())}"
+    deliveries = Delivery.objects.filter(dedupe_key=key)
+    assert sorted(deliveries.values_list("kind", "channel", "status")) == [
+        ("visit_reminder", "email", "sent"),
+        ("visit_reminder", "sms", "sent"),
+    ]
+    assert deliveries.get(channel="sms").provider_id.startswith("locmem-")
     with time_machine.travel(START - timedelta(minutes=30), tick=False):
         assert tasks.send_due_reminders() == 2
     assert "today at 3:00 PM EDT" in notifications.sms_outbox[-1].body
@@ -90,8 +98,10 @@ def test_reminder_names_the_time_in_the_patients_zone():
     assert "3:00 PM EST" in reminder_text(starts_at=winter, tz=ZoneInfo("America/New_York"), now=winter)
 
 
-def test_a_failed_send_goes_back_to_pending_then_fails_after_the_bound(appointment, monkeypatch, settings):
-    settings.SCHEDULING_REMINDER_MAX_ATTEMPTS = 2
+def test_a_failed_send_is_retried_by_the_outbox(appointment, monkeypatch, settings):
+    """The provider down: the reminder is handed over once (sent), its SMS delivery waits for the
+    outbox's retry with backoff, and goes out on that retry, once."""
+    from notifications.tasks import outbox_sweep
 
     def broken(**kw):
         raise ConnectionError("sms down")
@@ -101,8 +111,34 @@ def test_a_failed_send_goes_back_to_pending_then_fails_after_the_bound(appointme
     now = START - timedelta(hours=23)
     assert reminder_send(reminder_id=reminder.pk, now=now) is False
     reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.SENT, 1)
+    sms = Delivery.objects.get(channel="sms")
+    assert (sms.status, sms.attempts, sms.last_error) == ("pending", 1, "ConnectionError")
+    assert reminder_send(reminder_id=reminder.pk, now=now) is False  # already handed over
+    monkeypatch.undo()
+    with time_machine.travel(sms.next_attempt_at + timedelta(seconds=1), tick=False):
+        outbox_sweep()
+    assert len(notifications.sms_outbox) == 1
+    assert Delivery.objects.get(channel="sms").status == "sent"
+
+
+def test_a_failed_outbox_write_goes_back_to_pending_then_fails_after_the_bound(appointment, monkeypatch, settings):
+    from scheduling.services import reminders
+
+    settings.SCHEDULING_REMINDER_MAX_ATTEMPTS = 2
+
+    def broken(*args, **kw):
+        raise ConnectionError("database hiccup")
+
+    monkeypatch.setattr(reminders, "notify_many", broken)
+    reminder = Reminder.objects.get(channel="sms", kind="24h")
+    now = START - timedelta(hours=23)
+    with pytest.raises(ConnectionError):
+        reminder_send(reminder_id=reminder.pk, now=now)
+    reminder.refresh_from_db()
     assert (reminder.status, reminder.attempts) == (ReminderStatus.PENDING, 1)
-    assert reminder_send(reminder_id=reminder.pk, now=now) is False
+    with pytest.raises(ConnectionError):
+        reminder_send(reminder_id=reminder.pk, now=now)
     reminder.refresh_from_db()
     assert (reminder.status, reminder.attempts) == (ReminderStatus.FAILED, 2)
 
@@ -246,7 +282,11 @@ def test_one_scan_drains_a_burst_through_the_chain(world, physician, settings):
     assert len(notifications.sms_outbox) == 4
 
 
-def test_a_scan_stopped_by_an_exception_puts_the_rows_not_reached_back(world, physician, monkeypatch):
+def test_a_scan_stopped_by_an_exception_leaves_the_rows_not_reached_to_the_outbox(world, physician, monkeypatch):
+    """Stopped mid-chunk (a deploy's SIGTERM) while sending: the whole chunk was handed to the
+    outbox in one commit; the delivery in flight stays claimed (the stale window), the ones not
+    reached go back to pending for the sweep, none is lost and none sent twice."""
+
     class Shutdown(BaseException):
         pass
 
@@ -260,15 +300,27 @@ def test_a_scan_stopped_by_an_exception_puts_the_rows_not_reached_back(world, ph
 
     monkeypatch.setattr(notifications, "send_email", send_email)
     claimed = reminders_claim(now=now, limit=6)
-    order = [r.pk for r in claimed]
-    assert [r.channel for r in claimed[:3]] == ["email", "sms", "email"]  # the second email is row 3
     with pytest.raises(Shutdown):
-        reminders_send_claimed(reminders=claimed, now=now)
-    statuses = [dict(Reminder.objects.values_list("pk", "status"))[pk] for pk in order]
-    assert statuses[:2] == [ReminderStatus.SENT, ReminderStatus.SENT]
-    assert statuses[2] == ReminderStatus.SENDING, "the row in flight waits for the stale recovery"
-    rest = Reminder.objects.filter(pk__in=order[3:])
-    assert {(r.status, r.attempts) for r in rest} == {(ReminderStatus.PENDING, 0)} and rest.count() == 3
+        reminders_send_claimed(reminders=claimed, now=now, token="scan-1")
+    assert set(Reminder.objects.filter(kind="24h").values_list("status", flat=True)) == {ReminderStatus.SENT}
+    rows = list(Delivery.objects.order_by("pk").values_list("channel", "status"))
+    assert rows == [
+        ("email", "sent"),
+        ("sms", "sent"),
+        ("email", "sending"),  # in flight: the redelivered scan or the stale window
+        ("sms", "pending"),
+        ("email", "pending"),
+        ("sms", "pending"),
+    ]
+    from notifications.tasks import outbox_sweep
+    from scheduling.services.reminders import send_due_reminders
+
+    monkeypatch.undo()
+    assert send_due_reminders(now=now, token="scan-1") == 1  # the same scan delivered again: its row in flight
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+        outbox_sweep()  # the rows handed back
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(notifications.sms_outbox) == 3 and len(calls) + len(mail.outbox) == 4  # row 3 twice: in flight
 
 
 def test_patient_contacts_reads_every_patient_in_one_query(monkeypatch, django_assert_num_queries):
@@ -337,22 +389,24 @@ def test_marks_on_postgres_are_one_statement_each_and_leave_the_session_synchron
 
     monkeypatch.setattr(notifications, "send_email", flaky_email)
     with CaptureQueriesContext(connection) as marks:
-        assert reminders_send_claimed(reminders=rows, now=now) == 5
-    updates = [q["sql"] for q in marks.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 6 and all("synchronous_commit" in sql for sql in updates)
+        assert reminders_send_claimed(reminders=rows, now=now, token="scan-1") == 5
+    updates = [q["sql"] for q in marks.captured_queries if "synchronous_commit" in q["sql"]]
+    assert len(updates) == 6 and all(sql.startswith("UPDATE") for sql in updates)
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on", "the marks' setting is transaction-local"
-    by_pk = {r.pk: r for r in Reminder.objects.filter(pk__in=[r.pk for r in rows])}
-    failed = by_pk.pop(rows[2].pk)
-    assert (failed.status, failed.attempts, failed.sent_at) == (ReminderStatus.PENDING, 1, None)
-    assert {r.status for r in by_pk.values()} == {ReminderStatus.SENT} and all(r.sent_at for r in by_pk.values())
-    assert {r.provider_id.startswith("locmem-") for r in by_pk.values() if r.channel == "sms"} == {True}
-    # A mark changes only a row still sending (not one recovered, cancelled or already marked).
-    from scheduling.services.reminders import _mark
+    assert {r.status for r in Reminder.objects.filter(pk__in=[r.pk for r in rows])} == {ReminderStatus.SENT}
+    deliveries = {d.address: d for d in Delivery.objects.all()}
+    failed = deliveries.pop(rows[2].appointment.patient.email)
+    assert (failed.status, failed.attempts, failed.sent_at) == ("pending", 1, None)
+    assert {d.status for d in deliveries.values()} == {"sent"} and all(d.sent_at for d in deliveries.values())
+    assert {d.provider_id.startswith("locmem-") for d in deliveries.values() if d.channel == "sms"} == {True}
+    # A mark changes only a row still claimed by the marker.
+    from notifications import outbox
 
-    assert _mark(rows[0].pk, status=ReminderStatus.PENDING) == 0
-    assert Reminder.objects.get(pk=rows[0].pk).status == ReminderStatus.SENT
+    sent = next(iter(deliveries.values()))
+    assert outbox._mark(Delivery, sent.pk, "scan-1", flush=False, status="pending") == 0
+    assert Delivery.objects.get(pk=sent.pk).status == "sent"
 
 
 # --- physician agenda -----------------------------------------------------------------
@@ -385,13 +439,15 @@ def test_no_agenda_before_the_local_hour(world, physician):
 
 def test_a_new_visits_reminders_are_planned_in_one_insert(world, patient, physician, django_assert_num_queries):
     """Booking plans the reminders of a visit it just created: no rows to re-plan, so one query
-    for the patient's contact, one for their notification preferences, and one INSERT for every row."""
+    for the patient's contact, one for their notification preferences and push devices, and one
+    INSERT for every row."""
     from tests.scheduling.factories import AppointmentFactory
 
     world.physician(physician)
     world.patient(patient)
     appointment = AppointmentFactory(patient=patient, physician=physician, starts_at=timezone.now() + timedelta(days=3))
-    with django_assert_num_queries(2):  # the contact comes from the faked contract; + the preferences
+    # The contact comes from the faked contract; the preferences and whether a push device exists.
+    with django_assert_num_queries(2):
         planned = reminders_plan(appointment=appointment, new=True)
     assert sorted((r.channel, r.kind) for r in planned) == [
         ("email", "1h"),
@@ -431,3 +487,104 @@ def test_a_scan_without_a_task_id_takes_back_nothing(world, physician):
 
     assert reminders_take_back(token="") == 0
     assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 2
+
+
+# --- through the notification outbox: quiet hours, choices, push, duplicates ----------------------
+
+NY = ZoneInfo("America/New_York")
+
+
+def _visit(world, patient, physician, starts_at, planned_at):
+    world.physician(physician)
+    world.patient(patient, tz="America/New_York")
+    appt = AppointmentFactory(patient=patient, physician=physician, starts_at=starts_at)
+    reminders_plan(appointment=appt, now=planned_at)
+    return appt
+
+
+def test_a_reminder_due_inside_quiet_hours_waits_for_their_end_across_the_fall_back(world, patient, physician):
+    """The patient chose quiet hours (22:00-07:00) after the visit was booked: the reminder due at
+    01:30 on the night clocks fall back is written to the outbox but held until 07:00 EST (12:00
+    UTC, not 11:00), which neither a duplicated scan nor an early sweep may send; then it goes once."""
+    from notifications.models import NotificationPreference
+    from notifications.tasks import outbox_sweep
+
+    appt = _visit(world, patient, physician, datetime(2026, 11, 1, 9, 0, tzinfo=NY), datetime(2026, 10, 20, tzinfo=UTC))
+    NotificationPreference.objects.create(user=patient, quiet_start=time(22), quiet_end=time(7))
+    night = datetime(2026, 11, 1, 1, 30, tzinfo=NY)  # EDT, the first 01:30 of that night
+    Reminder.objects.filter(appointment=appt, kind="24h").update(due_at=night)
+    with time_machine.travel(night, tick=False):
+        tasks.send_due_reminders()
+        tasks.send_due_reminders()  # a duplicated scan
+    held = Delivery.objects.filter(kind="visit_reminder")
+    assert held.count() == 2 and set(held.values_list("status", flat=True)) == {"pending"}
+    assert {d.not_before for d in held} == {datetime(2026, 11, 1, 12, 0, tzinfo=UTC)}  # 07:00 EST
+    assert set(Reminder.objects.filter(kind="24h").values_list("status", flat=True)) == {ReminderStatus.SENT}
+    with time_machine.travel(datetime(2026, 11, 1, 6, 59, tzinfo=NY), tick=False):
+        outbox_sweep()
+        tasks.send_due_reminders()
+    assert notifications.sms_outbox == [] and mail.outbox == []
+    with time_machine.travel(datetime(2026, 11, 1, 7, 0, 1, tzinfo=NY), tick=False):
+        outbox_sweep()
+        outbox_sweep()
+    assert len(notifications.sms_outbox) == 1 and len(mail.outbox) == 1
+    assert "today at 9:00 AM EST" in notifications.sms_outbox[0].body
+
+
+def test_a_reminder_for_a_visit_before_quiet_hours_end_goes_at_once(world, patient, physician):
+    from notifications.models import NotificationPreference
+
+    visit = datetime(2026, 11, 1, 6, 30, tzinfo=NY)  # starts before the quiet hours end (07:00 EST)
+    appt = _visit(world, patient, physician, visit, datetime(2026, 10, 20, tzinfo=UTC))
+    NotificationPreference.objects.create(user=patient, quiet_start=time(22), quiet_end=time(7))
+    Reminder.objects.filter(appointment=appt, kind="24h").delete()  # sent the day before
+    due = Reminder.objects.get(appointment=appt, kind="1h", channel="sms").due_at
+    assert due == datetime(2026, 11, 1, 5, 30, tzinfo=NY)
+    with time_machine.travel(due, tick=False):
+        assert tasks.send_due_reminders() == 2
+    assert {d.not_before for d in Delivery.objects.filter(dedupe_key__contains=":1h:")} == {None}
+    assert len(notifications.sms_outbox) == 1 and "today at 6:30 AM EST" in notifications.sms_outbox[0].body
+
+
+def test_reminders_follow_the_reminders_choices_for_push_and_sms(world, patient, physician):
+    """A device registered: email, SMS and push are planned and each goes once (push to the
+    device, the same text). Push and SMS switched off for reminders: not planned for a new visit,
+    and cancelled when due for a visit planned before the change."""
+    from notifications import push
+    from notifications.models import Device, NotificationPreference
+
+    push.push_outbox.clear()
+    Device.objects.create(user=patient, platform="ios", token="tok-1")
+    planned_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    first = _visit(world, patient, physician, START, planned_at)
+    assert sorted(Reminder.objects.filter(appointment=first, kind="24h").values_list("channel", flat=True)) == [
+        "email",
+        "push",
+        "sms",
+    ]
+    with time_machine.travel(START - timedelta(hours=23), tick=False):
+        assert tasks.send_due_reminders() == 3
+        assert tasks.send_due_reminders() == 0
+    assert len(push.push_outbox) == 1 and push.push_outbox[0].body == notifications.sms_outbox[0].body
+    NotificationPreference.objects.create(user=patient, channels={"reminders": {"push": False, "sms": False}})
+    second = AppointmentFactory(patient=patient, physician=physician, starts_at=START + timedelta(days=2))
+    reminders_plan(appointment=second, now=planned_at)
+    assert set(Reminder.objects.filter(appointment=second).values_list("channel", flat=True)) == {"email"}
+    with time_machine.travel(START - timedelta(minutes=30), tick=False):  # first's 1h rows, planned before
+        assert tasks.send_due_reminders() == 1
+    cancelled = Reminder.objects.filter(appointment=first, kind="1h", status=ReminderStatus.CANCELLED)
+    assert sorted(cancelled.values_list("channel", flat=True)) == ["push", "sms"]
+    assert len(push.push_outbox) == 1 and len(notifications.sms_outbox) == 1 and len(mail.outbox) == 2
+    push.push_outbox.clear()
+
+
+def test_a_duplicated_send_of_the_same_rows_writes_and_sends_each_once(appointment):
+    """The same claimed rows handed over twice (a scan whose claim was judged dead while it was
+    still running): the dedupe key writes no second delivery and nothing is sent twice."""
+    now = START - timedelta(hours=23)
+    rows = reminders_claim(now=now, limit=10)
+    assert reminders_send_claimed(reminders=rows, now=now, token="a") == 2
+    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(status=ReminderStatus.SENDING)
+    assert reminders_send_claimed(reminders=rows, now=now, token="b") == 0
+    assert Delivery.objects.count() == 2
+    assert len(notifications.sms_outbox) == 1 and len(mail.outbox) == 1

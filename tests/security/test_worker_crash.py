@@ -160,22 +160,26 @@ def test_reminder_batch_survives_a_worker_crash(broker):
     hold_message(log, 4)
     worker = start()
     send_due_reminders.delay()
-    # Scan 1 claims rows 1-3 (a full chunk: it enqueues scan 2) and sends them; scan 2 claims
-    # rows 4-6, enqueues scan 3 and dies while row 4 is in flight.
+    from notifications.models import Delivery
+
+    # Scan 1 claims rows 1-3 (a full chunk: it enqueues scan 2), hands them to the outbox and
+    # sends their deliveries; scan 2 claims rows 4-6, enqueues scan 3, hands them over and dies
+    # while delivery 4 is in flight.
     kill_mid_message(worker, log, after=4)
-    sent = Reminder.objects.filter(status=ReminderStatus.SENT)
-    in_flight = Reminder.objects.filter(status=ReminderStatus.SENDING)
-    assert sent.count() == REMINDER_CHUNK
-    assert in_flight.count() == REMINDER_CHUNK, "the row in flight and the rest of its chunk stay claimed"
+    handed = Reminder.objects.filter(status=ReminderStatus.SENT)
+    sent = Delivery.objects.filter(kind="visit_reminder", status="sent")
+    in_flight = Delivery.objects.filter(kind="visit_reminder", status="sending")
+    assert handed.count() == 2 * REMINDER_CHUNK and sent.count() == REMINDER_CHUNK
+    assert in_flight.count() == REMINDER_CHUNK, "the delivery in flight and the rest of its chunk stay claimed"
     assert len(set(in_flight.values_list("claimed_by", flat=True)) - {""}) == 1, "the claim names its scan"
 
     # Restart: the queued scan 3 goes on with the chain (rows 7-10), and the unacknowledged scan
-    # 2 is handed out again with its id: it takes back the rows it had claimed and not sent
-    # (4-6) and sends them now, without waiting for the claims to go stale.
+    # 2 is handed out again with its id: it sends the deliveries it held (4-6) now, without
+    # waiting for the claims to go stale.
     start()
     wait_until(lambda: sent.count() == n, 60, "every reminder sent, the dead scan's rows by its redelivery")
     time.sleep(VISIBILITY + 1)  # a late redelivery would show up as a re-send now
-    assert sent.count() == n and not in_flight.exists()
+    assert sent.count() == n and not in_flight.exists() and handed.count() == n
     delivered = lines(log, "done")
     assert len(delivered) == n, f"{len(delivered)} deliveries for {n} reminders"
     assert len(set(delivered)) == n, "a reminder was delivered twice"

@@ -3,8 +3,10 @@
 The two CheckInNotice rows are planned when the session ends (unique per session and kind); beat
 scans the due ones, claims each by compare-and-swap (pending -> sending) and sends it once. A
 row whose check-in arrived first is skipped; a claim left by a worker that died goes back to
-pending after a while. Sending is one small function (`_deliver`), so it can move to a shared
-outbox later without touching the rules.
+pending after a while. `_deliver` writes the notice's outbox rows (notifications.services.notify,
+kinds `check_in_reminder` and `check_in_overdue`) in the same transaction that marks the row
+sent, under a dedupe key per notice, so a duplicated task or a second notify writes nothing new
+and the outbox sends each row once (docs/notifications.md#what-is-sent-where).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.notifications import send_email, send_sms
-from treatment import policy
+from notifications.services import Recipient, notify
 from treatment.models import CheckInNotice, NoticeKind, NoticeStatus, SessionCheckIn
 
 logger = logging.getLogger(__name__)
@@ -27,22 +29,28 @@ MAX_ATTEMPTS = 5
 
 
 def _deliver(notice: CheckInNotice) -> None:
-    """Send one notice through accounts.notifications; no PHI in any body."""
+    """Write the notice's outbox rows (inside the caller's transaction); no PHI in any text.
+
+    The patient: by their choices for the "reminders" group (email, SMS with a phone, push), since
+    the check-in is a care task like a visit, not the optional diary. The care team: the assigned
+    physician (if active) and CARE_TEAM_ALERT_EMAILS, each address once, by email."""
     patient = notice.session.patient
     profile = getattr(patient, "patient_profile", None)
+    key = f"check-in-notice:{notice.pk}"
     if notice.kind == NoticeKind.PATIENT_REMINDER:
-        if profile is not None and profile.phone:
-            send_sms(to=str(profile.phone), body=policy.CHECK_IN_REMINDER_SMS)
-        else:
-            send_email(to=patient.email, subject=policy.CHECK_IN_REMINDER_SUBJECT, body=policy.CHECK_IN_REMINDER_SMS)
+        phone = str(profile.phone) if profile is not None and profile.phone else ""
+        notify(kind="check_in_reminder", recipient=Recipient.of(patient, phone=phone), dedupe_key=key)
         return
-    recipients: list[str] = []
     physician = profile.assigned_physician if profile is not None else None
-    if physician is not None and physician.is_active:
-        recipients.append(physician.email)
-    recipients.extend(settings.CARE_TEAM_ALERT_EMAILS)
-    unique = list(dict.fromkeys(r.strip().lower() for r in recipients if r.strip()))
-    send_email(to=unique, subject=policy.CHECK_IN_ALERT_SUBJECT, body=policy.CHECK_IN_ALERT_BODY)
+    seen: set[str] = set()
+    if physician is not None and physician.is_active and physician.email.strip():
+        seen.add(physician.email.strip().lower())
+        notify(kind="check_in_overdue", recipient=Recipient.of(physician), dedupe_key=key)
+    for address in settings.CARE_TEAM_ALERT_EMAILS:
+        address = address.strip().lower()
+        if address and address not in seen:
+            seen.add(address)
+            notify(kind="check_in_overdue", recipient=address, dedupe_key=key)
 
 
 def due_notice_ids(*, now: datetime | None = None) -> list[int]:
@@ -73,14 +81,16 @@ def check_in_notice_send(*, notice_id: int) -> bool:
         CheckInNotice.objects.filter(pk=notice_id).update(status=NoticeStatus.SKIPPED)
         return False
     try:
-        _deliver(notice)
+        # The outbox rows and "sent" (queued) commit together: the outbox sends them after commit.
+        with transaction.atomic():
+            _deliver(notice)
+            CheckInNotice.objects.filter(pk=notice_id).update(status=NoticeStatus.SENT, sent_at=timezone.now())
     except Exception:
         CheckInNotice.objects.filter(pk=notice_id, status=NoticeStatus.SENDING).update(
             status=NoticeStatus.PENDING, claimed_at=None
         )
         raise
-    CheckInNotice.objects.filter(pk=notice_id).update(status=NoticeStatus.SENT, sent_at=timezone.now())
-    logger.info("check-in notice sent notice_id=%s kind=%s", notice_id, notice.kind)
+    logger.info("check-in notice queued notice_id=%s kind=%s", notice_id, notice.kind)
     return True
 
 
