@@ -8,7 +8,8 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 COPY requirements-runtime.lock /tmp/requirements-runtime.lock
-RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements-runtime.lock
+# Hash-checked: every file pip downloads must match a sha256 in the lock (docs/deploying.md#locks).
+RUN /opt/venv/bin/pip install --no-compile --require-hashes -r /tmp/requirements-runtime.lock
 WORKDIR /app
 COPY . .
 RUN SECRET_KEY=build-only-build-only-build-only-build-only-build-only-00 ALLOWED_HOSTS=x \

@@ -4,9 +4,9 @@
     python3 dev.py run     # set up, migrate, load demo data, serve API + Celery worker + beat
     python3 dev.py test    # set up and run the test suite (extra arguments go to pytest)
 
-Set-up creates .venv and installs requirements.lock (every version pinned) when the lock file
-changed since the last install. SQLite and a filesystem broker are the embedded defaults;
-DATABASE_URL / REDIS_URL switch to PostgreSQL and Redis.
+Set-up creates .venv and installs requirements.lock (every version pinned, every file's sha256
+hash checked by pip) when the lock file changed since the last install. SQLite and a filesystem
+broker are the embedded defaults; DATABASE_URL / REDIS_URL switch to PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ def setup() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != digest:
-        say("installing pinned dependencies from requirements.lock")
-        subprocess.run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK], check=True)
+        say("installing pinned dependencies from requirements.lock (hash-checked)")
+        # A downloaded file whose sha256 is not in the lock fails the install (docs/deploying.md#locks).
+        pip = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes"]
+        subprocess.run([*pip, "-r", LOCK], check=True)
         STAMP.write_text(digest)
     (ROOT / "var").mkdir(exist_ok=True)
 

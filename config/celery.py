@@ -5,6 +5,8 @@ from pathlib import Path
 
 from celery import Celery
 
+from config import telemetry
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("practice")
@@ -55,3 +57,15 @@ def _serve_worker_metrics(**kwargs):
         from api.metrics import start_worker_metrics_server
 
         start_worker_metrics_server(port)
+
+
+# --- Traces (config/telemetry.py, docs/deploying.md#traces): off unless OTEL_ENABLED ------------
+# In each prefork (or solo) child, after the fork: the span exporter's thread must start there.
+@signals.worker_process_init.connect
+def _traces_in_worker_process(**kwargs):
+    telemetry.setup("worker")
+
+
+@signals.beat_init.connect
+def _traces_in_beat(**kwargs):
+    telemetry.setup("beat")

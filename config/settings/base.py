@@ -730,3 +730,11 @@ CELERY_BEAT_SCHEDULE["interop-purge-expired-record-exports"] = {
 # caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
 # for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.
 SCHEDULING_CASELOAD_COLUMNS = ["treatment.caseload.COLUMNS", "outcomes.caseload.COLUMNS"]
+
+# --- Traces: OpenTelemetry, off unless an OTLP endpoint is set (config/telemetry.py, docs/deploying.md#traces) ---
+# The exporter reads the standard OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout) and
+# the SDK OTEL_TRACES_SAMPLER(_ARG); OTEL_ENABLED=false turns traces off even with an endpoint.
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=bool(env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")))
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="practice")
+OTEL_SERVICE_VERSION = env.str("OTEL_SERVICE_VERSION", default="")
+OTEL_DEPLOYMENT_ENVIRONMENT = env.str("OTEL_DEPLOYMENT_ENVIRONMENT", default="development")

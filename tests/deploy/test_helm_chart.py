@@ -110,3 +110,22 @@ def test_the_rendered_chart_passes_the_kubernetes_schemas_and_strict_lint():
         assert check_chart.lint(vals, "1.30") == []
         problems, docs = check_chart.validate(check_chart.render(vals), "1.30")
         assert problems == [] and len(docs) > 10
+
+
+def test_traces_are_off_by_default_and_otel_endpoint_wires_the_environment(rendered):
+    helm = pytest.importorskip("helm_python", reason="helm-python-sdk not installed (.ci/run installs it)")
+    assert not any(k.startswith("OTEL_") for k in rendered[("ConfigMap", "practice-env")]["data"])
+    vals = {"otel": {"endpoint": "http://otel-collector.observability:4318", "disabledInstrumentations": "redis"}}
+    manifests = helm.Chart.load(str(CHART)).render(vals, name="practice", namespace="practice", is_install=True)
+    data = next(
+        d["data"]
+        for path, text in manifests.items()
+        if not path.endswith("NOTES.txt")
+        for d in yaml.safe_load_all(text)
+        if d and d["kind"] == "ConfigMap" and d["metadata"]["name"] == "practice-env"
+    )
+    assert data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability:4318"
+    assert data["OTEL_SERVICE_NAME"] == "practice" and data["OTEL_DEPLOYMENT_ENVIRONMENT"] == "production"
+    assert data["OTEL_SERVICE_VERSION"] == values()["image"]["tag"]
+    assert (data["OTEL_TRACES_SAMPLER"], data["OTEL_TRACES_SAMPLER_ARG"]) == ("parentbased_traceidratio", "0.1")
+    assert data["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] == "redis"

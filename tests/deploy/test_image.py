@@ -19,13 +19,26 @@ def dockerfile() -> str:
     return (ROOT / "Dockerfile").read_text()
 
 
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
+def _entries(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name -> (version, hashes) of a lock written by uv pip compile --generate-hashes."""
+    entries: dict[str, tuple[str, tuple[str, ...]]] = {}
+    name = ""
     for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
+        stripped = line.strip().removesuffix("\\").strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[0].isspace():
+            version, hashes = entries[name]
+            entries[name] = (version, (*hashes, stripped))
+        else:
+            raw, version = stripped.split("==")
+            name = re.sub(r"[-_.]+", "-", raw).lower()
+            entries[name] = (version, ())
+    return entries
+
+
+def _pins(path: Path) -> dict[str, str]:
+    return {name: version for name, (version, _) in _entries(path).items()}
 
 
 def test_the_image_is_multi_stage_non_root_and_health_checked():
@@ -54,6 +67,29 @@ def test_the_runtime_lock_has_no_test_or_lint_tools_and_matches_the_full_lock():
     assert {name: full.get(name) for name in runtime} == runtime, "runtime pins differ from requirements.lock"
     for needed in ("django", "celery", "celery-redbeat", "gunicorn", "psycopg-pool", "sentry-sdk", "prometheus-client"):
         assert needed in runtime, needed
+
+
+@pytest.mark.parametrize(
+    "lock", ["requirements.lock", "requirements-runtime.lock", "deploy/helm/requirements-chart.lock"]
+)
+def test_every_pin_of_every_lock_carries_sha256_hashes(lock):
+    entries = _entries(ROOT / lock)
+    assert len(entries) > 5
+    for name, (_, hashes) in entries.items():
+        assert hashes and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in hashes), name
+
+
+def test_the_runtime_and_chart_locks_copy_the_hashes_of_the_full_lock():
+    full = _entries(ROOT / "requirements.lock")
+    for lock in ("requirements-runtime.lock", "deploy/helm/requirements-chart.lock"):
+        for name, entry in _entries(ROOT / lock).items():
+            if name in full:
+                assert entry == full[name], (lock, name)
+
+
+def test_installs_check_the_hashes():
+    assert "--require-hashes" in (ROOT / "dev.py").read_text()
+    assert "pip install --no-compile --require-hashes -r /tmp/requirements-runtime.lock" in dockerfile()
 
 
 def test_the_runtime_lock_is_up_to_date():
