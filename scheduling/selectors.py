@@ -9,7 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -623,6 +623,21 @@ def latest_completed_evaluation(*, patient: User, physician: User, since: dateti
         )
         .order_by("-completed_at", "-id")
         .first()
+    )
+
+
+def completed_evaluation_column(*, patient_ref: str, physician: User, since: datetime):
+    """Contract: whether latest_completed_evaluation would find a visit, as an expression for a
+    queryset of patients (`patient_ref` names the patient id in it): the prescribing gates read it
+    with the patient's other facts in one query."""
+    return Exists(
+        Appointment.objects.filter(
+            patient_id=OuterRef(patient_ref),
+            physician=physician,
+            status=AppointmentStatus.COMPLETED,
+            modality="audio_video",
+            completed_at__gte=since,
+        )
     )
 
 
