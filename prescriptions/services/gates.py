@@ -167,7 +167,9 @@ class PatientFacts:
         return zone_from(self.profile)
 
 
-def patient_facts(*, rx: Prescription, on: date, now: datetime, policy: PrescribingPolicy, issuing: bool):
+def patient_facts(
+    *, rx: Prescription, on: date, now: datetime, policy: PrescribingPolicy, issuing: bool
+) -> PatientFacts:
     """Read PatientFacts for this prescription's gates (one statement). Inside
     `profiles_read_once()` the profile is remembered for the rest of the block (state, snapshot)."""
     patient = rx.patient
