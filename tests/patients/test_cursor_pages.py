@@ -22,11 +22,10 @@ def readings(profile, other_profile):
     """Nine readings of the patient, three of them at the same instant (ties), newest first; and
     readings of another patient that must never show."""
     now = timezone.now()
-    made = []
     for i in range(9):
         at = now - timedelta(hours=3 if i in (3, 4, 5) else i)
-        made.append(VitalReading.objects.create(patient=profile.user, systolic=100 + i, diastolic=70, measured_at=at))
-    for i in range(4):
+        VitalReading.objects.create(patient=profile.user, systolic=100 + i, diastolic=70, measured_at=at)
+    for _ in range(4):
         VitalReading.objects.create(patient=other_profile.user, systolic=150, diastolic=90, measured_at=now)
     return [str(r.public_id) for r in VitalReading.objects.filter(patient=profile.user).order_by("-measured_at", "-id")]
 
@@ -74,7 +73,7 @@ def test_a_reading_added_while_paging_neither_repeats_nor_hides_a_row(api, patie
     assert _ids(client.get(first["next"]).json()) == readings[4:8]
 
 
-def test_a_deep_page_costs_what_the_first_costs(api, patient, readings, django_assert_num_queries):
+def test_a_deep_page_costs_what_the_first_costs(api, patient, readings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
