@@ -7,6 +7,7 @@ from functools import partial
 from uuid import UUID
 
 from django.core import signing
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import Count, Q, QuerySet, Window
@@ -84,6 +85,8 @@ class PagePagination(PageNumberPagination):
     django_paginator_class = PageFirstPaginator
 
     def paginate_queryset(self, queryset, request, view=None, count=None):
+        # A view whose whole list fits one page by default (the counties of a state) says so.
+        self.page_size = getattr(view, "default_page_size", type(self).page_size)
         strategy = getattr(view, "page_count", "query")
         self.django_paginator_class = partial(PageFirstPaginator, strategy=strategy, count=count)
         # DRF answers a bad page number with 404, which reads as "this list does not exist";
@@ -105,10 +108,18 @@ class KeysetPagination(BasePagination):
     carries the last row's ordering values and the direction; follow `next` and `previous`, do
     not build cursors.
 
-    The view names its ordering in `cursor_ordering` (default: newest first,
-    ("-created_at", "-id")). With `page_number_fallback = True`, a request that sends `page` and no
-    `cursor` is answered by page numbers as before (kept for existing clients; deprecated in the
-    schema). `count` in the answer is the list's total (a callable may supply a cached one)."""
+    The ordering is the view's `cursor_ordering`, else the queryset's own `order_by` (so the first
+    page is the one page numbers gave), else ("-created_at", "-id"); its last field must be the
+    primary key. Two ways to keep v1 clients working (docs/api-conventions.md#pagination):
+
+    - `page_number_fallback = True` (cursors by default): a request that sends `page` and no
+      `cursor` is answered by page numbers (deprecated in the schema);
+    - `cursor_opt_in = True` (page numbers by default): a request without `cursor` is answered
+      by page numbers exactly as before; sending `cursor` (empty for the first page) switches
+      to cursors, and then `next` / `previous` carry cursors.
+
+    `count` in the answer is the list's total (a callable may supply a cached one). A cursor is
+    valid only on the path that issued it, with the same ordering."""
 
     page_size = 20
     max_page_size = 100
@@ -120,14 +131,10 @@ class KeysetPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None, count=None):
         self.request = request
         self.fallback = None
-        if (
-            getattr(view, "page_number_fallback", False)
-            and PagePagination.page_query_param in request.query_params
-            and self.cursor_query_param not in request.query_params
-        ):
+        if self._pages_asked(request, view):
             self.fallback = PagePagination()
             return self.fallback.paginate_queryset(queryset, request, view=view, count=count)
-        self.ordering = tuple(getattr(view, "cursor_ordering", self.default_ordering))
+        self.ordering = _ordering(queryset, getattr(view, "cursor_ordering", None), self.default_ordering)
         self.size = self._page_size(request)
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
         backwards = cursor is not None and cursor["d"] == "p"
@@ -171,7 +178,27 @@ class KeysetPagination(BasePagination):
             },
         }
 
+    def _pages_asked(self, request, view) -> bool:
+        """Whether this request is answered by page numbers (see the class's docstring)."""
+        if self.cursor_query_param in request.query_params:
+            return False
+        if getattr(view, "cursor_opt_in", False):
+            return True
+        return getattr(view, "page_number_fallback", False) and PagePagination.page_query_param in request.query_params
+
     def get_schema_operation_parameters(self, view):
+        if getattr(view, "cursor_opt_in", False):
+            return [
+                *PagePagination().get_schema_operation_parameters(view),
+                {
+                    "name": self.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Opt in to keyset cursors (constant cost at any depth): send it empty for the "
+                    "first page, then follow `next` / `previous`, which carry it. Without it, page numbers.",
+                    "schema": {"type": "string"},
+                },
+            ]
         params = [
             {
                 "name": self.cursor_query_param,
@@ -226,6 +253,7 @@ class KeysetPagination(BasePagination):
             if (
                 direction not in ("n", "p")
                 or payload.get("o") != list(self.ordering)
+                or payload.get("p") != self.request.path
                 or len(keys) != len(self.ordering)
             ):
                 raise ValueError
@@ -237,10 +265,32 @@ class KeysetPagination(BasePagination):
 
     def _link(self, direction: str, row) -> str:
         keys = [_dump_value(_row_value(row, f.lstrip("-"))) for f in self.ordering]
-        token = signing.dumps({"k": keys, "d": direction, "o": list(self.ordering)}, salt=self._SALT, compress=True)
+        payload = {"k": keys, "d": direction, "o": list(self.ordering), "p": self.request.path}
+        token = signing.dumps(payload, salt=self._SALT, compress=True)
         url = self.request.build_absolute_uri()
         url = remove_query_param(url, PagePagination.page_query_param)
         return replace_query_param(url, self.cursor_query_param, token)
+
+
+def _ordering(queryset, declared, default) -> tuple[str, ...]:
+    """The keyset's ordering: the view's, else the queryset's own, else the default. The last
+    field must be the primary key (unique: ties on the others are broken by it)."""
+    ordering = tuple(declared or ())
+    if not ordering and isinstance(queryset, QuerySet):
+        ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering or ())
+    ordering = ordering or tuple(default)
+    if not all(isinstance(f, str) for f in ordering) or ordering[-1].lstrip("-") not in ("id", "pk"):
+        raise ImproperlyConfigured(f"a keyset ordering ends with the primary key and names fields only: {ordering}")
+    if isinstance(queryset, QuerySet):
+        # NULL compares as neither before nor after: a nullable key would drop rows between pages.
+        for name in (f.lstrip("-") for f in ordering):
+            try:
+                nullable = queryset.model._meta.get_field(name).null
+            except FieldDoesNotExist:
+                continue  # a related path or an annotation: the view vouches for it
+            if nullable:
+                raise ImproperlyConfigured(f"a keyset ordering needs non-null fields: {name} is nullable")
+    return ordering
 
 
 def _flip(field: str) -> str:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_log
 from accounts.models import AuditAction
 from accounts.permissions import IsPatient, SeesAllBilling
+from api.pagination import KeysetPagination
 from api.schema import errors
 from billing import selectors
 from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
@@ -143,6 +144,8 @@ class MyInvoicesApi(GenericAPIView):
 class StaffSubscriptionListApi(GenericAPIView):
     queryset = Subscription.objects.none()  # for the schema generator only; reads go through selectors
     permission_classes = [SeesAllBilling]
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     serializer_class = BillingStaffSubscriptionOutput
 
     @extend_schema(

@@ -17,7 +17,7 @@ from accounts.audit import audit_log
 from accounts.models import AuditAction
 from accounts.permissions import IsPatient, SeesMessages
 from api.errors import NotFound
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination, PagePagination
 from api.schema import errors
 from messaging import selectors, services
 from messaging import serializers as s
@@ -55,7 +55,8 @@ def _attachment_response(message: Message):
 class PatientMessagesApi(GenericAPIView):
     queryset = Message.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     page_count = "from_page"
     parser_classes = _PARSERS
 
@@ -140,7 +141,8 @@ class InboxApi(GenericAPIView):
 class CareTeamMessagesApi(GenericAPIView):
     queryset = Message.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesMessages]
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     page_count = "from_page"
     parser_classes = _PARSERS
 

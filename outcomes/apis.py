@@ -17,7 +17,7 @@ from accounts.audit import audit_log
 from accounts.models import AuditAction
 from accounts.permissions import IsPatient, IsPhysician, SeesClinical
 from api.errors import NotFound
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination, PagePagination
 from api.schema import errors
 from outcomes import selectors, services
 from outcomes import serializers as s
@@ -167,7 +167,8 @@ class OutcomeReportApi(APIView):
 class ClusterAttackListApi(GenericAPIView):
     queryset = ClusterAttack.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
 
     @extend_schema(responses={200: s.ClusterAttackOut(many=True)}, tags=TAGS, description="Newest first.")
     def get(self, request):

@@ -17,7 +17,7 @@ from accounts.models import AuditAction, Role, User
 from accounts.permissions import IsPatient, IsPhysician, SeesClinical, SeesFlags, WorksReviewQueue
 from accounts.scopes import Capability
 from api.errors import NotFound
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination, PagePagination
 from api.schema import errors
 from patients import policy, selectors
 from patients import serializers as s
@@ -208,6 +208,8 @@ _INSTRUMENT_PARAM = OpenApiParameter("instrument", OpenApiTypes.STR, enum=[c for
 
 
 class PatientQuestionnaireApi(_ListApi):
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     queryset = QuestionnaireResponse.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
 
@@ -251,6 +253,8 @@ def _questionnaire_page(view, request, patient: User):
 
 
 class PatientVitalsApi(_ListApi):
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     queryset = VitalReading.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
 
@@ -293,6 +297,8 @@ class PreSessionCheckApi(APIView):
 
 
 class CareTeamQuestionnaireApi(_ListApi):
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     queryset = QuestionnaireResponse.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesClinical]
 
@@ -307,6 +313,8 @@ class CareTeamQuestionnaireApi(_ListApi):
 
 
 class CareTeamVitalsApi(_ListApi):
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     queryset = VitalReading.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesClinical]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 
 from accounts import scopes
@@ -132,6 +132,28 @@ def latest_screening_at(*, patient: User):
     return (
         Screening.objects.filter(patient=patient).order_by("-screened_at").values_list("screened_at", flat=True).first()
     )
+
+
+def prescribing_fact_columns(*, patient_ref: str) -> dict:
+    """Contract: what the prescribing gates ask of the patients app, as expressions for a queryset
+    of patients (`patient_ref` names the patient id in it), so the gates read them in one query
+    (docs/write-budgets.md#signing): `open_safety_flag` (patient_has_open_safety_flag),
+    `contraindication_unresolved` / `contraindication_confirmed` (whether
+    unresolved_contraindications / confirmed_contraindications would list any code) and
+    `latest_screening_at` (latest_screening_at). The same filters as those functions."""
+    patient = OuterRef(patient_ref)
+    return {
+        "open_safety_flag": Exists(SafetyFlag.objects.filter(patient_id=patient, status=SafetyFlagStatus.OPEN)),
+        "contraindication_unresolved": Exists(
+            Contraindication.objects.filter(patient_id=patient, status=ContraindicationStatus.UNRESOLVED)
+        ),
+        "contraindication_confirmed": Exists(
+            Contraindication.objects.filter(patient_id=patient, status=ContraindicationStatus.CONFIRMED)
+        ),
+        "latest_screening_at": Subquery(
+            Screening.objects.filter(patient_id=patient).order_by("-screened_at").values("screened_at")[:1]
+        ),
+    }
 
 
 def screening_list(*, patient: User) -> QuerySet[Screening]:

@@ -52,12 +52,9 @@ class ServiceAreaCheckApi(_PublicApi, APIView):
         return Response(serializers.ServiceAreaCheckOutput(result).data)
 
 
-class CountyPagination(PagePagination):
-    page_size = 100  # one page holds a whole state's list (Florida: 67)
-
-
 class CountyListApi(_PublicApi, GenericAPIView):
-    pagination_class = CountyPagination
+    pagination_class = PagePagination
+    default_page_size = 100  # one page holds a whole state's list (Florida: 67)
     filter_backends: list = []
     serializer_class = serializers.CountyOutput
 

@@ -12,7 +12,19 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, CharField, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -27,6 +39,7 @@ from prescriptions.models import (
     OrderStatus,
     PDMPCheck,
     Pharmacy,
+    PharmacyStateLicence,
     Prescription,
     PrescriptionStatus,
     RefillRequest,
@@ -60,6 +73,16 @@ def pharmacies_allowed_for_state(*, state: str, on: date) -> QuerySet[Pharmacy]:
 
 def pharmacy_allowed_for_state(*, pharmacy: Pharmacy, state: str, on: date) -> bool:
     return pharmacies_allowed_for_state(state=state, on=on).filter(pk=pharmacy.pk).exists()
+
+
+def pharmacy_allowed_column(*, pharmacy: Pharmacy, state_ref: str, on: date):
+    """pharmacy_allowed_for_state as an expression, the state named by `state_ref` in the
+    annotated queryset (the gates read it with the patient's facts: their state)."""
+    return Exists(
+        PharmacyStateLicence.objects.filter(
+            pharmacy=pharmacy, pharmacy__active=True, state=OuterRef(state_ref), active=True, expires_on__gte=on
+        )
+    )
 
 
 # --- Caseload ---------------------------------------------------------------------------------
@@ -108,6 +131,23 @@ def prescription_get_for_physician(*, physician: User, public_id: UUID, lock: bo
     if lock:
         rows = rows.select_for_update(of=("self",))
     rx = rows.first()
+    if rx is None:
+        raise NotFound()
+    return rx
+
+
+def prescription_for_signing(*, physician: User, public_id: UUID) -> Prescription:
+    """The prescription to sign, in the physician's scope (else NotFound), in one statement: its
+    row and its patient's row locked (FOR UPDATE OF both: two signatures of one draft serialise,
+    and so do the drafts of one patient, docs/write-budgets.md#signing) and the prescriber's
+    profile joined (`rx.physician.physician_profile`, for the gates and the snapshot)."""
+    rx = (
+        prescription_list_for_physician(physician=physician)
+        .filter(public_id=public_id)
+        .select_related("physician__physician_profile")
+        .select_for_update(of=("self", "patient"))
+        .first()
+    )
     if rx is None:
         raise NotFound()
     return rx

@@ -26,7 +26,7 @@ from accounts.permissions import (
     SeesClinical,
     SeesScheduling,
 )
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination, PagePagination
 from api.schema import PAGE_PARAMETERS, errors
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
@@ -352,7 +352,8 @@ class StaffVisitLocationDetailApi(APIView):
 
 
 class AppointmentListApi(GenericAPIView):
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
     page_count = "from_page"  # a patient's visits usually fit one page: no COUNT(*) then
     filter_backends: list = []
     serializer_class = AppointmentOutput

@@ -9,7 +9,8 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability, Reach
 from api.errors import NotFound
-from scheduling import availability_cache, caseload_columns, contracts
+from scheduling import appointment_types, availability_cache, caseload_columns, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -41,9 +42,9 @@ def appointment_type_list() -> list[AppointmentType]:
 
 
 def appointment_type_get(*, code: str) -> AppointmentType:
-    from django.core.exceptions import ValidationError
-
-    appointment_type = AppointmentType.objects.filter(code=code, is_active=True).first()
+    """The active type with this code, from the cache (scheduling/appointment_types.py: no query
+    while the rows do not change), else a field error."""
+    appointment_type = appointment_types.active_types().get(code)
     if appointment_type is None:
         raise ValidationError({"appointment_type": ValidationError("Unknown appointment type.", code="invalid_choice")})
     return appointment_type
@@ -623,6 +624,21 @@ def latest_completed_evaluation(*, patient: User, physician: User, since: dateti
         )
         .order_by("-completed_at", "-id")
         .first()
+    )
+
+
+def completed_evaluation_column(*, patient_ref: str, physician: User, since: datetime):
+    """Contract: whether latest_completed_evaluation would find a visit, as an expression for a
+    queryset of patients (`patient_ref` names the patient id in it): the prescribing gates read it
+    with the patient's other facts in one query."""
+    return Exists(
+        Appointment.objects.filter(
+            patient_id=OuterRef(patient_ref),
+            physician=physician,
+            status=AppointmentStatus.COMPLETED,
+            modality="audio_video",
+            completed_at__gte=since,
+        )
     )
 
 

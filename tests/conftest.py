@@ -50,6 +50,17 @@ def _own_availability_cache(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _own_appointment_types_cache(monkeypatch):
+    """Each test its own appointment-types cache namespace: a rolled-back test's rows (and their
+    version bumps) must not answer for the next one."""
+    import uuid
+
+    from scheduling import appointment_types
+
+    monkeypatch.setattr(appointment_types, "NAMESPACE", f"test-types-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_clinical_policy():
     """The clinical policy memo holds rows of this test only (rolled-back rows fire no signal)."""
     from patients import policy

@@ -47,7 +47,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
         "until the caseload read model moves above prescriptions"
     ),
 }
-IN_FUNCTION_CEILING = 108
+IN_FUNCTION_CEILING = 98
 SERVICES_IMPORTING_TASKS = {
     # The outbox itself enqueues its own sender after commit: that is the mechanism, not a shortcut.
     ("notifications.services", "notifications.tasks"),

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_log
 from accounts.models import AuditAction
 from accounts.permissions import IsPatient, SeesClinical
-from api.pagination import PagePagination
+from api.pagination import KeysetPagination
 from api.schema import errors
 from patients import policy as patient_policy
 from patients.models import SafetyFlagKind
@@ -28,7 +28,8 @@ def _context() -> dict:
 
 
 class _Paged(GenericAPIView):
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
 
     def paginate(self, request, queryset):
         page = self.paginate_queryset(queryset)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.audit import audit_log, client_ip
@@ -15,11 +16,19 @@ from patients.errors import DocumentSuperseded
 from patients.models import ConsentDocument, ConsentKind, ConsentSignature
 
 
-def current_documents(*, on: datetime | None = None) -> list[ConsentDocument]:
-    """The version in effect of each kind (the highest version whose effective_at has passed). One query."""
+def current_documents(*, on: datetime | None = None, signed_by: User | None = None) -> list[ConsentDocument]:
+    """The version in effect of each kind (the highest version whose effective_at has passed). One query.
+
+    With `signed_by`, each document also says whether that patient signed it (`signed`), in the
+    same query."""
     now = on or timezone.now()
     current: dict[str, ConsentDocument] = {}
-    for document in ConsentDocument.objects.filter(effective_at__lte=now).order_by("kind", "-version"):
+    documents = ConsentDocument.objects.filter(effective_at__lte=now).order_by("kind", "-version")
+    if signed_by is not None:
+        documents = documents.annotate(
+            signed=Exists(ConsentSignature.objects.filter(patient=signed_by, document=OuterRef("pk")))
+        )
+    for document in documents:
         current.setdefault(document.kind, document)
     order = list(ConsentKind.values)
     return sorted(current.values(), key=lambda d: order.index(d.kind))
@@ -31,11 +40,8 @@ def patient_consents_current(*, patient: User) -> list[str]:
     A new version of a document puts its kind back on this list until the patient signs it, so
     prescribing (which checks this) waits for the new signature.
     """
-    documents = current_documents()
-    signed = set(
-        ConsentSignature.objects.filter(patient=patient, document__in=documents).values_list("document_id", flat=True)
-    )
-    return [d.kind for d in documents if d.pk not in signed]
+    documents = current_documents(signed_by=patient)
+    return [d.kind for d in documents if not d.signed]
 
 
 def body_hash(body: str) -> str:

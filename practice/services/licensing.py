@@ -130,9 +130,35 @@ def _cds_reason(registrations: list[NJCDSRegistration], on: dt.date) -> str | No
     return "cds_expired" if any(_expired(r, on) for r in registrations) else "cds_inactive"
 
 
-def physician_authorization(*, physician: User, state: str, on: dt.date, action: str) -> Authorization:
+@dataclass(frozen=True)
+class Credentials:
+    """What `physician_authorization` reads about one physician for one state: the state's
+    licences, and for prescribing its DEA registrations and (New Jersey) the CDS registrations.
+    A caller that needs them too (the prescription's snapshot takes the DEA number) loads them
+    once with `credentials_for` and passes them in."""
+
+    licences: list[StateLicense]
+    dea: list[DEARegistration] = field(default_factory=list)
+    cds: list[NJCDSRegistration] = field(default_factory=list)
+
+
+def credentials_for(*, physician: User, state: str, action: str) -> Credentials:
+    """The rows `physician_authorization` judges (one query per kind it needs)."""
+    licences = list(StateLicense.objects.filter(physician=physician, state=state))
+    if action != PRESCRIBE:
+        return Credentials(licences=licences)
+    dea = list(DEARegistration.objects.filter(physician=physician, state=state))
+    cds = list(NJCDSRegistration.objects.filter(physician=physician)) if state == ServiceState.NEW_JERSEY else []
+    return Credentials(licences=licences, dea=dea, cds=cds)
+
+
+def physician_authorization(
+    *, physician: User, state: str, on: dt.date, action: str, credentials: Credentials | None = None
+) -> Authorization:
     """May `physician` consult (action "consult") or prescribe Schedule III ("prescribe") for a
-    patient located in `state` on the day `on`? Every failing rule is listed in `reasons`."""
+    patient located in `state` on the day `on`? Every failing rule is listed in `reasons`.
+    `credentials`: the rows of `credentials_for` for this physician, state and action, when the
+    caller already holds them (default: read here)."""
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
     if state not in ACCEPTED_LICENCE_KINDS:
@@ -140,14 +166,16 @@ def physician_authorization(*, physician: User, state: str, on: dt.date, action:
     if physician.role != Role.PHYSICIAN or not physician.is_active:
         return Authorization(allowed=False, reasons=[Reason.of("physician_inactive")])
 
+    if credentials is None:
+        credentials = credentials_for(physician=physician, state=state, action=action)
     codes: list[str] = []
-    licence = _licence_reason(list(StateLicense.objects.filter(physician=physician, state=state)), state, on)
+    licence = _licence_reason(credentials.licences, state, on)
     if licence:
         codes.append(licence)
     if action == PRESCRIBE:
-        codes += _dea_reasons(list(DEARegistration.objects.filter(physician=physician, state=state)), on)
+        codes += _dea_reasons(credentials.dea, on)
         if state == ServiceState.NEW_JERSEY:
-            cds = _cds_reason(list(NJCDSRegistration.objects.filter(physician=physician)), on)
+            cds = _cds_reason(credentials.cds, on)
             if cds:
                 codes.append(cds)
     return Authorization(allowed=not codes, reasons=[Reason.of(c) for c in codes])

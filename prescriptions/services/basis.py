@@ -167,10 +167,21 @@ def evidence_for_pairs(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int]
     return result
 
 
+def evidence_for(*, patient: User, physician: User, special_registration: str | None = None) -> Evidence:
+    """Evidence for one (patient, prescriber) pair. `special_registration`: the prescriber's
+    number when the caller already read their profile (signing does): then two queries, not three."""
+    if special_registration is None:
+        return evidence_for_pairs([(patient.pk, physician.pk)])[(patient.pk, physician.pk)]
+    return Evidence(
+        evaluations=list(in_person_evaluations_for(patient_ids=[patient.pk], physician_ids=[physician.pk])),
+        presence_visits=list(practitioner_present_visits_for(patient_ids=[patient.pk], physician_ids=[physician.pk])),
+        special_registration=special_registration,
+    )
+
+
 def prescribing_basis(
     *, patient: User, physician: User, state: str | None, on: date, policy: PrescribingPolicy
 ) -> BasisDecision:
     """The ground this physician may rely on to prescribe to this patient on `on` (a date in the
     practice's time zone), with `policy` the row in force that day."""
-    evidence = evidence_for_pairs([(patient.pk, physician.pk)])[(patient.pk, physician.pk)]
-    return decide(evidence=evidence, state=state, on=on, policy=policy)
+    return decide(evidence=evidence_for(patient=patient, physician=physician), state=state, on=on, policy=policy)

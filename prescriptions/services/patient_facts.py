@@ -72,15 +72,36 @@ def physician_profile_of(physician: User):
     return profile
 
 
-def patient_state(patient: User) -> str | None:
-    profile = profile_of(patient)
+def remember_profiles(
+    *, patient: User | None = None, profile=None, physician: User | None = None, physician_profile=None
+) -> None:
+    """Inside `profiles_read_once()`: profiles the caller read in a query of its own (the gates'
+    facts, the signing lock's join), so profile_of / physician_profile_of do not read them again.
+    Outside the block, nothing happens."""
+    memo = _PROFILES.get()
+    if memo is None:
+        return
+    if patient is not None:
+        memo[("patient", patient.pk)] = profile
+    if physician is not None:
+        memo[("physician", physician.pk)] = physician_profile
+
+
+def state_from(profile) -> str | None:
     return profile.state if profile is not None and profile.state else None
 
 
-def patient_zone(patient: User) -> ZoneInfo:
-    profile = profile_of(patient)
+def zone_from(profile) -> ZoneInfo:
     name = getattr(profile, "time_zone", "") or settings.PRACTICE_TIME_ZONE
     return ZoneInfo(name)
+
+
+def patient_state(patient: User) -> str | None:
+    return state_from(profile_of(patient))
+
+
+def patient_zone(patient: User) -> ZoneInfo:
+    return zone_from(profile_of(patient))
 
 
 def local_date(instant: datetime, zone: ZoneInfo) -> date:
@@ -96,7 +117,11 @@ def legal_name(patient: User, profile=None) -> str:
 
 def verified_ship_to(patient: User) -> ShipTo | None:
     """The patient's verified address inside the service area, or None (never ship elsewhere)."""
-    profile = profile_of(patient)
+    return ship_to_from(patient, profile_of(patient))
+
+
+def ship_to_from(patient: User, profile) -> ShipTo | None:
+    """verified_ship_to on a profile already read."""
     if profile is None or profile.address_verified_at is None or profile.state not in SERVICE_STATES:
         return None
     county_fips = getattr(profile, "county_id", "") or ""

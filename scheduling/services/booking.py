@@ -120,13 +120,7 @@ def _check_slot(
     place_tz = info.time_zone if location is None else contracts.zone(location.time_zone)
     if not is_on_grid(starts_at, tz=place_tz, grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES):
         raise NotOnGrid()
-    if location is None:
-        patient_location = contracts.patient_location(patient=patient)
-        if patient_location is None or not patient_location.state:
-            raise LocationRequired()
-        state, viewer_tz = patient_location.state, contracts.zone(patient_location.time_zone)
-    else:
-        state, viewer_tz = location.state, place_tz
+    state, viewer_tz = _where(patient=patient, location=location, place_tz=place_tz)
     visit_date = starts_at.astimezone(viewer_tz).date()
     authorization = contracts.physician_authorization(physician=physician, state=state, on=visit_date)
     if not authorization.allowed:
@@ -151,18 +145,34 @@ def _check_slot(
     if slot is None:
         raise NotOnGrid()
     held = Interval(slot.starts_at, slot.ends_at + timedelta(minutes=appointment_type.buffer_minutes))
+    _refuse_overlap(physician=physician, held=held, exclude_appointment_id=exclude_appointment_id)
+    return _Checked(physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at)
+
+
+def _where(*, patient: User, location: VisitLocation | None, place_tz) -> tuple[str, object]:
+    """(state, zone) the visit is judged in: the patient's for a video visit, the location's for
+    an in-person one."""
+    if location is not None:
+        return location.state, place_tz
+    patient_location = contracts.patient_location(patient=patient)
+    if patient_location is None or not patient_location.state:
+        raise LocationRequired()
+    return patient_location.state, contracts.zone(patient_location.time_zone)
+
+
+def _refuse_overlap(*, physician: User, held: Interval, exclude_appointment_id: int | None) -> None:
+    """SlotUnavailable when a visit of the physician (with its buffer) overlaps `held`."""
     taken = Appointment.objects.filter(
         physician=physician,
         status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
         starts_at__lt=held.end,
-        ends_at__gt=slot.starts_at - timedelta(minutes=120),
+        ends_at__gt=held.start - timedelta(minutes=120),
     )
     if exclude_appointment_id is not None:
         taken = taken.exclude(pk=exclude_appointment_id)
     for row in taken.values("starts_at", "ends_at", "buffer_minutes"):
         if Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"])).overlaps(held):
             raise SlotUnavailable()
-    return _Checked(physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at)
 
 
 def _check_patient_rules(*, patient: User, physician: User, appointment_type: AppointmentType, now: datetime) -> None:
@@ -228,6 +238,94 @@ def _lock_physician(physician: User) -> None:
     User.objects.select_for_update().filter(pk=physician.pk).values_list("pk", flat=True).first()
 
 
+def _location_for_booking(
+    *, patient: User, physician: User, appointment_type: AppointmentType, location_public_id, starts_at: datetime
+) -> VisitLocation | None:
+    """Where the visit takes place: None for a video visit; for an in-person one, a location in
+    the patient's own state (docs/in-person-visits.md#booking)."""
+    if not appointment_type.in_person and location_public_id is None:
+        return None
+    home = contracts.patient_location(patient=patient)
+    if home is None or not home.state:
+        raise LocationRequired()
+    return _visit_location(
+        physician=physician,
+        appointment_type=appointment_type,
+        location_public_id=location_public_id,
+        state=home.state,
+        starts_at=starts_at,
+    )
+
+
+def _appointment_create(
+    *,
+    patient: User,
+    checked: _Checked,
+    starts_at: datetime,
+    idempotency_key: str,
+    location: VisitLocation | None,
+) -> Appointment:
+    """The visit row, validated without re-reading what was just read (the physician locked, the
+    type cached) and saved."""
+    appointment = Appointment(
+        patient=patient,
+        physician=checked.physician,
+        appointment_type=checked.appointment_type,
+        starts_at=starts_at,
+        ends_at=checked.ends_at,
+        buffer_minutes=checked.appointment_type.buffer_minutes,
+        idempotency_key=idempotency_key,
+        patient_state=checked.state,
+        location=location,
+        modality=Modality.IN_PERSON if location is not None else Modality.AUDIO_VIDEO,
+    )
+    appointment.full_clean(
+        exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
+    )
+    appointment.save()
+    return appointment
+
+
+def _book_locked(
+    *,
+    actor: User,
+    physician_public_id,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    idempotency_key: str,
+    location_public_id,
+    request,
+    now: datetime,
+) -> Appointment:
+    """Inside the booking transaction: the locks, every rule, the row, its reminders, the audit."""
+    # The patient's and the physician's rows, locked in one statement (primary-key order): "one
+    # free consultation per patient", the future-bookings limit and one physician's slots hold
+    # under concurrency.
+    physician = _lock_patient_and_physician(actor, physician_public_id)
+    location = _location_for_booking(
+        patient=actor,
+        physician=physician,
+        appointment_type=appointment_type,
+        location_public_id=location_public_id,
+        starts_at=starts_at,
+    )
+    checked = _check_slot(
+        patient=actor,
+        physician=physician,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        now=now,
+        location=location,
+    )
+    _check_patient_rules(patient=actor, physician=physician, appointment_type=appointment_type, now=now)
+    appointment = _appointment_create(
+        patient=actor, checked=checked, starts_at=starts_at, idempotency_key=idempotency_key, location=location
+    )
+    reminders_plan(appointment=appointment, now=now, new=True)
+    audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
+    return appointment
+
+
 def appointment_book(
     *,
     actor: User,
@@ -248,72 +346,39 @@ def appointment_book(
     if not actor.is_patient:
         raise Forbidden()
     now = now or timezone.now()
+
+    def replayed():
+        return _replay_if_booked(
+            actor, idempotency_key, physician_public_id=physician_public_id, code=appointment_type_code, at=starts_at
+        )
+
     try:
-        appointment_type = selectors.appointment_type_get(code=appointment_type_code)
+        appointment_type = selectors.appointment_type_get(code=appointment_type_code)  # cached: no query
         with transaction.atomic():
-            # The patient's and the physician's rows, locked in one statement (primary-key order):
-            # "one free consultation per patient", the future-bookings limit and one physician's
-            # slots hold under concurrency.
-            physician = _lock_patient_and_physician(actor, physician_public_id)
-            location = None
-            if appointment_type.in_person or location_public_id is not None:
-                # The patient's own state: an in-person visit is at a location there.
-                home = contracts.patient_location(patient=actor)
-                if home is None or not home.state:
-                    raise LocationRequired()
-                location = _visit_location(
-                    physician=physician,
-                    appointment_type=appointment_type,
-                    location_public_id=location_public_id,
-                    state=home.state,
-                    starts_at=starts_at,
-                )
-            checked = _check_slot(
-                patient=actor,
-                physician=physician,
+            appointment = _book_locked(
+                actor=actor,
+                physician_public_id=physician_public_id,
                 appointment_type=appointment_type,
                 starts_at=starts_at,
-                now=now,
-                location=location,
-            )
-            _check_patient_rules(patient=actor, physician=physician, appointment_type=appointment_type, now=now)
-            appointment = Appointment(
-                patient=actor,
-                physician=physician,
-                appointment_type=appointment_type,
-                starts_at=starts_at,
-                ends_at=checked.ends_at,
-                buffer_minutes=appointment_type.buffer_minutes,
                 idempotency_key=idempotency_key,
-                patient_state=checked.state,
-                location=location,
-                modality=Modality.IN_PERSON if location is not None else Modality.AUDIO_VIDEO,
+                location_public_id=location_public_id,
+                request=request,
+                now=now,
             )
-            # The related rows were just read (the physician locked): no need to look them up again.
-            appointment.full_clean(
-                exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
-            )
-            appointment.save()
-            reminders_plan(appointment=appointment, now=now, new=True)
-            audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
     except IntegrityError as exc:
         # Either the same idempotency key committed a moment ago (a concurrent retry), or the
         # exclusion constraint refused an overlap.
-        replayed = _replay_if_booked(
-            actor, idempotency_key, physician_public_id=physician_public_id, code=appointment_type_code, at=starts_at
-        )
-        if replayed is not None:
-            return replayed
-        logger.info("booking refused by the database physician=%s", physician.pk)
+        earlier = replayed()
+        if earlier is not None:
+            return earlier
+        logger.info("booking refused by the database physician=%s", physician_public_id)
         raise SlotUnavailable() from exc
     except (DomainError, ValidationError):
-        replayed = _replay_if_booked(
-            actor, idempotency_key, physician_public_id=physician_public_id, code=appointment_type_code, at=starts_at
-        )
-        if replayed is not None:
-            return replayed
+        earlier = replayed()
+        if earlier is not None:
+            return earlier
         raise
-    logger.info("appointment booked id=%s physician=%s", appointment.pk, physician.pk)
+    logger.info("appointment booked id=%s physician=%s", appointment.pk, appointment.physician_id)
     return BookingResult(appointment, created=True)
 
 

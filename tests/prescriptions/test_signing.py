@@ -423,14 +423,17 @@ def test_concurrent_signing_gives_one_signature(on_postgres, reference_data, pat
 
 
 def test_signing_statement_budget(api, physician, draft):
-    """Signing re-reads nothing: the patient's and the prescriber's profiles are read once for the
-    gates, the state, the ship-to address and the snapshot (profiles_read_once), the draft is found
-    in scope and locked in one statement, and queuing the EPCS proposal validates the three fields
-    it changes without constraint round trips (no SAVEPOINT beyond the request's own block).
+    """Signing re-reads nothing (docs/write-budgets.md#signing): the draft is found in scope with
+    its row and its patient's row locked and the prescriber's profile joined, in one statement;
+    what the gates ask about the patient (profile, evaluation, safety flag, contraindications,
+    screening, PDMP, the pharmacy's licence for the state, another active prescription) is one
+    annotated read; the licensing gate's credentials give the snapshot its DEA number; queuing
+    the EPCS proposal validates the three fields it changes without constraint round trips.
 
     The budget counts every statement of the request (the signed-in user, the step-up's lockout
-    reads, every gate, the writes, the answer) except that block's SAVEPOINT/RELEASE, which only
-    the test's wrapping transaction produces. 68 statements before; the issue's goal is 25."""
+    reads, every gate, the writes, the answer) except the request's own SAVEPOINT/RELEASE, which
+    only the test's wrapping transaction produces. 68 statements at first, 36 before the gates'
+    facts were folded; 23 now (goal 25)."""
     from django.test.utils import CaptureQueriesContext
 
     client = api(physician)
@@ -441,6 +444,6 @@ def test_signing_statement_budget(api, physician, draft):
     savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
     assert len(savepoints) == 2, savepoints  # the request's own atomic block, nothing for validation
     work = [s for s in statements if s not in savepoints]
-    assert len(work) <= 36, "\n".join(s[:160] for s in work)
-    assert sum('FROM "patients_patientprofile"' in s for s in work) == 1
-    assert sum('FROM "practice_physicianprofile"' in s and '"npi"' in s for s in work) == 1
+    assert len(work) <= 23, "\n".join(s[:160] for s in work)
+    assert sum('"patients_patientprofile"."legal_first_name"' in s for s in work) == 1
+    assert sum('"practice_physicianprofile"."npi"' in s for s in work) == 1

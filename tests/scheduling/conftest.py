@@ -172,3 +172,12 @@ def world(monkeypatch):
 
     monkeypatch.setattr(contracts, "assign_physician", assign)
     return w
+
+
+@pytest.fixture
+def types_cached():
+    """The appointment types already in the cache, as after the first search of a running server
+    (scheduling/appointment_types.py): a query count measured from here is the steady state."""
+    from scheduling.appointment_types import active_types
+
+    return active_types()

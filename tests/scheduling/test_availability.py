@@ -228,7 +228,9 @@ def _many_physicians(world, n):
     return physicians
 
 
-def test_availability_query_count_is_constant_for_5_and_50_physicians(api, patient, world, django_assert_num_queries):
+def test_availability_query_count_is_constant_for_5_and_50_physicians(
+    api, patient, world, django_assert_num_queries, types_cached
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

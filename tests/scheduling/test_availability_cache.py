@@ -176,7 +176,7 @@ def test_the_recent_entries_are_bounded_by_their_size():
     assert recent.chars == 0 and recent.get_many(["a"]) == {}
 
 
-def test_a_search_from_the_cache_skips_exactly_the_slot_queries(api, patient, setup):
+def test_a_search_from_the_cache_skips_exactly_the_slot_queries(api, patient, setup, types_cached):
     from tests.factories import PhysicianUserFactory
 
     client = api(patient)

@@ -249,7 +249,7 @@ def test_the_strip_filters_by_physician(api, patient, physician, other_physician
     assert (day["physicians"], day["earliest_start"]) == (1, "2026-06-02T09:00:00-04:00")
 
 
-def test_the_strip_and_day_view_use_a_constant_number_of_queries(api, patient, world):
+def test_the_strip_and_day_view_use_a_constant_number_of_queries(api, patient, world, types_cached):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

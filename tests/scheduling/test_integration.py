@@ -234,7 +234,7 @@ def test_the_constraint_alone_turns_a_race_into_409(on_postgres, monkeypatch):
 
 
 def test_availability_with_real_licences_costs_the_same_for_5_and_50_physicians(
-    api, patient, frozen, django_capture_on_commit_callbacks
+    api, patient, frozen, django_capture_on_commit_callbacks, types_cached
 ):
     make_patient(patient)
     client = api(patient)
