@@ -311,7 +311,7 @@ def case_caseload(w):
             )
     _signed(w, 3)
     # The caseload's read model computed: pages read stored rows (a page computing its rows
-    # costs the same for any size too: tests/scheduling/test_caseload_read_model.py).
+    # costs the same for any size too: tests/treatment/test_caseload.py).
     caseload.rebuild(physician=w.physician)
     return w.physician, {}, N
 
