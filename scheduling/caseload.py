@@ -301,10 +301,12 @@ def page_rows(*, physician: User, profiles: list, now: datetime | None = None) -
     rows = []
     for p in profiles:
         row = live.get(p.user_id)
-        if row is None:
+        if row is not None:
+            row.patient = p.user
+        elif p.user_id not in stale:
             row = row_from_entry(stored[p.user_id], p.user)
         else:
-            row.patient = p.user
+            continue  # moved to another caseload since the page was read
         rows.append(row)
     return rows
 
