@@ -115,4 +115,14 @@ def _load(*, patient_ids: list[int], now) -> dict[int, dict]:
     return caseload_headache_columns(patient_ids=patient_ids, now=now)
 
 
-COLUMNS = CaseloadColumns(fields=_fields, load=_load)
+# What the columns are computed from (the treatment start: the first session, else the first signed
+# prescription; the patient's zone is the profile's, an input of every row). They change with the
+# clock only at the patient's local midnight, when every caseload row expires anyway
+# (docs/caseload.md#time), so no `valid_until`.
+INPUTS = (
+    ("outcomes.HeadacheDiaryEntry", "patient_id"),
+    ("treatment.DosingSession", "patient_id"),
+    ("prescriptions.Prescription", "patient_id"),
+)
+
+COLUMNS = CaseloadColumns(fields=_fields, load=_load, inputs=INPUTS)

@@ -28,7 +28,7 @@ from accounts.permissions import (
 )
 from api.pagination import KeysetPagination, PagePagination
 from api.schema import PAGE_PARAMETERS, errors
-from scheduling import availability_cache, calendar, contracts, selectors
+from scheduling import availability_cache, calendar, caseload, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
 from scheduling.serializers import (
@@ -564,8 +564,10 @@ class PhysicianCaseloadApi(GenericAPIView):
 
     @extend_schema(responses={200: CaseloadRowOutput(many=True)}, tags=TAGS)
     def get(self, request):
-        page = self.paginate_queryset(selectors.caseload_queryset(physician=request.user))
-        rows = selectors.caseload_rows(profiles=page)
+        # The read model: one query for the page and its stored rows, stale rows recomputed
+        # together (docs/caseload.md).
+        page = self.paginate_queryset(caseload.page_queryset(physician=request.user))
+        rows = caseload.page_rows(physician=request.user, profiles=page)
         audit_log(request, AuditAction.READ, *[r.patient for r in rows], detail="caseload")
         return self.get_paginated_response([caseload_row_data(r) for r in rows])
 

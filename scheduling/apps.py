@@ -16,7 +16,7 @@ class SchedulingConfig(AppConfig):
 
         register_onboarding_provider(onboarding_for_patient)  # /auth/me/ (accounts/onboarding.py)
 
-        from scheduling import appointment_types, availability_cache
+        from scheduling import appointment_types, availability_cache, caseload
         from scheduling.models import Appointment, AppointmentType, AvailabilityException, WeeklyAvailability
 
         def changed(sender, instance, **kwargs) -> None:
@@ -37,3 +37,4 @@ class SchedulingConfig(AppConfig):
             post_delete.connect(
                 changed, sender=model, dispatch_uid=f"availability-{model.__name__}-deleted", weak=False
             )
+        caseload.connect_inputs()  # the caseload's read model (docs/caseload.md#invalidation)

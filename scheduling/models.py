@@ -430,3 +430,47 @@ class VisitPractitionerPresence(models.Model):
     @property
     def audit_patient_id(self) -> int:
         return self.appointment.patient_id
+
+
+class CaseloadEntry(models.Model):
+    """The caseload's read model: one row per patient on a caseload, i.e. per (assigned physician,
+    patient), holding what `GET /physician/caseload/` shows besides the patient's name
+    (docs/caseload.md). Written only by scheduling/caseload.py.
+
+    A row is trusted only while `computed_version == version` (a write to an input bumps
+    `version`: docs/caseload.md#invalidation), `physician` is still the patient's assigned
+    physician and `valid_until` (the next instant a column changes with the clock alone: a local
+    midnight, the next visit starting, a session leaving the 28-day window) has not passed."""
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="caseload_entry"
+    )
+    # Null until computed: a write to an input of a patient without a row creates one, so that
+    # no write goes unrecorded (docs/caseload.md#invalidation).
+    physician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveBigIntegerField(default=0)
+    computed_version = models.BigIntegerField(default=-1)
+    computed_at = models.DateTimeField(null=True)
+    valid_until = models.DateTimeField(null=True)
+    next_appointment_at = models.DateTimeField(null=True)
+    next_appointment_id = models.UUIDField(null=True)
+    last_visit_at = models.DateTimeField(null=True)
+    # The names contracts.caseload_columns gives them, so contracts.score_from_row reads a row too.
+    phq9_total = models.PositiveIntegerField(null=True)
+    phq9_band = models.CharField(max_length=30, null=True)
+    phq9_taken_at = models.DateTimeField(null=True)
+    gad7_total = models.PositiveIntegerField(null=True)
+    gad7_band = models.CharField(max_length=30, null=True)
+    gad7_taken_at = models.DateTimeField(null=True)
+    open_flags = models.PositiveIntegerField(default=0)
+    subscription_ok = models.BooleanField(null=True)
+    subscription_status = models.CharField(max_length=32, null=True)
+    prescription_status = models.CharField(max_length=16, null=True)
+    # The upper apps' columns (scheduling/caseload_columns.py) as their fields represent them.
+    columns = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["physician"], name="caseload_entry_physician")]
+
+    def __str__(self) -> str:
+        return f"caseload row of patient #{self.patient_id}"

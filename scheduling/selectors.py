@@ -693,7 +693,7 @@ def caseload_queryset(*, physician: User, now: datetime | None = None):
     return (
         contracts.caseload_profiles(physician)
         .select_related("user")
-        .only("user", "user__public_id", "user__first_name", "user__last_name", "user__role")
+        .only("user", "time_zone", "user__public_id", "user__first_name", "user__last_name", "user__role")
         .annotate(
             next_appointment_at=Subquery(upcoming.values("starts_at")[:1]),
             next_appointment_id=Subquery(upcoming.values("public_id")[:1]),

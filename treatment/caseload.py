@@ -7,7 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from scheduling.caseload_columns import CaseloadColumns
-from treatment.selectors import caseload_treatment_columns
+from treatment.selectors import caseload_treatment_columns, caseload_treatment_valid_until
 
 
 def _fields() -> dict:
@@ -33,4 +33,17 @@ def _load(*, patient_ids: list[int], now) -> dict[int, dict]:
     return caseload_treatment_columns(patient_ids=patient_ids, now=now)
 
 
-COLUMNS = CaseloadColumns(fields=_fields, load=_load)
+def _valid_until(*, patient_ids: list[int], now) -> dict:
+    return caseload_treatment_valid_until(patient_ids=patient_ids, now=now)
+
+
+# What the columns are computed from: a save or delete of one marks the patient's caseload row
+# stale (docs/caseload.md#invalidation).
+INPUTS = (
+    ("treatment.DosingSession", "patient_id"),
+    ("treatment.SessionCheckIn", "session.patient_id"),
+    ("prescriptions.Prescription", "patient_id"),
+    ("prescriptions.DeliveryOrder", "patient_id"),
+)
+
+COLUMNS = CaseloadColumns(fields=_fields, load=_load, inputs=INPUTS, valid_until=_valid_until)

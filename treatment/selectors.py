@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
@@ -78,6 +78,37 @@ def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int,
         result[row["patient_id"]]["doses_left"] = row["n"] or 0
     for pid, n in used.items():
         result[pid]["doses_left"] = max(result[pid]["doses_left"] - n, 0)
+    return result
+
+
+def caseload_treatment_valid_until(*, patient_ids: list[int], now=None) -> dict:
+    """Contract for the caseload's read model (docs/caseload.md#time): per patient, the first
+    instant after `now` at which caseload_treatment_columns changes with the clock alone: the
+    oldest session of the 28-day window leaving it, an ended session without a check-in becoming
+    overdue, or the next midnight of the date the active prescriptions and the check-in window
+    are judged on (`timezone.localdate`). One query."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    midnight = timezone.make_aware(
+        datetime.combine(local.date() + timedelta(days=1), datetime.min.time()), local.tzinfo
+    )
+    window = timedelta(hours=policy_on(local.date()).check_in_window_hours)
+    result = dict.fromkeys(patient_ids, midnight)
+    rows = (
+        DosingSession.objects.filter(patient_id__in=patient_ids)
+        .values("patient_id")
+        .annotate(
+            oldest=Min("started_at", filter=Q(started_at__gte=now - timedelta(days=28))),
+            pending=Min("ended_at", filter=Q(ended_at__gte=now - window, check_in__isnull=True)),
+        )
+    )
+    for row in rows:
+        candidates = [midnight]
+        if row["oldest"] is not None:
+            candidates.append(row["oldest"] + timedelta(days=28))
+        if row["pending"] is not None:
+            candidates.append(row["pending"] + window)
+        result[row["patient_id"]] = min(candidates)
     return result
 
 

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.generics import GenericAPIView
 
+from scheduling import caseload
 from tests.conftest import client_for
 from tests.factories import PhysicianUserFactory, StaffUserFactory
 
@@ -309,6 +310,9 @@ def case_caseload(w):
                 for d in range(i % 28)
             )
     _signed(w, 3)
+    # The caseload's read model computed: pages read stored rows (a page computing its rows
+    # costs the same for any size too: tests/treatment/test_caseload.py).
+    caseload.rebuild(physician=w.physician)
     return w.physician, {}, N
 
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outcomes.models import HeadacheDiaryEntry
+from scheduling.models import CaseloadEntry
 from tests.conftest import client_for
 from tests.patients.factories import PatientProfileFactory
 from tests.prescriptions.factories import SignedPrescriptionFactory
@@ -154,13 +155,19 @@ def test_the_caseload_costs_the_same_queries_for_3_and_24_patients(physician):
     client = client_for(physician)
     _mixed_caseload(physician, 3)
     client.get(URL)  # warm the per-process caches (content types, policy rows)
+    CaseloadEntry.objects.all().delete()  # no stored rows: the page is computed
     few, few_queries = _count(client)
     _mixed_caseload(physician, 21, offset=3)
+    CaseloadEntry.objects.all().delete()
     many, many_queries = _count(client)
     assert (few, many) == (3, 24)
     assert few_queries == many_queries
-    # auth + page + standing + audit (4), treatment (2), headache columns (4), the policy row (1)
-    assert many_queries <= 12
+    # Rows computed (docs/caseload.md): auth + page + standing + audit (4), treatment (2),
+    # headache columns (4), the policy row (1), and for the read model the new rows and their
+    # versions (2), the clock-only expiry (policy row + 1) and the upsert (1).
+    assert many_queries <= 17
+    # Read from the stored rows: auth + the page with its rows + audit.
+    assert _count(client) == (24, 3)
 
 
 def test_the_fast_path_is_the_serializers_shape(physician):

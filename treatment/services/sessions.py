@@ -16,6 +16,7 @@ from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from patients.models import CheckOutcome, PatientProfile, PreSessionCheck
 from patients.services.safety import patient_has_open_safety_flag
+from scheduling.caseload import caseload_touch
 from treatment.errors import SessionAlreadyOpen, SessionNotOpen, SessionRefused
 from treatment.models import CheckInNotice, DosingSession, NoticeKind, SessionStatus
 from treatment.policy import policy_on
@@ -188,6 +189,8 @@ def sessions_auto_close(*, now: datetime | None = None) -> int:
             if not moved:
                 continue
             session.refresh_from_db()
+            # An update() sends no signal: the caseload row's overdue check-in may change.
+            caseload_touch(patient_ids=[session.patient_id])
             _plan_notices(session)
             audit_log(None, AuditAction.UPDATE, session, actor=None, detail="session auto_closed")
         closed += 1
