@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_token_revocation_and_deletion_request"),
-        ("scheduling", "0008_us_address_fields"),
+        ("scheduling", "0009_reminder_push_channel"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
