@@ -28,22 +28,31 @@ def preference_for(user) -> NotificationPreference | None:
     return NotificationPreference.objects.filter(user=user).first()
 
 
+def with_preference_and_device(users):
+    """`users` (a User queryset) also reading each one's preference row and whether they have a
+    push device, so a caller that reads the user anyway (booking's lock) needs no query of its
+    own: `preference_and_device_of(row)` then answers. Under `select_for_update` give
+    `of=("self",)`: the preference is an outer join, which PostgreSQL cannot lock."""
+    return users.select_related("notification_preference").annotate(
+        has_device=Exists(Device.objects.filter(user=OuterRef("pk")))
+    )
+
+
+def preference_and_device_of(row) -> tuple[NotificationPreference | None, bool]:
+    """What `with_preference_and_device` read for one user row."""
+    return getattr(row, "notification_preference", None), bool(row.has_device)
+
+
 def preference_and_device(user) -> tuple[NotificationPreference | None, bool]:
     """The person's preference row (None for the defaults) and whether they have a push device
-    registered, in one query (senders that plan their own rows: visit reminders at booking)."""
+    registered, in one query (senders that plan their own rows: visit reminders)."""
     if user is None or user.pk is None:
         return None, False
     User = type(user)
-    row = (
-        User.objects.filter(pk=user.pk)
-        .select_related("notification_preference")
-        .annotate(has_device=Exists(Device.objects.filter(user=OuterRef("pk"))))
-        .only("pk", "notification_preference")
-        .first()
-    )
+    row = with_preference_and_device(User.objects.filter(pk=user.pk)).only("pk", "notification_preference").first()
     if row is None:
         return None, False
-    return getattr(row, "notification_preference", None), bool(row.has_device)
+    return preference_and_device_of(row)
 
 
 def contact_of(user) -> tuple[str, ZoneInfo]:

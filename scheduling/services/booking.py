@@ -25,6 +25,8 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, Role, User
 from api.errors import DomainError, Forbidden
+from notifications.models import NotificationPreference
+from notifications.preferences import preference_and_device_of, with_preference_and_device
 from scheduling import contracts, selectors
 from scheduling.errors import (
     CutoffPassed,
@@ -218,18 +220,24 @@ def _replay_if_booked(actor: User, idempotency_key: str, *, physician_public_id,
     return _replay(existing, physician_public_id=physician_public_id, appointment_type_code=code, starts_at=at)
 
 
-def _lock_patient_and_physician(patient: User, physician_public_id) -> User:
+def _lock_patient_and_physician(
+    patient: User, physician_public_id
+) -> tuple[User, tuple[NotificationPreference | None, bool]]:
     """Lock the patient's row and the physician's (found by public id among the physicians
     offering visits) in one statement, always in primary-key order: every booking takes the two
     locks in the same order, so bookings never deadlock, one patient's bookings serialise whatever
     physician they pick (the free consultation, the future-bookings limit) and one physician's
-    bookings serialise on their row. A physician not offering visits is a field error."""
+    bookings serialise on their row. A physician not offering visits is a field error.
+    The same statement reads the patient's notification choices and whether they have a push
+    device, which the reminders are planned on (not lock-sensitive; docs/write-budgets.md#booking)."""
     offering = Q(role=Role.PHYSICIAN, is_active=True, public_id=physician_public_id)
-    rows = list(User.objects.select_for_update().filter(Q(pk=patient.pk) | offering).order_by("pk"))
+    locked = User.objects.select_for_update(of=("self",)).filter(Q(pk=patient.pk) | offering).order_by("pk")
+    rows = list(with_preference_and_device(locked))
     physician = next((u for u in rows if u.pk != patient.pk), None)
     if physician is None:
         raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
-    return physician
+    mine = next(u for u in rows if u.pk == patient.pk)
+    return physician, preference_and_device_of(mine)
 
 
 def _lock_physician(physician: User) -> None:
@@ -301,7 +309,7 @@ def _book_locked(
     # The patient's and the physician's rows, locked in one statement (primary-key order): "one
     # free consultation per patient", the future-bookings limit and one physician's slots hold
     # under concurrency.
-    physician = _lock_patient_and_physician(actor, physician_public_id)
+    physician, preference = _lock_patient_and_physician(actor, physician_public_id)
     location = _location_for_booking(
         patient=actor,
         physician=physician,
@@ -321,7 +329,7 @@ def _book_locked(
     appointment = _appointment_create(
         patient=actor, checked=checked, starts_at=starts_at, idempotency_key=idempotency_key, location=location
     )
-    reminders_plan(appointment=appointment, now=now, new=True)
+    reminders_plan(appointment=appointment, now=now, new=True, preference=preference)
     audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
     return appointment
 

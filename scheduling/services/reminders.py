@@ -35,6 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.kinds import render
+from notifications.models import NotificationPreference
 from notifications.preferences import (
     channel_allowed,
     channels_refused,
@@ -62,18 +63,25 @@ def _kinds() -> list[tuple[str, timedelta]]:
     return [(f"{h}h", timedelta(hours=h)) for h in settings.SCHEDULING_REMINDER_OFFSETS_HOURS]
 
 
-def reminders_plan(*, appointment: Appointment, now: datetime | None = None, new: bool = False) -> list[Reminder]:
+def reminders_plan(
+    *,
+    appointment: Appointment,
+    now: datetime | None = None,
+    new: bool = False,
+    preference: tuple[NotificationPreference | None, bool] | None = None,
+) -> list[Reminder]:
     """Create or re-plan the appointment's reminders (email, SMS when the patient has a phone,
     push when they have a device registered), each as their "reminders" choices allow. Offsets
     already passed are not planned; rows no longer wanted are cancelled.
-    `new`: the appointment was just created, so it has no rows yet (one INSERT for all)."""
+    `new`: the appointment was just created, so it has no rows yet (one INSERT for all).
+    `preference`: the patient's (preference row, has a device), when the caller read them already."""
     now = now or timezone.now()
     patient = appointment.patient
     _, phone, tz = contracts.patient_contact(patient)
     # The patient's choices for reminders, and their quiet hours: a reminder that falls inside
     # them waits until they end, unless the visit starts first (docs/notifications.md#quiet-hours).
     # A STOP from the number is checked when sending (reminders_send_claimed).
-    pref, device = preference_and_device(patient)
+    pref, device = preference if preference is not None else preference_and_device(patient)
     pref = pref or False
     candidates = [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if phone else [])
     if device:
