@@ -105,89 +105,52 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
 def render_summary_pdf(*, bundle: dict, patient: User, generated_at: datetime) -> bytes:
     """Every section of the Bundle as a table, then the outcome charts of the outcomes report."""
     styles = getSampleStyleSheet()
-    h1, h2, body = styles["Title"], styles["Heading2"], styles["BodyText"]
-    story: list = []
+    h2, body = styles["Heading2"], styles["BodyText"]
+    story: list = _summary_heading(bundle, generated_at)
+    for title, header, rows, widths in _summary_sections(bundle):
+        story.append(Paragraph(title, h2))
+        story.append(_table([header, *rows], widths) if rows else Paragraph("None on record.", body))
+    story += _outcome_charts(patient)
+    return _build_pdf(story)
+
+
+def _summary_heading(bundle: dict, generated_at: datetime) -> list:
+    styles = getSampleStyleSheet()
     person = _of(bundle, "Patient")[0]
     name = person["name"][0].get("text", "")
-    story.append(Paragraph("Health record summary", h1))
-    story.append(
+    return [
+        Paragraph("Health record summary", styles["Title"]),
         Paragraph(
             escape(
                 f"{name}. Date of birth: {person.get('birthDate', '-')}. Generated {generated_at:%Y-%m-%d %H:%M} UTC. "
                 "The attached FHIR Bundle (record.json) holds the same records in full."
             ),
-            body,
-        )
-    )
-    sections = [
-        (
-            "Care team",
-            ["Physician", "NPI", "Licences"],
-            [
-                [
-                    p["name"][0].get("text", ""),
-                    next((i["value"] for i in p.get("identifier", []) if i.get("system") == resources.codes.NPI), "-"),
-                    ", ".join(_text(q.get("code")) for q in p.get("qualification", [])) or "-",
-                ]
-                for p in _of(bundle, "Practitioner")
-            ],
-            [2.0, 1.0, 4.0],
+            styles["BodyText"],
         ),
-        (
-            "Visits",
-            ["Date", "Type", "Status", "Physician"],
-            [
-                [
-                    _day(a.get("start")),
-                    _text(a.get("appointmentType")),
-                    a["status"],
-                    a["participant"][1]["actor"].get("display", ""),
-                ]
-                for a in _of(bundle, "Appointment")
-            ],
-            [1.1, 2.2, 1.1, 2.6],
-        ),
+    ]
+
+
+def _summary_sections(bundle: dict) -> list[tuple[str, list[str], list[list[str]], list[float]]]:
+    """(title, header, rows, column widths in inches) for each table of the summary, in order."""
+    return [
+        ("Care team", ["Physician", "NPI", "Licences"], _care_team_rows(bundle), [2.0, 1.0, 4.0]),
+        ("Visits", ["Date", "Type", "Status", "Physician"], _visit_rows(bundle), [1.1, 2.2, 1.1, 2.6]),
         (
             "Prescriptions",
             ["Signed", "Medication", "Directions", "Quantity / refills", "Status"],
-            [
-                [
-                    _day(m.get("authoredOn")),
-                    m["medicationReference"].get("display", ""),
-                    m["dosageInstruction"][0].get("text", ""),
-                    f"{m['dispenseRequest']['quantity']['value']} {m['dispenseRequest']['quantity'].get('unit', '')} / "
-                    f"{m['dispenseRequest'].get('numberOfRepeatsAllowed', 0)}",
-                    m["status"],
-                ]
-                for m in _of(bundle, "MedicationRequest")
-            ],
+            _prescription_rows(bundle),
             [0.9, 1.6, 2.6, 1.1, 0.8],
         ),
         (
             "Fills and deliveries",
             ["Delivered", "Medication", "Quantity", "Status"],
-            [
-                [
-                    _day(d.get("whenHandedOver")),
-                    d["medicationReference"].get("display", ""),
-                    str(d["quantity"]["value"]),
-                    d["status"],
-                ]
-                for d in _of(bundle, "MedicationDispense")
-            ],
+            _dispense_rows(bundle),
             [1.1, 3.0, 1.0, 1.9],
         ),
         (
             "Scores, blood pressure and headache days",
             ["Date", "Measure", "Value"],
-            [
-                [
-                    _day(o.get("effectiveDateTime") or o.get("effectivePeriod", {}).get("start")),
-                    _text(o.get("code")),
-                    _observation_value(o),
-                ]
-                for o in _of(bundle, "Observation")
-            ],
+            _observation_rows(bundle),
             [1.1, 4.0, 1.9],
         ),
         (
@@ -203,15 +166,86 @@ def render_summary_pdf(*, bundle: dict, patient: User, generated_at: datetime) -
             [1.1, 4.5, 1.4],
         ),
     ]
-    for title, header, rows, widths in sections:
-        story.append(Paragraph(title, h2))
-        story.append(_table([header, *rows], widths) if rows else Paragraph("None on record.", body))
+
+
+def _care_team_rows(bundle: dict) -> list[list[str]]:
+    return [
+        [
+            p["name"][0].get("text", ""),
+            next((i["value"] for i in p.get("identifier", []) if i.get("system") == resources.codes.NPI), "-"),
+            ", ".join(_text(q.get("code")) for q in p.get("qualification", [])) or "-",
+        ]
+        for p in _of(bundle, "Practitioner")
+    ]
+
+
+def _visit_rows(bundle: dict) -> list[list[str]]:
+    return [
+        [
+            _day(a.get("start")),
+            _text(a.get("appointmentType")),
+            a["status"],
+            a["participant"][1]["actor"].get("display", ""),
+        ]
+        for a in _of(bundle, "Appointment")
+    ]
+
+
+def _prescription_rows(bundle: dict) -> list[list[str]]:
+    return [
+        [
+            _day(m.get("authoredOn")),
+            m["medicationReference"].get("display", ""),
+            m["dosageInstruction"][0].get("text", ""),
+            f"{m['dispenseRequest']['quantity']['value']} {m['dispenseRequest']['quantity'].get('unit', '')} / "
+            f"{m['dispenseRequest'].get('numberOfRepeatsAllowed', 0)}",
+            m["status"],
+        ]
+        for m in _of(bundle, "MedicationRequest")
+    ]
+
+
+def _dispense_rows(bundle: dict) -> list[list[str]]:
+    return [
+        [
+            _day(d.get("whenHandedOver")),
+            d["medicationReference"].get("display", ""),
+            str(d["quantity"]["value"]),
+            d["status"],
+        ]
+        for d in _of(bundle, "MedicationDispense")
+    ]
+
+
+def _observation_rows(bundle: dict) -> list[list[str]]:
+    return [
+        [
+            _day(o.get("effectiveDateTime") or o.get("effectivePeriod", {}).get("start")),
+            _text(o.get("code")),
+            _observation_value(o),
+        ]
+        for o in _of(bundle, "Observation")
+    ]
+
+
+def _outcome_charts(patient: User) -> list:
+    """The outcomes report's charts on a page of their own, when there is anything to chart."""
     data = outcome_report_data(patient=patient)
-    if data.phq9 or data.peg3 or data.blood_pressure or data.summary.current.days_logged:
-        story += [PageBreak(), Paragraph("Outcomes over time", h2)]
-        width = 7 * inch
-        story += [monthly_days_chart(data.summary, width, 2.2 * inch), Spacer(1, 8)]
-        story += [scores_chart(data, width, 2.0 * inch), Spacer(1, 8), blood_pressure_chart(data, width, 2.0 * inch)]
+    if not (data.phq9 or data.peg3 or data.blood_pressure or data.summary.current.days_logged):
+        return []
+    width = 7 * inch
+    return [
+        PageBreak(),
+        Paragraph("Outcomes over time", getSampleStyleSheet()["Heading2"]),
+        monthly_days_chart(data.summary, width, 2.2 * inch),
+        Spacer(1, 8),
+        scores_chart(data, width, 2.0 * inch),
+        Spacer(1, 8),
+        blood_pressure_chart(data, width, 2.0 * inch),
+    ]
+
+
+def _build_pdf(story: list) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,

@@ -132,6 +132,21 @@ def patient(user, profile=None) -> dict:
 def practitioner(user, profile=None, licences=(), deas=(), cds=()) -> dict:
     """US Core Practitioner: NPI and DEA numbers as identifiers, state licences (and NJ CDS
     registrations) as qualifications."""
+    return _resource(
+        {
+            "resourceType": "Practitioner",
+            "id": str(user.public_id),
+            "meta": _meta(codes.PROFILE["Practitioner"]),
+            "identifier": _practitioner_identifiers(profile, deas),
+            "active": user.is_active,
+            "name": [_person_name(user.last_name, user.first_name)],
+            "address": _practitioner_address(profile),
+            "qualification": _practitioner_qualifications(licences, cds),
+        }
+    )
+
+
+def _practitioner_identifiers(profile, deas) -> list[dict]:
     identifiers = []
     if profile is not None:
         identifiers.append(
@@ -157,6 +172,10 @@ def practitioner(user, profile=None, licences=(), deas=(), cds=()) -> dict:
                 },
             }
         )
+    return identifiers
+
+
+def _practitioner_qualifications(licences, cds) -> list[dict]:
     qualifications = [
         {
             "identifier": [{"system": f"{codes.LOCAL_LICENCE}/{lic.state}", "value": lic.number}],
@@ -180,30 +199,22 @@ def practitioner(user, profile=None, licences=(), deas=(), cds=()) -> dict:
         }
         for reg in cds
     ]
-    address = []
-    if profile is not None and profile.office_address_line1:
-        address.append(
-            {
-                "use": "work",
-                "line": [profile.office_address_line1, profile.office_address_line2],
-                "city": profile.office_city,
-                "state": profile.office_state,
-                "postalCode": profile.office_zip_code,
-                "country": "US",
-            }
-        )
-    return _resource(
+    return qualifications
+
+
+def _practitioner_address(profile) -> list[dict]:
+    if profile is None or not profile.office_address_line1:
+        return []
+    return [
         {
-            "resourceType": "Practitioner",
-            "id": str(user.public_id),
-            "meta": _meta(codes.PROFILE["Practitioner"]),
-            "identifier": identifiers,
-            "active": user.is_active,
-            "name": [_person_name(user.last_name, user.first_name)],
-            "address": address,
-            "qualification": qualifications,
+            "use": "work",
+            "line": [profile.office_address_line1, profile.office_address_line2],
+            "city": profile.office_city,
+            "state": profile.office_state,
+            "postalCode": profile.office_zip_code,
+            "country": "US",
         }
-    )
+    ]
 
 
 # --- Appointment and Encounter ------------------------------------------------------------------

@@ -13,18 +13,6 @@ WEBHOOK_PATH = "/webhooks/easypost/"
 
 
 def document_easypost_webhook(result, generator, request, public):
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    tracker = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "example": "trk_..."},
-            "object": {"type": "string", "example": "Tracker"},
-            "tracking_code": {"type": "string"},
-            "carrier": {"type": "string", "example": "USPS"},
-            "status": {"type": "string", "example": "in_transit"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    }
     result.setdefault("paths", {})[WEBHOOK_PATH] = {
         "post": {
             "operationId": "easypost_webhook",
@@ -41,42 +29,63 @@ def document_easypost_webhook(result, generator, request, public):
             "parameters": [
                 {"name": "X-Hmac-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "id": {"type": "string"},
-                                "object": {"type": "string", "example": "Event"},
-                                "description": {"type": "string", "example": "tracker.updated"},
-                                "result": tracker,
-                            },
-                            "required": ["id", "description", "result"],
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "Applied, or ignored (a duplicate, an older update, another event).",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"outcome": {"type": "string", "example": "applied"}},
-                                "required": ["outcome"],
-                            }
-                        }
-                    },
-                },
-                "400": {"description": "`invalid_signature`: missing or wrong; nothing changes.", "content": error},
-                "405": {"description": "Method not allowed.", "content": error},
-            },
+            "requestBody": _event_body(),
+            "responses": _responses(),
         }
     }
     document_plain_view_codes(
         result["paths"][WEBHOOK_PATH]["post"], {400: ["invalid_signature"], 405: ["method_not_allowed"]}
     )
     return result
+
+
+def _event_body() -> dict:
+    """An EasyPost event whose result is the tracker."""
+    tracker = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "example": "trk_..."},
+            "object": {"type": "string", "example": "Tracker"},
+            "tracking_code": {"type": "string"},
+            "carrier": {"type": "string", "example": "USPS"},
+            "status": {"type": "string", "example": "in_transit"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "object": {"type": "string", "example": "Event"},
+                        "description": {"type": "string", "example": "tracker.updated"},
+                        "result": tracker,
+                    },
+                    "required": ["id", "description", "result"],
+                }
+            }
+        },
+    }
+
+
+def _responses() -> dict:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "200": {
+            "description": "Applied, or ignored (a duplicate, an older update, another event).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"outcome": {"type": "string", "example": "applied"}},
+                        "required": ["outcome"],
+                    }
+                }
+            },
+        },
+        "400": {"description": "`invalid_signature`: missing or wrong; nothing changes.", "content": error},
+        "405": {"description": "Method not allowed.", "content": error},
+    }

@@ -132,33 +132,10 @@ def slots_for_physicians(
     physician_ids = [pid for pid in physician_ids if windows.get(pid)]
     if not physician_ids:
         return {}
-    place = Q(location__isnull=True) if location is None else Q(location=location)
-    weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
-    for pid, weekday, start_time, end_time in WeeklyAvailability.objects.filter(
-        place, physician_id__in=physician_ids
-    ).values_list("physician_id", "weekday", "start_time", "end_time"):
-        weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
-    exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
-    for pid, day, kind, start_time, end_time in AvailabilityException.objects.filter(
-        place | Q(kind=ExceptionKind.TIME_OFF),
-        physician_id__in=physician_ids,
-        date__gte=start - timedelta(days=2),
-        date__lte=end + timedelta(days=2),
-    ).values_list("physician_id", "date", "kind", "start_time", "end_time"):
-        exceptions[pid].append(DateException(day, kind, start_time, end_time))
+    weekly, exceptions = _hours_by_physician(physician_ids, location=location, start=start, end=end)
     busy: dict[int, list[Interval]] = {pid: [] for pid in physician_ids}
     if include_busy:
-        lo = datetime.combine(start - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
-        hi = datetime.combine(end + timedelta(days=3), datetime.min.time(), tzinfo=UTC)
-        booked = Appointment.objects.filter(
-            physician_id__in=physician_ids, status__in=ACTIVE_STATUSES, starts_at__lt=hi, ends_at__gt=lo
-        )
-        if exclude_appointment_id is not None:
-            booked = booked.exclude(pk=exclude_appointment_id)
-        for pid, starts_at, ends_at, buffer_minutes in booked.values_list(
-            "physician_id", "starts_at", "ends_at", "buffer_minutes"
-        ):
-            busy[pid].append(Interval(starts_at, ends_at + timedelta(minutes=buffer_minutes)))
+        busy = _busy_by_physician(physician_ids, start=start, end=end, exclude_appointment_id=exclude_appointment_id)
     not_before = earliest_start(now)
     result = {}
     memo: dict = {}
@@ -179,6 +156,47 @@ def slots_for_physicians(
             memo=memo,
         )
     return result
+
+
+def _hours_by_physician(
+    physician_ids: list[int], *, location: VisitLocation | None, start: date, end: date
+) -> tuple[dict[int, list[WeeklyBlock]], dict[int, list[DateException]]]:
+    """Each physician's weekly hours at the place (video: the hours without a location) and their
+    date exceptions around [start, end] (time off wherever it applies): two queries."""
+    place = Q(location__isnull=True) if location is None else Q(location=location)
+    weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
+    for pid, weekday, start_time, end_time in WeeklyAvailability.objects.filter(
+        place, physician_id__in=physician_ids
+    ).values_list("physician_id", "weekday", "start_time", "end_time"):
+        weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
+    exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
+    for pid, day, kind, start_time, end_time in AvailabilityException.objects.filter(
+        place | Q(kind=ExceptionKind.TIME_OFF),
+        physician_id__in=physician_ids,
+        date__gte=start - timedelta(days=2),
+        date__lte=end + timedelta(days=2),
+    ).values_list("physician_id", "date", "kind", "start_time", "end_time"):
+        exceptions[pid].append(DateException(day, kind, start_time, end_time))
+    return weekly, exceptions
+
+
+def _busy_by_physician(
+    physician_ids: list[int], *, start: date, end: date, exclude_appointment_id: int | None
+) -> dict[int, list[Interval]]:
+    """The time each physician's booked visits hold (with their buffers) around [start, end]: one query."""
+    busy: dict[int, list[Interval]] = {pid: [] for pid in physician_ids}
+    lo = datetime.combine(start - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    hi = datetime.combine(end + timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+    booked = Appointment.objects.filter(
+        physician_id__in=physician_ids, status__in=ACTIVE_STATUSES, starts_at__lt=hi, ends_at__gt=lo
+    )
+    if exclude_appointment_id is not None:
+        booked = booked.exclude(pk=exclude_appointment_id)
+    for pid, starts_at, ends_at, buffer_minutes in booked.values_list(
+        "physician_id", "starts_at", "ends_at", "buffer_minutes"
+    ):
+        busy[pid].append(Interval(starts_at, ends_at + timedelta(minutes=buffer_minutes)))
+    return busy
 
 
 @dataclass(frozen=True)
@@ -388,73 +406,118 @@ def _search_pairs(
     )
     windows = {pid: contracts.windows_within(spans.get(pid, []), start=start, end=end) for pid in ids}
     ids = [pid for pid in ids if windows.get(pid)]
-    # (physician id, location or None for video), in display order
-    places: dict[int, list[VisitLocation | None]]
-    if appointment_type.in_person:
-        locations = list(visit_locations(state=state, public_id=location_public_id)) if ids else []
-        places = dict(in_person_places(physician_ids=ids, locations=locations, start=start, end=end))
-    else:
-        places = {pid: [None] for pid in ids}
+    places = _places(
+        ids, appointment_type=appointment_type, state=state, location_public_id=location_public_id, start=start, end=end
+    )
     pairs = [(pid, loc) for pid in ids for loc in places.get(pid, [])]
-
-    def pair_id(pid: int, loc: VisitLocation | None) -> tuple[int, int | None]:
-        return (pid, loc.pk if loc is not None else None)
-
-    def pair_tz(loc: VisitLocation | None) -> ZoneInfo:
-        return viewer_tz if loc is None else contracts.zone(loc.time_zone)
-
-    earliest = earliest_start(now)
-    keys: dict[tuple, str] = {}
-    if pairs and availability_cache.enabled():
-        tokens = availability_cache.versions({pid for pid, _ in pairs})
-        for pid, loc in pairs:
-            keys[pair_id(pid, loc)] = availability_cache.entry_key(
-                pid,
-                tokens[pid],
-                appointment_type.duration_minutes,
-                appointment_type.buffer_minutes,
-                infos[pid].time_zone.key,
-                pair_tz(loc).key,
-                start,
-                end,
-                tuple(windows[pid]),
-                settings.SCHEDULING_SLOT_GRID_MINUTES,
-                earliest,
-                # The place: video hours, or the hours at this location (its zone is above).
-                None if loc is None else loc.pk,
-                render,
-            )
+    search = _PairSearch(
+        render=render,
+        appointment_type=appointment_type,
+        state=state,
+        viewer_tz=viewer_tz,
+        start=start,
+        end=end,
+        now=now,
+        infos=infos,
+        windows=windows,
+    )
+    keys = _entry_keys(pairs, search) if pairs and availability_cache.enabled() else {}
     found = availability_cache.get_entries(list(keys.values()))
     texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
-    missing_by_place: dict[int | None, tuple[VisitLocation | None, list[int]]] = {}
-    for pid, loc in pairs:
-        if pair_id(pid, loc) not in texts:
-            missing_by_place.setdefault(loc.pk if loc else None, (loc, []))[1].append(pid)
-    computed: dict[tuple, str] = {}
-    for loc, missing in missing_by_place.values():
-        slots = slots_for_physicians(
-            physician_ids=missing,
-            infos=infos,
-            appointment_type=appointment_type,
-            state=state,
-            viewer_tz=pair_tz(loc),
-            start=start,
-            end=end,
-            now=now,
-            windows=windows,
-            location=loc,
-        )
-        texts_memo: dict = {}
-        for pid in missing:
-            computed[pair_id(pid, loc)] = _RENDER[render](slots.get(pid, []), pair_tz(loc), texts_memo)
+    computed = _render_missing([(pid, loc) for pid, loc in pairs if _pair_id(pid, loc) not in texts], search)
     texts.update(computed)
     availability_cache.set_entries({keys[k]: text for k, text in computed.items() if k in keys})
     found_pairs = [
-        (p, loc, texts.get(pair_id(p.pk, loc)), keys.get(pair_id(p.pk, loc)))
+        (p, loc, texts.get(_pair_id(p.pk, loc)), keys.get(_pair_id(p.pk, loc)))
         for p in physicians
         for loc in places.get(p.pk, [])
     ]
     return found_pairs, infos, bool(keys) and len(keys) == len(pairs)
+
+
+def _pair_id(pid: int, loc: VisitLocation | None) -> tuple[int, int | None]:
+    return (pid, loc.pk if loc is not None else None)
+
+
+def _pair_tz(loc: VisitLocation | None, viewer_tz: ZoneInfo) -> ZoneInfo:
+    return viewer_tz if loc is None else contracts.zone(loc.time_zone)
+
+
+def _places(
+    ids: list[int], *, appointment_type: AppointmentType, state: str, location_public_id, start: date, end: date
+) -> dict[int, list[VisitLocation | None]]:
+    """Where each physician is offered, in display order: video (None), or the locations in the
+    state (or the one asked for) where they keep hours in the window."""
+    if not appointment_type.in_person:
+        return {pid: [None] for pid in ids}
+    locations = list(visit_locations(state=state, public_id=location_public_id)) if ids else []
+    return dict(in_person_places(physician_ids=ids, locations=locations, start=start, end=end))
+
+
+@dataclass(frozen=True)
+class _PairSearch:
+    """What every (physician, place) entry of one search shares."""
+
+    render: str
+    appointment_type: AppointmentType
+    state: str
+    viewer_tz: ZoneInfo
+    start: date
+    end: date
+    now: datetime
+    infos: dict
+    windows: dict
+
+
+def _entry_keys(pairs: list[tuple[int, VisitLocation | None]], search: _PairSearch) -> dict[tuple, str]:
+    """The cache key of each (physician, place) entry: everything its text depends on."""
+    keys: dict[tuple, str] = {}
+    earliest = earliest_start(search.now)
+    tokens = availability_cache.versions({pid for pid, _ in pairs})
+    for pid, loc in pairs:
+        keys[_pair_id(pid, loc)] = availability_cache.entry_key(
+            pid,
+            tokens[pid],
+            search.appointment_type.duration_minutes,
+            search.appointment_type.buffer_minutes,
+            search.infos[pid].time_zone.key,
+            _pair_tz(loc, search.viewer_tz).key,
+            search.start,
+            search.end,
+            tuple(search.windows[pid]),
+            settings.SCHEDULING_SLOT_GRID_MINUTES,
+            earliest,
+            # The place: video hours, or the hours at this location (its zone is above).
+            None if loc is None else loc.pk,
+            search.render,
+        )
+    return keys
+
+
+def _render_missing(missing_pairs: list[tuple[int, VisitLocation | None]], search: _PairSearch) -> dict[tuple, str]:
+    """The entries the cache did not have, computed one place at a time (one slot search each)."""
+    missing_by_place: dict[int | None, tuple[VisitLocation | None, list[int]]] = {}
+    for pid, loc in missing_pairs:
+        missing_by_place.setdefault(loc.pk if loc else None, (loc, []))[1].append(pid)
+    computed: dict[tuple, str] = {}
+    for loc, missing in missing_by_place.values():
+        tz = _pair_tz(loc, search.viewer_tz)
+        slots = slots_for_physicians(
+            physician_ids=missing,
+            infos=search.infos,
+            appointment_type=search.appointment_type,
+            state=search.state,
+            viewer_tz=tz,
+            start=search.start,
+            end=search.end,
+            now=search.now,
+            windows=search.windows,
+            location=loc,
+        )
+        texts_memo: dict = {}
+        for pid in missing:
+            computed[_pair_id(pid, loc)] = _RENDER[search.render](slots.get(pid, []), tz, texts_memo)
+    return computed
 
 
 def availability_entries(

@@ -171,13 +171,7 @@ def generate_slots(
     viewer_tz = viewer_tz or tz
     memo = {} if memo is None else memo
     allowed_days: dict[date, bool] = {}
-    # Busy intervals sorted by start, with the running maximum of their ends: "does any busy
-    # interval overlap [a, b)?" is then one binary search instead of a scan of them all.
-    busy_sorted = sorted(busy, key=lambda i: i.start)
-    busy_starts = [b.start for b in busy_sorted]
-    busy_max_end: list[datetime] = []
-    for b in busy_sorted:
-        busy_max_end.append(max(busy_max_end[-1], b.end) if busy_max_end else b.end)
+    busy_starts, busy_max_end = _busy_index(busy)
     times = grid_times(grid_minutes)
     slots: list[Slot] = []
     seen: set[datetime] = set()
@@ -209,6 +203,17 @@ def generate_slots(
         day += timedelta(days=1)
     slots.sort(key=lambda sl: sl.starts_at)
     return slots
+
+
+def _busy_index(busy: Sequence[Interval]) -> tuple[list[datetime], list[datetime]]:
+    """Busy intervals' starts, sorted, with the running maximum of their ends: "does any busy
+    interval overlap [a, b)?" is then one binary search instead of a scan of them all."""
+    busy_sorted = sorted(busy, key=lambda i: i.start)
+    busy_starts = [b.start for b in busy_sorted]
+    busy_max_end: list[datetime] = []
+    for b in busy_sorted:
+        busy_max_end.append(max(busy_max_end[-1], b.end) if busy_max_end else b.end)
+    return busy_starts, busy_max_end
 
 
 def _candidates(

@@ -8,7 +8,10 @@ before it fails at start-up or hides in a function:
 * no import cycle between modules through module-level imports;
 * imports inside functions do not grow (a ratchet: the count may fall, never rise; lower
   IN_FUNCTION_CEILING when it falls); each is either a start-up cycle breaker or a lazy Celery import;
-* services do not import tasks of their app beyond the known list (they enqueue through the outbox).
+* services do not import tasks of their app beyond the known list (they enqueue through the outbox);
+* no function of the service (its apps, config and the seeds) is longer than a screen, MAX_FUNCTION_LINES,
+  beyond the commented entries of LONG_FUNCTIONS: a longer one is split into steps whose names say what
+  they do.
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ SERVICES_IMPORTING_TASKS = {
     ("prescriptions.services.orders", "prescriptions.tasks"),
     # A stored Stripe (or sandbox) event is applied by its task after commit, as the webhook always did.
     ("billing.services.webhooks", "billing.tasks"),
+}
+
+# A function a reader must scroll through is split into named steps (docs/architecture.md#conventions).
+MAX_FUNCTION_LINES = 60
+# "path:qualified name": each an exception with its reason; the list only shrinks.
+LONG_FUNCTIONS: dict[str, str] = {
+    # Being split together with the folding of their reads (the statement budgets move with them).
+    "prescriptions/services/signing.py:prescription_sign": "split with the signing reads",
+    "prescriptions/services/gates.py:run_gates": "split with the gate reads",
+    "scheduling/services/booking.py:appointment_book": "split with the booking reads",
+    "scheduling/services/booking.py:_check_slot": "split with the booking reads",
 }
 
 
@@ -226,3 +240,36 @@ def test_links_between_pages_resolve():
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)} -> {target}")
     assert not broken, "\n".join(broken)
+
+
+def _long_functions(path: Path):
+    """(qualified name, lines) of every function in the file longer than MAX_FUNCTION_LINES."""
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    lines = child.end_lineno - child.lineno + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        yield name, lines
+                yield from walk(child, f"{name}.")
+            else:
+                yield from walk(child, prefix)
+
+    yield from walk(ast.parse(path.read_text(), filename=str(path)), "")
+
+
+def test_functions_fit_on_a_screen():
+    found = {}
+    for module, path in MODULES.items():
+        if module.split(".")[0] == "bench" or "tests" in path.relative_to(ROOT).parts:
+            continue
+        for name, lines in _long_functions(path):
+            found[f"{path.relative_to(ROOT).as_posix()}:{name}"] = lines
+    new = {key: lines for key, lines in found.items() if key not in LONG_FUNCTIONS}
+    assert not new, (
+        f"functions over {MAX_FUNCTION_LINES} lines: {new}; split each into steps whose names say what they do"
+    )
+    stale = sorted(set(LONG_FUNCTIONS) - set(found))
+    assert not stale, f"no longer over {MAX_FUNCTION_LINES} lines (or gone): remove from LONG_FUNCTIONS: {stale}"

@@ -214,42 +214,10 @@ def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeGatewa
     _expire_open_checkout(customer=customer, gateway=gateway)
     subscriptions = _stripe_state(customer=customer, gateway=gateway)
 
-    data = None
-    incomplete = sorted(
-        (row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE),
-        key=lambda row: (row.stripe_created_at or row.created_at, row.pk),
-        reverse=True,
-    )
-    pending = incomplete[0] if incomplete else None
-    if pending is None:
-        pending = (
-            Subscription.objects.filter(patient=actor, status=SubscriptionStatus.INCOMPLETE)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-    if pending is not None:
-        data = gateway.subscription_retrieve(pending.stripe_subscription_id, with_confirmation_secret=True)
-        mirrored = subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
-        if mirrored is not None and mirrored.status in LIVE_STATUSES:
-            raise AlreadySubscribed()
-        if data["status"] != SubscriptionStatus.INCOMPLETE:
-            StripeCustomer.objects.filter(pk=customer.pk, subscription_attempt=customer.subscription_attempt).update(
-                subscription_attempt=F("subscription_attempt") + 1
-            )
-            customer.refresh_from_db()
-            data = None
+    data = _reusable_incomplete(actor=actor, customer=customer, subscriptions=subscriptions, gateway=gateway)
     if data is None:
-        # Every subscription Stripe holds for the customer used up one attempt: an expired one
-        # must not replay its idempotency key (the key would hand back the dead subscription).
-        attempt = max(customer.subscription_attempt, len(subscriptions) + 1)
-        if attempt != customer.subscription_attempt:
-            StripeCustomer.objects.filter(pk=customer.pk).update(subscription_attempt=attempt)
-            customer.subscription_attempt = attempt
-        data = gateway.subscription_create(
-            customer_id=customer.stripe_customer_id,
-            price_id=price,
-            patient_public_id=str(actor.public_id),
-            idempotency_key=f"sub-{actor.public_id}-{customer.subscription_attempt}",
+        data = _subscription_create(
+            actor=actor, customer=customer, subscriptions=subscriptions, price=price, gateway=gateway
         )
     subscription = subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
     if subscription is None:  # cannot happen: the customer is ours
@@ -274,6 +242,60 @@ def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeGatewa
         customer_session_client_secret=session["client_secret"],
         publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
         provider=settings.BILLING_PROVIDER,
+    )
+
+
+def _reusable_incomplete(
+    *, actor: User, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeGateway
+) -> dict | None:
+    """The newest incomplete subscription, re-read from Stripe for its current secret, if it is still
+    incomplete there; an expired one moves the attempt counter on (None: create a new one)."""
+    incomplete = sorted(
+        (row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE),
+        key=lambda row: (row.stripe_created_at or row.created_at, row.pk),
+        reverse=True,
+    )
+    pending = incomplete[0] if incomplete else None
+    if pending is None:
+        pending = (
+            Subscription.objects.filter(patient=actor, status=SubscriptionStatus.INCOMPLETE)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if pending is None:
+        return None
+    data = gateway.subscription_retrieve(pending.stripe_subscription_id, with_confirmation_secret=True)
+    mirrored = subscription_apply_snapshot(data=data, snapshot_at=timezone.now())
+    if mirrored is not None and mirrored.status in LIVE_STATUSES:
+        raise AlreadySubscribed()
+    if data["status"] != SubscriptionStatus.INCOMPLETE:
+        StripeCustomer.objects.filter(pk=customer.pk, subscription_attempt=customer.subscription_attempt).update(
+            subscription_attempt=F("subscription_attempt") + 1
+        )
+        customer.refresh_from_db()
+        return None
+    return data
+
+
+def _subscription_create(
+    *,
+    actor: User,
+    customer: StripeCustomer,
+    subscriptions: list[Subscription],
+    price: str,
+    gateway: StripeGateway,
+) -> dict:
+    # Every subscription Stripe holds for the customer used up one attempt: an expired one
+    # must not replay its idempotency key (the key would hand back the dead subscription).
+    attempt = max(customer.subscription_attempt, len(subscriptions) + 1)
+    if attempt != customer.subscription_attempt:
+        StripeCustomer.objects.filter(pk=customer.pk).update(subscription_attempt=attempt)
+        customer.subscription_attempt = attempt
+    return gateway.subscription_create(
+        customer_id=customer.stripe_customer_id,
+        price_id=price,
+        patient_public_id=str(actor.public_id),
+        idempotency_key=f"sub-{actor.public_id}-{customer.subscription_attempt}",
     )
 
 

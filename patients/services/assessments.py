@@ -61,23 +61,12 @@ def assessment_submit(
     """
     location = resolve_or_raise(zip_code=zip_code, county_fips=county_fips, allow_unserved=True)
     today = eligibility.local_today(location.time_zone)
-    if date_of_birth > today:
-        raise DomainError(
-            "Some fields are invalid.",
-            code="validation_error",
-            fields={"date_of_birth": [{"code": "date_in_future", "message": "The date of birth is in the future."}]},
-        )
-    scores: dict[str, Any] = {}
-    for instrument, answers in ((PHQ9, phq9), (GAD7, gad7)):
-        if answers is not None:
-            scored = score(instrument, answers, field=instrument)
-            scores[instrument] = {"answers": list(scored.answers), "total": scored.total, "band": scored.band}
+    _refuse_future_birth_date(date_of_birth, today)
+    scores = _scored_instruments(phq9=phq9, gad7=gad7)
     crisis = bool(phq9) and policy.self_harm_positive(score(PHQ9, phq9))
 
-    evaluation = eligibility.evaluate(
+    evaluation = _evaluate(
         age=eligibility.age_on(date_of_birth, today),
-        minimum_age=policy.minimum_age(),
-        hard_stops=policy.hard_stops(),
         state_served=location.served,
         contraindications=contraindications,
         medications=medications,
@@ -90,14 +79,7 @@ def assessment_submit(
         state=location.state or "",
         county_id=location.county_fips,
         time_zone=location.time_zone or "",
-        answers={
-            "conditions": sorted(set(conditions)),
-            "treatments_tried": sorted(set(treatments_tried)),
-            "contraindications": sorted(set(contraindications)),
-            "medications": sorted(set(medications)),
-            PHQ9: scores.get(PHQ9),
-            GAD7: scores.get(GAD7),
-        },
+        answers=_screening_answers(conditions, treatments_tried, contraindications, medications, scores),
         outcome=evaluation.outcome,
         reasons=[r.as_dict() for r in evaluation.reasons],
         consent_to_contact=consent_to_contact,
@@ -110,6 +92,56 @@ def assessment_submit(
     assessment.save()
     audit_log(request, AuditAction.CREATE, assessment, actor=None, detail=f"outcome {assessment.outcome}")
     return AssessmentResult(assessment, token, evaluation, crisis)
+
+
+def _refuse_future_birth_date(date_of_birth: date, today: date) -> None:
+    if date_of_birth > today:
+        raise DomainError(
+            "Some fields are invalid.",
+            code="validation_error",
+            fields={"date_of_birth": [{"code": "date_in_future", "message": "The date of birth is in the future."}]},
+        )
+
+
+def _evaluate(
+    *, age: int, state_served: bool, contraindications: list[str], medications: list[str], phq9_self_harm: bool
+) -> eligibility.Evaluation:
+    """The eligibility answer under the practice's current policy (minimum age, hard stops)."""
+    return eligibility.evaluate(
+        age=age,
+        minimum_age=policy.minimum_age(),
+        hard_stops=policy.hard_stops(),
+        state_served=state_served,
+        contraindications=contraindications,
+        medications=medications,
+        phq9_self_harm=phq9_self_harm,
+    )
+
+
+def _screening_answers(
+    conditions: list[str],
+    treatments_tried: list[str],
+    contraindications: list[str],
+    medications: list[str],
+    scores: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "conditions": sorted(set(conditions)),
+        "treatments_tried": sorted(set(treatments_tried)),
+        "contraindications": sorted(set(contraindications)),
+        "medications": sorted(set(medications)),
+        **scores,
+    }
+
+
+def _scored_instruments(*, phq9: list[int] | None, gad7: list[int] | None) -> dict[str, Any]:
+    """The PHQ-9 and GAD-7 as stored in the answers (None when not taken); invalid answers raise."""
+    scores: dict[str, Any] = {PHQ9: None, GAD7: None}
+    for instrument, answers in ((PHQ9, phq9), (GAD7, gad7)):
+        if answers is not None:
+            scored = score(instrument, answers, field=instrument)
+            scores[instrument] = {"answers": list(scored.answers), "total": scored.total, "band": scored.band}
+    return scores
 
 
 @transaction.atomic

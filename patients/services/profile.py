@@ -93,32 +93,15 @@ def profile_upsert(
     data = {k: v for k, v in data.items() if k in WRITABLE}
     if assessment_id is not None:
         assessment = assessment_claim(patient=patient, public_id=assessment_id, token=assessment_token, request=request)
-        prefill = {"date_of_birth": assessment.date_of_birth, "zip_code": assessment.zip_code}
-        if assessment.county_id:
-            prefill["county_fips"] = assessment.county_id
-        for field, value in prefill.items():
-            if field not in data and _current(profile, field) in (None, ""):
-                data[field] = value
+        _prefill_from_assessment(data, profile, assessment)
 
     creating = profile is None
     if creating:
-        missing = [f for f in REQUIRED_ON_CREATE if data.get(f) in (None, "")]
-        if missing:
-            raise DomainError(
-                "Some fields are invalid.",
-                code="validation_error",
-                fields={f: [{"code": "required", "message": "This field is required."}] for f in missing},
-            )
+        _require_fields(data)
         profile = PatientProfile(user=patient)
     elif replace:
         # PUT: optional fields not sent go back to empty; required ones must be sent.
-        missing = [f for f in REQUIRED_ON_CREATE if data.get(f) in (None, "")]
-        if missing:
-            raise DomainError(
-                "Some fields are invalid.",
-                code="validation_error",
-                fields={f: [{"code": "required", "message": "This field is required."}] for f in missing},
-            )
+        _require_fields(data)
         for field in WRITABLE:
             if field not in data and field not in REQUIRED_ON_CREATE:
                 data[field] = False if field == "monitor_adult_confirmed" else ("" if field != "county_fips" else None)
@@ -134,28 +117,9 @@ def profile_upsert(
         if field == "county_fips":
             continue
         setattr(profile, field, "" if value is None and field != "date_of_birth" else value)
-
     if address_changed:
-        location = resolve_or_raise(
-            zip_code=data.get("zip_code", profile.zip_code),
-            county_fips=data.get("county_fips", profile.county_id),
-            state=profile.state,
-        )
-        profile.zip_code = location.zip_code
-        profile.state = location.state
-        profile.county_id = location.county_fips
-        profile.time_zone = location.time_zone
-        profile.address_verified_at = timezone.now()
-
-    _check_date_of_birth(profile.date_of_birth, profile.time_zone)
-    if profile.monitor_name and not profile.monitor_adult_confirmed:
-        raise _invalid(
-            "monitor_adult_confirmed",
-            "monitor_adult_not_confirmed",
-            "Confirm that your treatment monitor is 18 or older.",
-        )
-    if profile.monitor_phone and profile.phone and profile.monitor_phone == profile.phone:
-        raise _invalid("monitor_phone", "monitor_is_patient", "Your treatment monitor must be someone other than you.")
+        _place_address(profile, data)
+    _check_profile_rules(profile)
 
     profile.full_clean(exclude=["user", "assigned_physician"], validate_constraints=False)
     profile.save()
@@ -168,3 +132,50 @@ def profile_upsert(
         detail=("created " if creating else "") + ",".join(changed),
     )
     return profile
+
+
+def _prefill_from_assessment(data: dict[str, Any], profile: PatientProfile | None, assessment) -> None:
+    """The claimed assessment's date of birth, ZIP and county fill what is neither sent nor on file."""
+    prefill = {"date_of_birth": assessment.date_of_birth, "zip_code": assessment.zip_code}
+    if assessment.county_id:
+        prefill["county_fips"] = assessment.county_id
+    for field, value in prefill.items():
+        if field not in data and _current(profile, field) in (None, ""):
+            data[field] = value
+
+
+def _require_fields(data: dict[str, Any]) -> None:
+    missing = [f for f in REQUIRED_ON_CREATE if data.get(f) in (None, "")]
+    if missing:
+        raise DomainError(
+            "Some fields are invalid.",
+            code="validation_error",
+            fields={f: [{"code": "required", "message": "This field is required."}] for f in missing},
+        )
+
+
+def _place_address(profile: PatientProfile, data: dict[str, Any]) -> None:
+    """Place the new address in the service area (refused outside it), which sets the county and
+    time zone and marks the address verified now."""
+    location = resolve_or_raise(
+        zip_code=data.get("zip_code", profile.zip_code),
+        county_fips=data.get("county_fips", profile.county_id),
+        state=profile.state,
+    )
+    profile.zip_code = location.zip_code
+    profile.state = location.state
+    profile.county_id = location.county_fips
+    profile.time_zone = location.time_zone
+    profile.address_verified_at = timezone.now()
+
+
+def _check_profile_rules(profile: PatientProfile) -> None:
+    _check_date_of_birth(profile.date_of_birth, profile.time_zone)
+    if profile.monitor_name and not profile.monitor_adult_confirmed:
+        raise _invalid(
+            "monitor_adult_confirmed",
+            "monitor_adult_not_confirmed",
+            "Confirm that your treatment monitor is 18 or older.",
+        )
+    if profile.monitor_phone and profile.phone and profile.monitor_phone == profile.phone:
+        raise _invalid("monitor_phone", "monitor_is_patient", "Your treatment monitor must be someone other than you.")

@@ -47,22 +47,9 @@ def questionnaire_submit(
     # already serialises writers with its IMMEDIATE transactions.
     User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
 
-    duplicate = None
-    if client_submission_id is not None:
-        duplicate = QuestionnaireResponse.objects.filter(
-            patient=patient, client_submission_id=client_submission_id
-        ).first()
-        if duplicate is not None and (duplicate.instrument, list(duplicate.answers)) != (
-            instrument,
-            list(scored.answers),
-        ):
-            raise Conflict("This submission id was already used for different answers.", code="submission_id_reused")
-    if duplicate is None:
-        window_start = timezone.now() - timedelta(minutes=settings.PATIENTS_QUESTIONNAIRE_DEDUPE_MINUTES)
-        recent = QuestionnaireResponse.objects.filter(
-            patient=patient, instrument=instrument, total=scored.total, taken_at__gte=window_start
-        )
-        duplicate = next((r for r in recent if list(r.answers) == list(scored.answers)), None)
+    duplicate = _earlier_submission(
+        patient=patient, instrument=instrument, scored=scored, client_submission_id=client_submission_id
+    )
     if duplicate is not None:
         return Submission(duplicate, created=False, flag=_open_item9_flag(patient, scored))
 
@@ -88,6 +75,30 @@ def questionnaire_submit(
             patient=patient, kind=SafetyFlagKind.PHQ9_ITEM9, source_questionnaire=response, request=request
         ).flag
     return Submission(response, created=True, flag=flag)
+
+
+def _earlier_submission(
+    *, patient: User, instrument: str, scored, client_submission_id: uuid.UUID | None
+) -> QuestionnaireResponse | None:
+    """The stored response this submission repeats: the same submission id (refused when its answers
+    differ), or else the same answers within the dedupe window (a double tap)."""
+    duplicate = None
+    if client_submission_id is not None:
+        duplicate = QuestionnaireResponse.objects.filter(
+            patient=patient, client_submission_id=client_submission_id
+        ).first()
+        if duplicate is not None and (duplicate.instrument, list(duplicate.answers)) != (
+            instrument,
+            list(scored.answers),
+        ):
+            raise Conflict("This submission id was already used for different answers.", code="submission_id_reused")
+    if duplicate is None:
+        window_start = timezone.now() - timedelta(minutes=settings.PATIENTS_QUESTIONNAIRE_DEDUPE_MINUTES)
+        recent = QuestionnaireResponse.objects.filter(
+            patient=patient, instrument=instrument, total=scored.total, taken_at__gte=window_start
+        )
+        duplicate = next((r for r in recent if list(r.answers) == list(scored.answers)), None)
+    return duplicate
 
 
 def _open_item9_flag(patient: User, scored) -> SafetyFlag | None:

@@ -77,12 +77,74 @@ def pre_session_check_submit(
     physician and the care team; the patient sees emergency instructions).
     The gate's answer is a result, not an error: a hold is stored like a go.
     """
-    had_open_flag = patient_has_open_safety_flag(patient=patient)
     systolic, diastolic, bp_reason = judge_blood_pressure(readings)
+    reasons = _hold_reasons(
+        patient=patient,
+        bp_reason=bp_reason,
+        rested_5_minutes=rested_5_minutes,
+        monitor_attested=monitor_present and monitor_adult and monitor_sober,
+        pregnant_or_nursing=pregnant_or_nursing,
+    )
+    if bp_reason == "bp_emergency":
+        outcome = CheckOutcome.EMERGENCY
+    elif reasons:
+        outcome = CheckOutcome.HOLD
+    else:
+        outcome = CheckOutcome.GO
+    check = PreSessionCheck(
+        patient=patient,
+        checked_at=timezone.now(),
+        rested_5_minutes=rested_5_minutes,
+        monitor_present=monitor_present,
+        monitor_adult=monitor_adult,
+        monitor_sober=monitor_sober,
+        judged_systolic=systolic,
+        judged_diastolic=diastolic,
+        outcome=outcome,
+        reasons=reasons,
+    )
+    rows = _save_check_and_readings(check, readings, request=request)
+    flag = _report_what_the_check_found(check, bp_reason, pregnant_or_nursing=pregnant_or_nursing, request=request)
+    return CheckResult(check, rows, flag)
+
+
+def _report_what_the_check_found(
+    check: PreSessionCheck, bp_reason: str | None, *, pregnant_or_nursing: bool | None, request
+) -> SafetyFlag | None:
+    """A yes to the pregnancy question becomes a hard-stop contraindication; a blood pressure over
+    the thresholds raises the safety flag that alerts the physician (and, in an emergency, the care
+    team)."""
+    patient = check.patient
+    if pregnant_or_nursing:
+        from patients.services.screening import hard_stop_report
+
+        hard_stop_report(
+            patient=patient,
+            code=PREGNANT_OR_NURSING,
+            source=ContraindicationSource.PRE_SESSION_CHECK,
+            actor=patient,
+            request=request,
+        )
+    if not bp_reason:
+        return None
+    kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD
+    return safety_flag_raise(patient=patient, kind=kind, source_check=check, request=request).flag
+
+
+def _hold_reasons(
+    *,
+    patient: User,
+    bp_reason: str | None,
+    rested_5_minutes: bool,
+    monitor_attested: bool,
+    pregnant_or_nursing: bool | None,
+) -> list[str]:
+    """Every reason the session may not start, in the order the patient is shown them."""
+    had_open_flag = patient_has_open_safety_flag(patient=patient)
     reasons: list[str] = []
     if bp_reason:
         reasons.append(bp_reason)
-    if not (monitor_present and monitor_adult and monitor_sober):
+    if not monitor_attested:
         reasons.append("monitor_not_attested")
     profile = PatientProfile.objects.filter(user=patient).first()
     if profile is None or not profile.has_treatment_monitor:
@@ -99,32 +161,17 @@ def pre_session_check_submit(
         reasons.append("contraindication_unresolved")
     if confirmed_contraindications(patient=patient):
         reasons.append("contraindication_confirmed")
-    if bp_reason == "bp_emergency":
-        outcome = CheckOutcome.EMERGENCY
-    elif reasons:
-        outcome = CheckOutcome.HOLD
-    else:
-        outcome = CheckOutcome.GO
+    return reasons
 
-    now = timezone.now()
-    check = PreSessionCheck(
-        patient=patient,
-        checked_at=now,
-        rested_5_minutes=rested_5_minutes,
-        monitor_present=monitor_present,
-        monitor_adult=monitor_adult,
-        monitor_sober=monitor_sober,
-        judged_systolic=systolic,
-        judged_diastolic=diastolic,
-        outcome=outcome,
-        reasons=reasons,
-    )
+
+def _save_check_and_readings(check: PreSessionCheck, readings: list[Reading], *, request) -> list[VitalReading]:
+    """The check and its readings (vitals history, measured when the check was), audited together."""
     check.full_clean(validate_constraints=False)
     check.save()
     rows = [
         VitalReading(
-            patient=patient,
-            measured_at=now,
+            patient=check.patient,
+            measured_at=check.checked_at,
             systolic=r.systolic,
             diastolic=r.diastolic,
             pre_session_check=check,
@@ -135,23 +182,8 @@ def pre_session_check_submit(
     for row in rows:
         row.full_clean(validate_constraints=False)
     VitalReading.objects.bulk_create(rows)
-    audit_log(request, AuditAction.CREATE, check, *rows, actor=patient)
-
-    if pregnant_or_nursing:
-        from patients.services.screening import hard_stop_report
-
-        hard_stop_report(
-            patient=patient,
-            code=PREGNANT_OR_NURSING,
-            source=ContraindicationSource.PRE_SESSION_CHECK,
-            actor=patient,
-            request=request,
-        )
-    flag = None
-    if bp_reason:
-        kind = SafetyFlagKind.BP_EMERGENCY if bp_reason == "bp_emergency" else SafetyFlagKind.BP_HOLD
-        flag = safety_flag_raise(patient=patient, kind=kind, source_check=check, request=request).flag
-    return CheckResult(check, rows, flag)
+    audit_log(request, AuditAction.CREATE, check, *rows, actor=check.patient)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -68,19 +68,49 @@ def delivery_order_create(
     fill check pauses (prescriptions/fill_checks.py: a long gap without sessions, a missed
     follow-up, an open hold) is created and waits in `on_hold` with its reasons.
     """
+    _refuse_unless_fillable(prescription, quantity=quantity, cleared=cleared, kind=kind)
+    ship_to = verified_ship_to(prescription.patient)
+    if ship_to is None:  # the gate checked it; the snapshot below needs it all the same
+        raise AddressNotVerified(
+            reasons=[{"code": "address_not_verified", "message": AddressNotVerified.default_message}]
+        )
+    now = timezone.now()
+    order = _save_next_order(prescription, quantity=quantity, ship_to=ship_to, now=now)
+    OrderEvent.objects.create(
+        order=order,
+        from_status="",
+        to_status=OrderStatus.CREATED,
+        actor=actor,
+        source=EventSource.USER if actor else EventSource.SYSTEM,
+        occurred_at=now,
+        note=note[:255],
+    )
+    audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {order.sequence}")
+
+    reasons = fill_checks.hold_reasons(prescription=prescription, on=practice_date())
+    if reasons:
+        _hold(order, reasons)
+        return order
+    _enqueue_hand_off(order)
+    return order
+
+
+def _refuse_unless_fillable(
+    prescription: Prescription, *, quantity: int, cleared: GateReport | None, kind: str
+) -> None:
+    """Signed, and cleared by the fill gate (the caller's passing report for this very fill, or the
+    gate run here)."""
     if prescription.status != PrescriptionStatus.SIGNED or prescription.signed_at is None:
         raise PrescriptionNotSigned()
     if cleared is None or not cleared.clears(rx=prescription, quantity=quantity):
         report = fill_gate(rx=prescription, quantity=quantity, kind=kind)
         if not report.passed:
             raise FillRefused(reasons=report.reasons)
-    ship_to = verified_ship_to(prescription.patient)
-    if ship_to is None:  # the gate checked it; the snapshot below needs it all the same
-        raise AddressNotVerified(
-            reasons=[{"code": "address_not_verified", "message": AddressNotVerified.default_message}]
-        )
+
+
+def _save_next_order(prescription: Prescription, *, quantity: int, ship_to, now: datetime) -> DeliveryOrder:
+    """The prescription's next fill, created, with the verified address copied as it is today."""
     sequence = (prescription.orders.aggregate(m=Max("sequence"))["m"] or 0) + 1
-    now = timezone.now()
     order = DeliveryOrder(
         prescription=prescription,
         patient=prescription.patient,
@@ -100,22 +130,10 @@ def delivery_order_create(
     )
     order.full_clean(exclude=["prescription", "patient", "pharmacy"])
     order.save()
-    OrderEvent.objects.create(
-        order=order,
-        from_status="",
-        to_status=OrderStatus.CREATED,
-        actor=actor,
-        source=EventSource.USER if actor else EventSource.SYSTEM,
-        occurred_at=now,
-        note=note[:255],
-    )
-    audit_log(request, AuditAction.CREATE, order, actor=actor, detail=f"fill {sequence}")
+    return order
 
-    reasons = fill_checks.hold_reasons(prescription=prescription, on=practice_date())
-    if reasons:
-        _hold(order, reasons)
-        return order
 
+def _enqueue_hand_off(order: DeliveryOrder) -> None:
     # The hand-off is an outbox effect written in this transaction: performed after commit, or
     # re-driven by the outbox sweep if that message is lost (docs/notifications.md#side-effects).
     from notifications.services import effect_enqueue
@@ -125,7 +143,6 @@ def delivery_order_create(
         args={"order_id": order.pk},
         dedupe_key=f"pharmacy-hand-off:{order.pk}",
     )
-    return order
 
 
 # The reason of an order put on hold by staff by hand: the beat never releases it.

@@ -122,6 +122,16 @@ def _refuse_second_active(*, patient: User, product: MedicationProduct, on: date
         raise ActivePrescriptionExists()
 
 
+def _superseded(patient: User, supersedes_id: UUID) -> Prescription:
+    """The patient's signed prescription the new one replaces (else 404)."""
+    supersedes = Prescription.objects.filter(
+        public_id=supersedes_id, patient=patient, status=PrescriptionStatus.SIGNED
+    ).first()
+    if supersedes is None:
+        raise NotFound("No signed prescription of this patient to supersede.")
+    return supersedes
+
+
 @transaction.atomic
 def prescription_draft_create(
     *,
@@ -156,13 +166,7 @@ def prescription_draft_create(
     product = _product(product_id)
     state = patient_state(patient)
     pharmacy = _pharmacy_for(pharmacy_id, state=state, on=today)
-    supersedes = None
-    if supersedes_id is not None:
-        supersedes = Prescription.objects.filter(
-            public_id=supersedes_id, patient=patient, status=PrescriptionStatus.SIGNED
-        ).first()
-        if supersedes is None:
-            raise NotFound("No signed prescription of this patient to supersede.")
+    supersedes = _superseded(patient, supersedes_id) if supersedes_id is not None else None
     _refuse_second_active(
         patient=patient, product=product, on=today, supersedes_id=supersedes.pk if supersedes else None
     )

@@ -78,13 +78,59 @@ def appointment_complete(
     visit may record the practitioner who was with the patient (`practitioner_present`: name,
     npi, dea_number, state). docs/in-person-visits.md#attestation."""
     now = now or timezone.now()
+    appointment = _visit_to_complete(actor=actor, appointment=appointment, now=now)
+    in_person = appointment.location_id is not None
+    modality, patient_state_at_visit = _visit_modality_and_state(
+        appointment,
+        modality=modality,
+        patient_state_at_visit=patient_state_at_visit,
+        practitioner_present=practitioner_present,
+    )
+    if in_person:
+        # Before the visit's start time is filled in: the evaluation's date is when it started.
+        _record_in_person_evaluation(
+            actor,
+            appointment,
+            attest_in_person=attest_in_person,
+            others_present=others_present,
+            request=request,
+            now=now,
+        )
+    _mark_completed(
+        appointment, visit_note=visit_note, modality=modality, patient_state_at_visit=patient_state_at_visit, now=now
+    )
+    if practitioner_present:
+        from scheduling.services.evaluations import PractitionerPresent, visit_practitioner_presence_record
+
+        visit_practitioner_presence_record(
+            actor=actor, appointment=appointment, present=PractitionerPresent(**practitioner_present), request=request
+        )
+    from scheduling.services.reminders import reminders_cancel
+
+    reminders_cancel(appointment=appointment)
+    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="completed status,visit_note")
+    if assign_to_me and appointment.appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
+        _assign_after_consultation(appointment=appointment, physician=actor, request=request)
+    return appointment
+
+
+def _visit_to_complete(*, actor: User, appointment: Appointment, now: datetime) -> Appointment:
+    """The physician's own visit, locked: booked or under way, and its start time near."""
     appointment = _own_visit(actor=actor, appointment=appointment)
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
         raise InvalidTransition()
     if now < appointment.starts_at - timedelta(minutes=settings.SCHEDULING_START_EARLY_MINUTES):
         raise TooEarly("A visit cannot be completed before it starts.")
-    in_person = appointment.location_id is not None
-    if in_person:
+    return appointment
+
+
+def _visit_modality_and_state(
+    appointment: Appointment, *, modality: str | None, patient_state_at_visit: str | None, practitioner_present
+) -> tuple[str, str]:
+    """An in-person visit was in person, in the location's state; a video visit was audio-video,
+    in the state the patient gave (else their profile's, else the booking's). Either state must be
+    one the practice serves."""
+    if appointment.location_id is not None:
         if modality not in (None, Modality.IN_PERSON):
             raise ValidationError(
                 {"modality": ValidationError("An in-person visit is completed in person.", code="invalid_choice")}
@@ -104,18 +150,27 @@ def appointment_complete(
     if patient_state_at_visit not in SERVED_STATES:
         message = InvalidVisitState.default_message
         raise InvalidVisitState(fields={"patient_state_at_visit": [{"code": "invalid_choice", "message": message}]})
-    if in_person:
-        # Before the visit's start time is filled in: the evaluation's date is when it started.
-        from scheduling.services.evaluations import in_person_evaluation_record_from_visit
+    return modality, patient_state_at_visit
 
-        in_person_evaluation_record_from_visit(
-            actor=actor,
-            appointment=appointment,
-            attest_in_person=attest_in_person,
-            others_present=others_present,
-            request=request,
-            now=now,
-        )
+
+def _record_in_person_evaluation(
+    actor: User, appointment: Appointment, *, attest_in_person: bool, others_present: str, request, now: datetime
+) -> None:
+    from scheduling.services.evaluations import in_person_evaluation_record_from_visit
+
+    in_person_evaluation_record_from_visit(
+        actor=actor,
+        appointment=appointment,
+        attest_in_person=attest_in_person,
+        others_present=others_present,
+        request=request,
+        now=now,
+    )
+
+
+def _mark_completed(
+    appointment: Appointment, *, visit_note: str, modality: str, patient_state_at_visit: str, now: datetime
+) -> None:
     appointment.status = AppointmentStatus.COMPLETED
     appointment.visit_note = visit_note
     appointment.modality = modality
@@ -124,19 +179,6 @@ def appointment_complete(
     appointment.completed_at = now
     appointment.full_clean(validate_unique=False, validate_constraints=False)
     appointment.save()
-    if practitioner_present:
-        from scheduling.services.evaluations import PractitionerPresent, visit_practitioner_presence_record
-
-        visit_practitioner_presence_record(
-            actor=actor, appointment=appointment, present=PractitionerPresent(**practitioner_present), request=request
-        )
-    from scheduling.services.reminders import reminders_cancel
-
-    reminders_cancel(appointment=appointment)
-    audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="completed status,visit_note")
-    if assign_to_me and appointment.appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
-        _assign_after_consultation(appointment=appointment, physician=actor, request=request)
-    return appointment
 
 
 def _assign_after_consultation(*, appointment: Appointment, physician: User, request) -> None:

@@ -163,6 +163,23 @@ def _prescribe(patient: User, product: MedicationProduct, pharmacy: Pharmacy, re
         return 0
     now = timezone.now()
     signed_at = now - timedelta(days=40)
+    rx = _signed_prescription(profile, physician, product, pharmacy, refills=refills, signed_at=signed_at)
+    for sequence, target in enumerate(statuses, start=1):
+        _order_with_timeline(rx, ship_to, sequence, target, created_at=signed_at + timedelta(days=(sequence - 1) * 6))
+    return len(statuses)
+
+
+def _signed_prescription(
+    profile: PatientProfile,
+    physician: User,
+    product: MedicationProduct,
+    pharmacy: Pharmacy,
+    *,
+    refills: int,
+    signed_at,
+) -> Prescription:
+    """The PDMP check of the signing day and the prescription as `prescription_sign` leaves it."""
+    patient = profile.user
     PDMPCheck.objects.create(
         patient=patient,
         checked_by=physician,
@@ -191,52 +208,53 @@ def _prescribe(patient: User, product: MedicationProduct, pharmacy: Pharmacy, re
     rx.signed_at = signed_at
     rx.expires_on = add_months(signed_at.date(), 6)
     rx.save()
-    for sequence, target in enumerate(statuses, start=1):
-        created_at = signed_at + timedelta(days=(sequence - 1) * 6)
-        path = _path(target)
-        order = DeliveryOrder.objects.create(
-            prescription=rx,
-            patient=patient,
-            pharmacy=pharmacy,
-            sequence=sequence,
-            quantity=4 if sequence == 1 else 8,
-            status=target,
-            status_changed_at=created_at + timedelta(hours=12 * (len(path) - 1)),
-            ship_to_name=ship_to.name,
-            ship_to_line1=ship_to.line1,
-            ship_to_line2=ship_to.line2,
-            ship_to_city=ship_to.city,
-            ship_to_state=ship_to.state,
-            ship_to_zip=ship_to.zip_code,
-            ship_to_county_fips=ship_to.county_fips,
-            hold_reasons=["open_safety_flag"] if target == OrderStatus.ON_HOLD else [],
-            created_at=created_at,
+    return rx
+
+
+def _order_with_timeline(rx: Prescription, ship_to, sequence: int, target: str, *, created_at) -> DeliveryOrder:
+    """A fill already at `target`, with an OrderEvent for every step it took, twelve hours apart."""
+    path = _path(target)
+    order = DeliveryOrder.objects.create(
+        prescription=rx,
+        patient=rx.patient,
+        pharmacy=rx.pharmacy,
+        sequence=sequence,
+        quantity=4 if sequence == 1 else 8,
+        status=target,
+        status_changed_at=created_at + timedelta(hours=12 * (len(path) - 1)),
+        ship_to_name=ship_to.name,
+        ship_to_line1=ship_to.line1,
+        ship_to_line2=ship_to.line2,
+        ship_to_city=ship_to.city,
+        ship_to_state=ship_to.state,
+        ship_to_zip=ship_to.zip_code,
+        ship_to_county_fips=ship_to.county_fips,
+        hold_reasons=["open_safety_flag"] if target == OrderStatus.ON_HOLD else [],
+        created_at=created_at,
+    )
+    if OrderStatus.SHIPPED in path:
+        order.carrier = "USPS"
+        order.tracking_number = f"EZ{sequence}00000000{sequence}"
+        order.shipped_at = created_at + timedelta(hours=36)
+        order.last_carrier_update = order.status_changed_at
+        if target == OrderStatus.DELIVERED:
+            order.delivered_at = order.status_changed_at
+        order.save()
+    previous = ""
+    for step, status in enumerate(path):
+        source = (
+            EventSource.EASYPOST if step >= 4 else (EventSource.PHARMACY_GATEWAY if step == 1 else EventSource.SYSTEM)
         )
-        if OrderStatus.SHIPPED in path:
-            order.carrier = "USPS"
-            order.tracking_number = f"EZ{sequence}00000000{sequence}"
-            order.shipped_at = created_at + timedelta(hours=36)
-            order.last_carrier_update = order.status_changed_at
-            if target == OrderStatus.DELIVERED:
-                order.delivered_at = order.status_changed_at
-            order.save()
-        previous = ""
-        for step, status in enumerate(path):
-            source = (
-                EventSource.EASYPOST
-                if step >= 4
-                else (EventSource.PHARMACY_GATEWAY if step == 1 else EventSource.SYSTEM)
-            )
-            OrderEvent.objects.create(
-                order=order,
-                from_status=previous,
-                to_status=status,
-                source=source,
-                occurred_at=created_at + timedelta(hours=12 * step),
-                note="demo",
-            )
-            previous = status
-    return len(statuses)
+        OrderEvent.objects.create(
+            order=order,
+            from_status=previous,
+            to_status=status,
+            source=source,
+            occurred_at=created_at + timedelta(hours=12 * step),
+            note="demo",
+        )
+        previous = status
+    return order
 
 
 # E-prescribing (sandbox vendor): NCPDP IDs for the demo pharmacies, and the physicians' EPCS

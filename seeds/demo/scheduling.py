@@ -100,6 +100,20 @@ def run(stdout) -> None:
     for office in OFFICES:
         offices[office["name"]], _ = VisitLocation.objects.get_or_create(name=office["name"], defaults=office)
     physicians = {u.email: u for u in User.objects.filter(email__in=PHYSICIANS)}
+    added = _weekly_hours(physicians, offices)
+    types = {t.code: t for t in AppointmentType.objects.all()}
+    now = timezone.now()
+    created = sum(_demo_visit(n, visit, physicians, types, now) for n, visit in enumerate(VISITS))
+    evaluations = _completed_in_person_visit(offices["Miami office"], physicians, types, now)
+    stdout.write(
+        f"  {len(offices)} offices, {added} weekly availability blocks, {created} visits, "
+        f"{evaluations} in-person evaluation visit"
+    )
+
+
+def _weekly_hours(physicians: dict, offices: dict) -> int:
+    """Weekday hours for each demo physician without any: at an office on their in-person days, by
+    video on the others. Returns the number of blocks added."""
     added = 0
     for email, physician in physicians.items():
         if WeeklyAvailability.objects.filter(physician=physician).exists():
@@ -112,59 +126,57 @@ def run(stdout) -> None:
                     physician=physician, location=location, weekday=weekday, start_time=start, end_time=end
                 )
                 added += 1
+    return added
 
-    types = {t.code: t for t in AppointmentType.objects.all()}
-    created = 0
-    now = timezone.now()
-    for n, (email, physician_email, type_code, status, days, at) in enumerate(VISITS):
-        patient = User.objects.filter(email=email).first()
-        if patient is None or type_code not in types:
-            continue
-        physician_id = contracts.assigned_physician_id(patient)
-        physician = physicians.get(physician_email) if physician_email else User.objects.filter(pk=physician_id).first()
-        location = contracts.patient_location(patient=patient)
-        if physician is None or location is None:
-            continue
-        key = f"demo-visit-{n}"
-        if Appointment.objects.filter(patient=patient, idempotency_key=key).exists():
-            continue
-        tz = contracts.physician_infos([physician.pk])[physician.pk].time_zone
-        day = _weekday_from(timezone.localdate() + dt.timedelta(days=days))
-        starts_at = dt.datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC)
-        appointment_type = types[type_code]
-        ends_at = starts_at + dt.timedelta(minutes=appointment_type.duration_minutes)
-        if Appointment.objects.filter(
-            physician=physician,
-            status__in=["booked", "in_progress", "completed"],
-            starts_at__lt=ends_at,
-            ends_at__gt=starts_at,
-        ).exists():
-            continue
-        appointment = Appointment.objects.create(
-            patient=patient,
-            physician=physician,
-            appointment_type=appointment_type,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            buffer_minutes=appointment_type.buffer_minutes,
-            status=status,
-            idempotency_key=key,
-            patient_state=location.state,
-            patient_state_at_visit=location.state if status == AppointmentStatus.COMPLETED else "",
-            visit_note="Demo visit note (not a real patient)." if status == AppointmentStatus.COMPLETED else None,
-            started_at=starts_at if status == AppointmentStatus.COMPLETED else None,
-            completed_at=ends_at if status == AppointmentStatus.COMPLETED else None,
-            cancelled_at=now if status == AppointmentStatus.CANCELLED else None,
-            cancelled_by=patient if status == AppointmentStatus.CANCELLED else None,
-        )
-        if status == AppointmentStatus.BOOKED:
-            reminders_plan(appointment=appointment, now=now)
-        created += 1
-    evaluations = _completed_in_person_visit(offices["Miami office"], physicians, types, now)
-    stdout.write(
-        f"  {len(offices)} offices, {added} weekly availability blocks, {created} visits, "
-        f"{evaluations} in-person evaluation visit"
+
+def _demo_visit(n: int, visit: tuple, physicians: dict, types: dict, now: dt.datetime) -> bool:
+    """The n-th demo visit, unless it exists, its people are missing or its time is taken."""
+    email, physician_email, type_code, status, days, at = visit
+    patient = User.objects.filter(email=email).first()
+    if patient is None or type_code not in types:
+        return False
+    physician_id = contracts.assigned_physician_id(patient)
+    physician = physicians.get(physician_email) if physician_email else User.objects.filter(pk=physician_id).first()
+    location = contracts.patient_location(patient=patient)
+    if physician is None or location is None:
+        return False
+    key = f"demo-visit-{n}"
+    if Appointment.objects.filter(patient=patient, idempotency_key=key).exists():
+        return False
+    tz = contracts.physician_infos([physician.pk])[physician.pk].time_zone
+    day = _weekday_from(timezone.localdate() + dt.timedelta(days=days))
+    starts_at = dt.datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC)
+    appointment_type = types[type_code]
+    ends_at = starts_at + dt.timedelta(minutes=appointment_type.duration_minutes)
+    if Appointment.objects.filter(
+        physician=physician,
+        status__in=["booked", "in_progress", "completed"],
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+    ).exists():
+        return False
+    completed = status == AppointmentStatus.COMPLETED
+    cancelled = status == AppointmentStatus.CANCELLED
+    appointment = Appointment.objects.create(
+        patient=patient,
+        physician=physician,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        buffer_minutes=appointment_type.buffer_minutes,
+        status=status,
+        idempotency_key=key,
+        patient_state=location.state,
+        patient_state_at_visit=location.state if completed else "",
+        visit_note="Demo visit note (not a real patient)." if completed else None,
+        started_at=starts_at if completed else None,
+        completed_at=ends_at if completed else None,
+        cancelled_at=now if cancelled else None,
+        cancelled_by=patient if cancelled else None,
     )
+    if status == AppointmentStatus.BOOKED:
+        reminders_plan(appointment=appointment, now=now)
+    return True
 
 
 def _completed_in_person_visit(office: VisitLocation, physicians: dict, types: dict, now: dt.datetime) -> int:

@@ -47,48 +47,11 @@ def run(stdout) -> None:
     profile = patient.patient_profile
     zone = patient_zone(profile)
     now = timezone.now()
-    rx = fill.prescription
     for days_ago, minutes, answers in SESSIONS:
         day = timezone.localtime(now, zone).date() - timedelta(days=days_ago)
         started = datetime.combine(day, time(19), tzinfo=zone)  # 7 PM at home
-        check = PreSessionCheck.objects.create(
-            patient=patient,
-            checked_at=started - timedelta(minutes=15),
-            rested_5_minutes=True,
-            monitor_present=True,
-            monitor_adult=True,
-            monitor_sober=True,
-            judged_systolic=124,
-            judged_diastolic=79,
-            outcome=CheckOutcome.GO,
-            reasons=[],
-        )
-        for sequence, (systolic, diastolic) in enumerate([(124, 79), (121, 77)], start=1):
-            VitalReading.objects.create(
-                patient=patient,
-                measured_at=check.checked_at,
-                systolic=systolic,
-                diastolic=diastolic,
-                pre_session_check=check,
-                sequence=sequence,
-            )
-        session = DosingSession.objects.create(
-            patient=patient,
-            prescription=rx,
-            fill=fill,
-            product=rx.product,
-            pre_session_check=check,
-            dose_units=rx.units_per_session,
-            dispensing_unit=rx.product.dispensing_unit,
-            dose_text=rx.dose,
-            monitor_name=profile.monitor_name or "Demo monitor",
-            monitor_attested_at=started,
-            started_at=started,
-            local_date=started.astimezone(zone).date(),
-            time_zone=str(zone),
-            ended_at=started + timedelta(minutes=minutes),
-            status=SessionStatus.ENDED,
-        )
+        check = _go_check(patient, checked_at=started - timedelta(minutes=15))
+        session = _ended_session(fill, check, profile=profile, started=started, minutes=minutes, zone=zone)
         _plan_notices(session)
         if answers is None:
             CheckInNotice.objects.filter(session=session).update(status=NoticeStatus.SENT, sent_at=now)
@@ -105,3 +68,50 @@ def run(stdout) -> None:
         )
         CheckInNotice.objects.filter(session=session).update(status=NoticeStatus.SKIPPED)
     stdout.write(f"  {len(SESSIONS)} demo sessions for the mid-treatment patient")
+
+
+def _go_check(patient: User, *, checked_at: datetime) -> PreSessionCheck:
+    """A pre-session check that cleared the patient, with its two blood-pressure readings."""
+    check = PreSessionCheck.objects.create(
+        patient=patient,
+        checked_at=checked_at,
+        rested_5_minutes=True,
+        monitor_present=True,
+        monitor_adult=True,
+        monitor_sober=True,
+        judged_systolic=124,
+        judged_diastolic=79,
+        outcome=CheckOutcome.GO,
+        reasons=[],
+    )
+    for sequence, (systolic, diastolic) in enumerate([(124, 79), (121, 77)], start=1):
+        VitalReading.objects.create(
+            patient=patient,
+            measured_at=check.checked_at,
+            systolic=systolic,
+            diastolic=diastolic,
+            pre_session_check=check,
+            sequence=sequence,
+        )
+    return check
+
+
+def _ended_session(fill, check: PreSessionCheck, *, profile, started: datetime, minutes: int, zone) -> DosingSession:
+    rx = fill.prescription
+    return DosingSession.objects.create(
+        patient=check.patient,
+        prescription=rx,
+        fill=fill,
+        product=rx.product,
+        pre_session_check=check,
+        dose_units=rx.units_per_session,
+        dispensing_unit=rx.product.dispensing_unit,
+        dose_text=rx.dose,
+        monitor_name=profile.monitor_name or "Demo monitor",
+        monitor_attested_at=started,
+        started_at=started,
+        local_date=started.astimezone(zone).date(),
+        time_zone=str(zone),
+        ended_at=started + timedelta(minutes=minutes),
+        status=SessionStatus.ENDED,
+    )

@@ -62,14 +62,7 @@ def check_in_submit(
     rules (`bp_emergency` / `bp_hold`). A flag already open of that kind takes this trigger
     instead of opening (and alerting) again. The missed-check-in notices still pending are skipped.
     """
-    from treatment.selectors import session_get_for_patient
-
-    found = session_get_for_patient(patient=patient, public_id=session_id)
-    session = DosingSession.objects.select_for_update().get(pk=found.pk)
-    if session.is_open:
-        raise SessionNotEnded()
-    if SessionCheckIn.objects.filter(session=session).exists():
-        raise AlreadyCheckedIn()
+    session = _session_awaiting_check_in(patient=patient, session_id=session_id)
     now = timezone.now()
     if now > check_in_window_closes_at(session):
         raise CheckInWindowClosed()
@@ -89,14 +82,45 @@ def check_in_submit(
         notes=notes.strip() or None,
     )
     check_in.full_clean(exclude=["session", "vital_reading"], validate_constraints=False)
+    _save_once(check_in)
+    flags, bp_reason = _raise_flags(check_in, policy, patient=patient, blood_pressure=blood_pressure, request=request)
+    check_in.save(update_fields=["vital_reading", "flag_reasons"])
+    if flags:
+        check_in.flags.add(*flags)
+    CheckInNotice.objects.filter(session=session, status=NoticeStatus.PENDING).update(status=NoticeStatus.SKIPPED)
+    audit_log(request, AuditAction.CREATE, check_in, actor=patient, detail="check-in")
+    logger.info("check-in recorded session_id=%s flags=%d", session.pk, len(flags))
+    return CheckInResult(check_in, flags, bp_reason)
+
+
+def _session_awaiting_check_in(*, patient: User, session_id: UUID) -> DosingSession:
+    """The patient's session, locked: ended and not yet checked in."""
+    from treatment.selectors import session_get_for_patient
+
+    found = session_get_for_patient(patient=patient, public_id=session_id)
+    session = DosingSession.objects.select_for_update().get(pk=found.pk)
+    if session.is_open:
+        raise SessionNotEnded()
+    if SessionCheckIn.objects.filter(session=session).exists():
+        raise AlreadyCheckedIn()
+    return session
+
+
+def _save_once(check_in: SessionCheckIn) -> None:
     try:
         with transaction.atomic():
             check_in.save()
     except IntegrityError as exc:  # a concurrent submission of the same check-in won
-        if not SessionCheckIn.objects.filter(session=session).exists():
+        if not SessionCheckIn.objects.filter(session=check_in.session).exists():
             raise
         raise AlreadyCheckedIn() from exc
 
+
+def _raise_flags(
+    check_in: SessionCheckIn, policy, *, patient: User, blood_pressure: Reading | None, request
+) -> tuple[list[SafetyFlag], str | None]:
+    """Keep the blood pressure as a vital reading and open the flags the answers call for (noted on
+    the check-in, saved by the caller); returns the flags and the blood pressure's verdict."""
     flags: list[SafetyFlag] = []
     reasons: list[str] = []
     bp_reason = None
@@ -107,17 +131,11 @@ def check_in_submit(
         if recorded.flag is not None:
             flags.append(recorded.flag)
             reasons.append(recorded.flag.kind)
-    if dissociation >= policy.dissociation_flag_at:
+    if check_in.dissociation >= policy.dissociation_flag_at:
         flags.append(safety_flag_raise(patient=patient, kind=SafetyFlagKind.SEVERE_DISSOCIATION, request=request).flag)
         reasons.append(SafetyFlagKind.SEVERE_DISSOCIATION)
-    if policy.urinary_symptoms_open_flag and (urinary_pain or blood_in_urine):
+    if policy.urinary_symptoms_open_flag and (check_in.urinary_pain or check_in.blood_in_urine):
         flags.append(safety_flag_raise(patient=patient, kind=SafetyFlagKind.URINARY_SYMPTOMS, request=request).flag)
         reasons.append(SafetyFlagKind.URINARY_SYMPTOMS)
     check_in.flag_reasons = [str(r) for r in reasons]
-    check_in.save(update_fields=["vital_reading", "flag_reasons"])
-    if flags:
-        check_in.flags.add(*flags)
-    CheckInNotice.objects.filter(session=session, status=NoticeStatus.PENDING).update(status=NoticeStatus.SKIPPED)
-    audit_log(request, AuditAction.CREATE, check_in, actor=patient, detail="check-in")
-    logger.info("check-in recorded session_id=%s flags=%d", session.pk, len(flags))
-    return CheckInResult(check_in, flags, bp_reason)
+    return flags, bp_reason

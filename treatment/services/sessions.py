@@ -69,14 +69,37 @@ def session_start(*, patient: User, monitor_attested: bool, request=None) -> Dos
     now = timezone.now()
     today = timezone.localtime(now, zone).date()
     policy = policy_on(today)
-    reasons: list[str] = []
-
     start, end = _day_bounds(today, zone)
     check = (
         PreSessionCheck.objects.filter(patient=patient, checked_at__gte=start, checked_at__lt=end)
         .order_by("-checked_at", "-id")
         .first()
     )
+    reasons = _readiness_reasons(patient, profile, check, monitor_attested=monitor_attested)
+    balance, supply_reasons = _supply_and_limits(patient, today, policy)
+    reasons += supply_reasons
+    if reasons:
+        raise SessionRefused(reasons=[{"code": c, "message": MESSAGES[c]} for c in reasons])
+
+    session = _session_from_fill(
+        balance.fill, patient=patient, profile=profile, check=check, now=now, today=today, zone=zone
+    )
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as exc:  # a concurrent start won the one-open-session constraint
+        raise SessionAlreadyOpen() from exc
+    audit_log(request, AuditAction.CREATE, session, actor=patient, detail="session started")
+    logger.info("session started session_id=%s", session.pk)
+    return session
+
+
+def _readiness_reasons(
+    patient: User, profile: PatientProfile | None, check: PreSessionCheck | None, *, monitor_attested: bool
+) -> list[str]:
+    """Today's check cleared the patient and is unused, no safety flag is open, a monitor is named
+    and attested present."""
+    reasons: list[str] = []
     if check is None:
         reasons.append("pre_session_check_missing")
     elif check.outcome != CheckOutcome.GO:
@@ -89,24 +112,34 @@ def session_start(*, patient: User, monitor_attested: bool, request=None) -> Dos
         reasons.append("no_treatment_monitor")
     if not monitor_attested:
         reasons.append("monitor_not_attested")
+    return reasons
 
+
+def _supply_and_limits(patient: User, today, policy) -> tuple[supply.FillBalance | None, list[str]]:
+    """The fill the session doses from (a dose left), and the prescription's daily and weekly
+    session limits (the week: the rolling 7 local days)."""
+    reasons: list[str] = []
     balance = supply.next_fill(patient=patient, on=today)
     if balance is None:
         any_fill = supply.fill_balances(patient=patient, on=today)
         reasons.append("supply_exhausted" if any_fill else "no_delivered_fill")
-    else:
-        rx = balance.fill.prescription
-        if DosingSession.objects.filter(patient=patient, local_date=today).count() >= rx.sessions_per_day:
-            reasons.append("daily_session_limit")
-        week = DosingSession.objects.filter(
-            patient=patient, local_date__gt=today - timedelta(days=7), local_date__lte=today
-        ).count()
-        if week >= (rx.sessions_per_week or policy.default_sessions_per_week):
-            reasons.append("weekly_session_limit")
-    if reasons:
-        raise SessionRefused(reasons=[{"code": c, "message": MESSAGES[c]} for c in reasons])
+        return None, reasons
+    rx = balance.fill.prescription
+    if DosingSession.objects.filter(patient=patient, local_date=today).count() >= rx.sessions_per_day:
+        reasons.append("daily_session_limit")
+    week = DosingSession.objects.filter(
+        patient=patient, local_date__gt=today - timedelta(days=7), local_date__lte=today
+    ).count()
+    if week >= (rx.sessions_per_week or policy.default_sessions_per_week):
+        reasons.append("weekly_session_limit")
+    return balance, reasons
 
-    fill = balance.fill
+
+def _session_from_fill(
+    fill, *, patient: User, profile: PatientProfile, check: PreSessionCheck, now: datetime, today, zone: ZoneInfo
+) -> DosingSession:
+    """The open session, validated: product and dose units from the fill's prescription, the monitor
+    from the profile, the local date in the patient's zone."""
     rx = fill.prescription
     session = DosingSession(
         patient=patient,
@@ -127,13 +160,6 @@ def session_start(*, patient: User, monitor_attested: bool, request=None) -> Dos
     session.full_clean(
         exclude=["patient", "prescription", "fill", "product", "pre_session_check"], validate_constraints=False
     )
-    try:
-        with transaction.atomic():
-            session.save()
-    except IntegrityError as exc:  # a concurrent start won the one-open-session constraint
-        raise SessionAlreadyOpen() from exc
-    audit_log(request, AuditAction.CREATE, session, actor=patient, detail="session started")
-    logger.info("session started session_id=%s", session.pk)
     return session
 
 

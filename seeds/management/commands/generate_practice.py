@@ -218,8 +218,6 @@ class Command(BaseCommand):
     # --- physicians ----------------------------------------------------------------------
     def _physicians(self, n: int) -> None:
         from accounts.models import User
-        from practice.models import DEARegistration, NJCDSRegistration, PhysicianProfile, StateLicense
-        from scheduling.models import WeeklyAvailability
 
         rng = self.rng
         if not User.objects.filter(email=STAFF_EMAIL).exists():
@@ -231,6 +229,20 @@ class Command(BaseCommand):
             for i in range(n)
         ]
         users = self._bulk(User, users, "physicians")
+        tables = self._physician_credentials_and_hours(users)
+        progress = Progress(self.out, "credentials + hours", sum(len(rows) for _, rows in tables))
+        for model, rows in tables:
+            self._bulk(model, rows, "", progress)
+        progress.finish()
+        self.physicians = users
+
+    def _physician_credentials_and_hours(self, users: list) -> list[tuple[type, list]]:
+        """(model, rows) in insertion order: profiles, licences, DEA and NJ CDS registrations, weekly
+        hours. Records each physician's states and zone for the appointments and patients."""
+        from practice.models import DEARegistration, NJCDSRegistration, PhysicianProfile, StateLicense
+        from scheduling.models import WeeklyAvailability
+
+        rng = self.rng
         today = self.now.date()
         issued, expires = today - timedelta(days=900), today + timedelta(days=700)
         profiles, licences, deas, cds, weekly = [], [], [], [], []
@@ -242,43 +254,11 @@ class Command(BaseCommand):
             tz = "America/Chicago" if (states == ("FL",) and i % 10 == 0) else "America/New_York"
             self.physician_states[user.pk] = states
             self.physician_tz[user.pk] = ZoneInfo(tz)
-            profiles.append(
-                PhysicianProfile(
-                    public_id=_uuid(rng),
-                    user=user,
-                    npi=_npi(i),
-                    time_zone=tz,
-                    accepting_new_patients=True,
-                    new_patient_cap=None,
-                    office_address_line1=f"{100 + i} Main Street",
-                    office_city="Tampa" if states[0] == "FL" else "Newark",
-                    office_state=states[0],
-                    office_zip_code="33606" if states[0] == "FL" else "07102",
-                )
-            )
+            profiles.append(self._physician_profile(i, user, states, tz))
             for state in states:
-                licences.append(
-                    StateLicense(
-                        public_id=_uuid(rng),
-                        physician=user,
-                        state=state,
-                        number=f"{'ME' if state == 'FL' else '25MA'}{700000 + i}",
-                        kind="full_licence",
-                        issued_on=issued,
-                        expires_on=expires,
-                    )
-                )
-                deas.append(
-                    DEARegistration(
-                        public_id=_uuid(rng),
-                        physician=user,
-                        state=state,
-                        number=_dea("BG" if state == "FL" else "BN", i),
-                        schedules=["II", "IIN", "III", "IIIN", "IV", "V"],
-                        issued_on=issued,
-                        expires_on=expires,
-                    )
-                )
+                licence, dea = self._licence_and_dea(i, user, state, issued, expires)
+                licences.append(licence)
+                deas.append(dea)
             if "NJ" in states:
                 cds.append(
                     NJCDSRegistration(
@@ -289,37 +269,65 @@ class Command(BaseCommand):
                         expires_on=expires,
                     )
                 )
-            for weekday in range(6):  # Monday to Saturday
-                weekly.append(
-                    WeeklyAvailability(
-                        public_id=_uuid(rng), physician=user, weekday=weekday, start_time=DAY_START, end_time=DAY_END
-                    )
+            weekly += [  # Monday to Saturday
+                WeeklyAvailability(
+                    public_id=_uuid(rng), physician=user, weekday=weekday, start_time=DAY_START, end_time=DAY_END
                 )
-        progress = Progress(
-            self.out, "credentials + hours", len(profiles) + len(licences) + len(deas) + len(cds) + len(weekly)
-        )
-        for model, rows in (
+                for weekday in range(6)
+            ]
+        return [
             (PhysicianProfile, profiles),
             (StateLicense, licences),
             (DEARegistration, deas),
             (NJCDSRegistration, cds),
             (WeeklyAvailability, weekly),
-        ):
-            self._bulk(model, rows, "", progress)
-        progress.finish()
-        self.physicians = users
+        ]
+
+    def _physician_profile(self, i: int, user, states: tuple[str, ...], tz: str):
+        from practice.models import PhysicianProfile
+
+        return PhysicianProfile(
+            public_id=_uuid(self.rng),
+            user=user,
+            npi=_npi(i),
+            time_zone=tz,
+            accepting_new_patients=True,
+            new_patient_cap=None,
+            office_address_line1=f"{100 + i} Main Street",
+            office_city="Tampa" if states[0] == "FL" else "Newark",
+            office_state=states[0],
+            office_zip_code="33606" if states[0] == "FL" else "07102",
+        )
+
+    def _licence_and_dea(self, i: int, user, state: str, issued: date, expires: date) -> tuple:
+        from practice.models import DEARegistration, StateLicense
+
+        licence = StateLicense(
+            public_id=_uuid(self.rng),
+            physician=user,
+            state=state,
+            number=f"{'ME' if state == 'FL' else '25MA'}{700000 + i}",
+            kind="full_licence",
+            issued_on=issued,
+            expires_on=expires,
+        )
+        dea = DEARegistration(
+            public_id=_uuid(self.rng),
+            physician=user,
+            state=state,
+            number=_dea("BG" if state == "FL" else "BN", i),
+            schedules=["II", "IIN", "III", "IIIN", "IV", "V"],
+            issued_on=issued,
+            expires_on=expires,
+        )
+        return licence, dea
 
     # --- patients ------------------------------------------------------------------------
     def _patients(self, n: int) -> None:
         from accounts.models import User
-        from billing.models import Invoice, StripeCustomer, Subscription
-        from patients.models import ConsentSignature, PatientProfile, QuestionnaireResponse
-        from patients.scoring import score
-        from patients.services.consents import body_hash, current_documents
 
         rng = self.rng
         weights = [p[5] for p in PLACES]
-        by_state = {s: [p.pk for p in self.physicians if s in self.physician_states[p.pk]] for s in ("FL", "NJ")}
         users = []
         self.patient_place: dict[str, tuple] = {}
         for i in range(n):
@@ -330,6 +338,16 @@ class Command(BaseCommand):
         users = self._bulk(User, users, "patients")
         self.patients = users
         verified = self.now - timedelta(days=PAST_DAYS)
+        self._patient_profiles(users, verified)
+        self._consent_signatures(users, verified)
+        self._questionnaires(users)
+        self._billing(users, verified)
+
+    def _patient_profiles(self, users: list, verified: datetime) -> None:
+        """A verified address in one of PLACES, and a physician licensed in its state (round robin)."""
+        from patients.models import PatientProfile
+
+        by_state = {s: [p.pk for p in self.physicians if s in self.physician_states[p.pk]] for s in ("FL", "NJ")}
         profiles = []
         self.caseload: dict[int, list[int]] = {p.pk: [] for p in self.physicians}
         self.patient_state: dict[int, str] = {}
@@ -368,10 +386,14 @@ class Command(BaseCommand):
             self.patient_profile[user.pk] = profile
         self._bulk(PatientProfile, profiles, "patient profiles")
 
+    def _consent_signatures(self, users: list, verified: datetime) -> None:
+        from patients.models import ConsentSignature
+        from patients.services.consents import body_hash, current_documents
+
         documents = current_documents()
         signatures = [
             ConsentSignature(
-                public_id=_uuid(rng),
+                public_id=_uuid(self.rng),
                 patient=user,
                 document=doc,
                 document_kind=doc.kind,
@@ -386,7 +408,12 @@ class Command(BaseCommand):
         ]
         self._bulk(ConsentSignature, signatures, "consent signatures")
 
-        # Questionnaire histories: two or three PHQ-9 and one or two GAD-7, improving over time.
+    def _questionnaires(self, users: list) -> None:
+        """Two or three PHQ-9 and one or two GAD-7 each, improving over time."""
+        from patients.models import QuestionnaireResponse
+        from patients.scoring import score
+
+        rng = self.rng
         answers_cache: dict[tuple, object] = {}
         responses = []
         for user in users:
@@ -414,7 +441,12 @@ class Command(BaseCommand):
                     )
         self._bulk(QuestionnaireResponse, responses, "questionnaires")
 
-        customers, subscriptions, invoices = [], [], []
+    def _billing(self, users: list, verified: datetime) -> None:
+        """Stripe mirrors: mostly active, some past_due or canceled; three monthly invoices each."""
+        from billing.models import StripeCustomer, Subscription
+
+        rng = self.rng
+        customers, subscriptions = [], []
         self.good_standing: set[int] = set()
         for user in users:
             tag = f"gen{user.pk:08d}"
@@ -445,13 +477,19 @@ class Command(BaseCommand):
             )
         self._bulk(StripeCustomer, customers, "stripe customers")
         subscriptions = self._bulk(Subscription, subscriptions, "subscriptions")
+        self._invoices(subscriptions)
+
+    def _invoices(self, subscriptions: list) -> None:
+        from billing.models import Invoice
+
+        invoices = []
         for sub in subscriptions:
             for months_ago in (2, 1, 0):
                 created = sub.current_period_start - timedelta(days=30 * months_ago)
                 unpaid = months_ago == 0 and sub.status == "past_due"
                 invoices.append(
                     Invoice(
-                        public_id=_uuid(rng),
+                        public_id=_uuid(self.rng),
                         patient_id=sub.patient_id,
                         subscription=sub,
                         stripe_invoice_id=f"in_{sub.stripe_subscription_id[4:]}_{months_ago}",
@@ -494,7 +532,7 @@ class Command(BaseCommand):
         return past, future
 
     def _appointments(self, n: int) -> None:
-        from scheduling.models import Appointment, AppointmentType, Reminder
+        from scheduling.models import Appointment, AppointmentType
 
         rng = self.rng
         types = {t.code: t for t in AppointmentType.objects.all()}
@@ -513,50 +551,74 @@ class Command(BaseCommand):
             n_past = min(len(past), per_physician - n_future)
             chosen = sorted(rng.sample(past, n_past)) + sorted(rng.sample(future, n_future))
             for k, starts_at in enumerate(chosen):
-                patient_id = patients[k % len(patients)]
-                is_future = starts_at > self.now
-                if is_future:
-                    # At most two upcoming visits per patient (the booking rule allows three).
-                    if future_booked.get(patient_id, 0) >= 2:
-                        patient_id = patients[rng.randrange(len(patients))]
-                        if future_booked.get(patient_id, 0) >= 2:
-                            continue
-                    future_booked[patient_id] = future_booked.get(patient_id, 0) + 1
-                    status = "booked"
-                else:
-                    roll = rng.random()
-                    status = "completed" if roll < 0.86 else ("cancelled" if roll < 0.95 else "no_show")
-                code = "follow_up"
-                if patient_id not in first_visit_done and status != "cancelled":
-                    code = "free_consultation"
-                    first_visit_done.add(patient_id)
-                elif rng.random() < 0.25:
-                    code = "medication_review"
-                kind = types[code]
-                ends_at = starts_at + timedelta(minutes=kind.duration_minutes)
-                row = Appointment(
-                    public_id=_uuid(rng),
-                    patient_id=patient_id,
-                    physician=physician,
-                    appointment_type=kind,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    buffer_minutes=kind.buffer_minutes,
-                    status=status,
-                    idempotency_key=f"gen-{physician.pk}-{k}",
-                    patient_state=self.patient_state[patient_id],
-                    patient_state_at_visit=self.patient_state[patient_id] if status == "completed" else "",
-                    created_at=starts_at - timedelta(days=rng.randint(1, 20)),
-                )
-                if status == "completed":
-                    row.started_at, row.completed_at = starts_at, ends_at
-                    self.completed_visits[patient_id] = (physician.pk, ends_at)
-                elif status == "cancelled":
-                    row.cancelled_at = starts_at - timedelta(days=1)
-                rows.append(row)
+                row = self._appointment(physician, k, starts_at, patients, types, future_booked, first_visit_done)
+                if row is not None:
+                    rows.append(row)
         rows = self._bulk(Appointment, rows, "appointments")
+        self._reminders(rows)
+
+    def _appointment(
+        self,
+        physician,
+        k: int,
+        starts_at: datetime,
+        patients: list[int],
+        types: dict,
+        future_booked: dict[int, int],
+        first_visit_done: set[int],
+    ):
+        """The k-th visit of the physician's grid, or None when the patients picked already have two
+        upcoming visits. The first visit of a patient is their free consultation."""
+        from scheduling.models import Appointment
+
+        rng = self.rng
+        patient_id = patients[k % len(patients)]
+        if starts_at > self.now:
+            # At most two upcoming visits per patient (the booking rule allows three).
+            if future_booked.get(patient_id, 0) >= 2:
+                patient_id = patients[rng.randrange(len(patients))]
+                if future_booked.get(patient_id, 0) >= 2:
+                    return None
+            future_booked[patient_id] = future_booked.get(patient_id, 0) + 1
+            status = "booked"
+        else:
+            roll = rng.random()
+            status = "completed" if roll < 0.86 else ("cancelled" if roll < 0.95 else "no_show")
+        code = "follow_up"
+        if patient_id not in first_visit_done and status != "cancelled":
+            code = "free_consultation"
+            first_visit_done.add(patient_id)
+        elif rng.random() < 0.25:
+            code = "medication_review"
+        kind = types[code]
+        ends_at = starts_at + timedelta(minutes=kind.duration_minutes)
+        row = Appointment(
+            public_id=_uuid(rng),
+            patient_id=patient_id,
+            physician=physician,
+            appointment_type=kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            buffer_minutes=kind.buffer_minutes,
+            status=status,
+            idempotency_key=f"gen-{physician.pk}-{k}",
+            patient_state=self.patient_state[patient_id],
+            patient_state_at_visit=self.patient_state[patient_id] if status == "completed" else "",
+            created_at=starts_at - timedelta(days=rng.randint(1, 20)),
+        )
+        if status == "completed":
+            row.started_at, row.completed_at = starts_at, ends_at
+            self.completed_visits[patient_id] = (physician.pk, ends_at)
+        elif status == "cancelled":
+            row.cancelled_at = starts_at - timedelta(days=1)
+        return row
+
+    def _reminders(self, appointments: list) -> None:
+        """The 24-hour and 1-hour reminders of every booked visit, by email and SMS; those due are sent."""
+        from scheduling.models import Reminder
+
         reminders = []
-        for appointment in rows:
+        for appointment in appointments:
             if appointment.status != "booked":
                 continue
             for kind, hours in (("24h", 24), ("1h", 1)):
@@ -578,18 +640,34 @@ class Command(BaseCommand):
 
     # --- prescriptions and delivery orders -----------------------------------------------
     def _orders(self, n: int) -> None:
-        from prescriptions.models import (
-            DeliveryOrder,
-            MedicationProduct,
-            OrderEvent,
-            Pharmacy,
-            PharmacyStateLicence,
-            Prescription,
-        )
+        from prescriptions.models import DeliveryOrder
 
-        rng = self.rng
         if n <= 0:
             return
+        product, pharmacy = self._product_and_pharmacy()
+        # One signed prescription per patient with a completed visit, up to ~3 orders each.
+        per_rx = 3
+        prescriptions = self._signed_prescriptions(n, per_rx, product=product, pharmacy=pharmacy)
+        orders, paths = [], []
+        remaining = n
+        for index, rx in enumerate(prescriptions):
+            count = min(remaining, per_rx if index < len(prescriptions) - 1 else remaining)
+            if count <= 0:
+                break
+            span = max(1.0, (self.now - rx.signed_at).total_seconds() / 86400 - 1)
+            for sequence in range(1, count + 1):
+                created_at = rx.signed_at + timedelta(days=span * (sequence - 1) / count)
+                order, path = self._delivery_order(rx, sequence, created_at, pharmacy=pharmacy)
+                orders.append(order)
+                paths.append((path, created_at))
+            remaining -= count
+        orders = self._bulk(DeliveryOrder, orders, "delivery orders")
+        self._order_events(orders, paths)
+
+    def _product_and_pharmacy(self) -> tuple:
+        """The troche and a compounding pharmacy licensed to ship to FL and NJ (made once)."""
+        from prescriptions.models import MedicationProduct, Pharmacy, PharmacyStateLicence
+
         product, _ = MedicationProduct.objects.get_or_create(
             dosage_form="buccal_troche",
             strength=Decimal("100"),
@@ -624,10 +702,16 @@ class Command(BaseCommand):
                     ),
                 ]
             )
-        # One signed prescription per patient with a completed visit, up to ~3 orders each.
+        return product, pharmacy
+
+    def _signed_prescriptions(self, n: int, per_rx: int, *, product, pharmacy) -> list:
+        """Enough signed prescriptions for n orders, for patients picked at random among those with a
+        completed visit, signed by that visit's physician after it."""
+        from prescriptions.models import Prescription
+
+        rng = self.rng
         candidates = sorted(self.completed_visits.items())
         rng.shuffle(candidates)
-        per_rx = 3
         wanted_rx = min(len(candidates), max(1, -(-n // per_rx)))
         prescriptions = []
         for patient_id, (physician_id, visit_end) in candidates[:wanted_rx]:
@@ -655,60 +739,57 @@ class Command(BaseCommand):
                     created_at=signed_at,
                 )
             )
-        prescriptions = self._bulk(Prescription, prescriptions, "prescriptions")
-        orders, paths = [], []
-        remaining = n
-        for index, rx in enumerate(prescriptions):
-            count = min(remaining, per_rx if index < len(prescriptions) - 1 else remaining)
-            if count <= 0:
-                break
-            profile = self.patient_profile[rx.patient_id]
-            span = max(1.0, (self.now - rx.signed_at).total_seconds() / 86400 - 1)
-            for sequence in range(1, count + 1):
-                created_at = rx.signed_at + timedelta(days=span * (sequence - 1) / count)
-                age_days = (self.now - created_at).total_seconds() / 86400
-                if age_days > 10:
-                    roll = rng.random()
-                    target = "delivered" if roll < 0.93 else ("cancelled" if roll < 0.96 else "returned")
-                else:
-                    target = ORDER_FORWARD[min(6, int(age_days / 1.5))]
-                    if rng.random() < 0.05:
-                        target = "exception"
-                path = self._path(target)
-                steps = len(path) - 1
-                changed_at = min(created_at + timedelta(hours=12 * steps), self.now - timedelta(minutes=5))
-                order = DeliveryOrder(
-                    public_id=_uuid(rng),
-                    prescription=rx,
-                    patient_id=rx.patient_id,
-                    pharmacy=pharmacy,
-                    sequence=sequence,
-                    quantity=4 if sequence == 1 else 8,
-                    status=target,
-                    status_changed_at=changed_at,
-                    ship_to_name=f"{profile.legal_first_name} {profile.legal_last_name}",
-                    ship_to_line1=profile.address_line1,
-                    ship_to_city=profile.city,
-                    ship_to_state=profile.state,
-                    ship_to_zip=profile.zip_code,
-                    ship_to_county_fips=profile.county_id,
-                    created_at=created_at,
-                )
-                if "shipped" in path:
-                    order.carrier = "USPS"
-                    order.tracking_number = f"9400{rx.patient_id:010d}{sequence:02d}"
-                    order.tracker_id = f"trk_gen_{rx.patient_id:08d}_{sequence:02d}"
-                    order.carrier_status = {"delivered": "delivered", "returned": "return_to_sender"}.get(
-                        target, "in_transit"
-                    )
-                    order.shipped_at = created_at + timedelta(hours=36)
-                    order.last_carrier_update = changed_at
-                    if target == "delivered":
-                        order.delivered_at = changed_at
-                orders.append(order)
-                paths.append((path, created_at))
-            remaining -= count
-        orders = self._bulk(DeliveryOrder, orders, "delivery orders")
+        return self._bulk(Prescription, prescriptions, "prescriptions")
+
+    def _delivery_order(self, rx, sequence: int, created_at: datetime, *, pharmacy) -> tuple:
+        """A fill and the status path it took: older ones mostly delivered, recent ones on their way."""
+        from prescriptions.models import DeliveryOrder
+
+        rng = self.rng
+        profile = self.patient_profile[rx.patient_id]
+        age_days = (self.now - created_at).total_seconds() / 86400
+        if age_days > 10:
+            roll = rng.random()
+            target = "delivered" if roll < 0.93 else ("cancelled" if roll < 0.96 else "returned")
+        else:
+            target = ORDER_FORWARD[min(6, int(age_days / 1.5))]
+            if rng.random() < 0.05:
+                target = "exception"
+        path = self._path(target)
+        steps = len(path) - 1
+        changed_at = min(created_at + timedelta(hours=12 * steps), self.now - timedelta(minutes=5))
+        order = DeliveryOrder(
+            public_id=_uuid(rng),
+            prescription=rx,
+            patient_id=rx.patient_id,
+            pharmacy=pharmacy,
+            sequence=sequence,
+            quantity=4 if sequence == 1 else 8,
+            status=target,
+            status_changed_at=changed_at,
+            ship_to_name=f"{profile.legal_first_name} {profile.legal_last_name}",
+            ship_to_line1=profile.address_line1,
+            ship_to_city=profile.city,
+            ship_to_state=profile.state,
+            ship_to_zip=profile.zip_code,
+            ship_to_county_fips=profile.county_id,
+            created_at=created_at,
+        )
+        if "shipped" in path:
+            order.carrier = "USPS"
+            order.tracking_number = f"9400{rx.patient_id:010d}{sequence:02d}"
+            order.tracker_id = f"trk_gen_{rx.patient_id:08d}_{sequence:02d}"
+            order.carrier_status = {"delivered": "delivered", "returned": "return_to_sender"}.get(target, "in_transit")
+            order.shipped_at = created_at + timedelta(hours=36)
+            order.last_carrier_update = changed_at
+            if target == "delivered":
+                order.delivered_at = changed_at
+        return order, path
+
+    def _order_events(self, orders: list, paths: list[tuple[list[str], datetime]]) -> None:
+        """Each order's timeline, one event per step of its path, twelve hours apart."""
+        from prescriptions.models import OrderEvent
+
         events = []
         for order, (path, created_at) in zip(orders, paths, strict=True):
             previous = ""
