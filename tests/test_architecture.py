@@ -63,13 +63,7 @@ SERVICES_IMPORTING_TASKS = {
 # A function a reader must scroll through is split into named steps (docs/architecture.md#conventions).
 MAX_FUNCTION_LINES = 60
 # "path:qualified name": each an exception with its reason; the list only shrinks.
-LONG_FUNCTIONS: dict[str, str] = {
-    # Being split together with the folding of their reads (the statement budgets move with them).
-    "prescriptions/services/signing.py:prescription_sign": "split with the signing reads",
-    "prescriptions/services/gates.py:run_gates": "split with the gate reads",
-    "scheduling/services/booking.py:appointment_book": "split with the booking reads",
-    "scheduling/services/booking.py:_check_slot": "split with the booking reads",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def _modules() -> dict[str, Path]:
