@@ -106,3 +106,7 @@ PRESCRIPTIONS_FILL_CHECKS = {
 # caseload (scheduling/caseload_columns.py): dotted paths of CaseloadColumns providers, read once
 # for the serializer and the schema, and per page for the values. docs/treatment.md#caseload.
 SCHEDULING_CASELOAD_COLUMNS = ["treatment.caseload.COLUMNS", "outcomes.caseload.COLUMNS"]
+# The caseload's prescription_status column (scheduling/contracts.py caseload_columns): the dotted path
+# of the prescriptions app's expression, (*, patient_ref) -> a subquery, so the page stays one query.
+# Empty: no column (the field reads null).
+SCHEDULING_PRESCRIPTION_STATUS_COLUMN = "prescriptions.selectors.prescription_status_column"
