@@ -16,6 +16,7 @@ from outcomes.models import (
     HeadacheDiaryEntry,
     OutcomeReviewFlag,
 )
+from outcomes.selectors import day_of
 
 HOURS = {"max_digits": 4, "decimal_places": 1, "min_value": Decimal("0"), "max_value": Decimal("24")}
 
@@ -105,8 +106,6 @@ class DiaryEntryOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_migraine_day(self, obj) -> bool:
-        from outcomes.selectors import day_of
-
         return day_of(obj).migraine
 
 

@@ -274,6 +274,7 @@ def delivery_order_list_for_staff(
     carrier: str | None = None,
     overdue: bool | None = None,
 ) -> QuerySet[DeliveryOrder]:
+    # Start-up cycle: prescriptions.filters imports overdue_q from this module.
     from prescriptions.filters import DeliveryOrderFilter
 
     filters = {"status": status, "state": state, "pharmacy": pharmacy, "carrier": carrier, "overdue": overdue}

@@ -26,8 +26,10 @@ from accounts.permissions import (
     SeesClinical,
     SeesScheduling,
 )
+from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import PAGE_PARAMETERS, errors
+from practice.service_area import resolve_location
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
@@ -90,7 +92,6 @@ def _search_location(request, query: dict):
         return location.state, contracts.zone(location.time_zone)
     if "zip" not in query:
         raise LocationRequired()
-    from practice.service_area import resolve_location
 
     result = resolve_location(query["zip"], query.get("county"))
     if not result.served:
@@ -536,8 +537,6 @@ class AppointmentIcsApi(APIView):
     def get(self, request, public_id):
         appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
         if request.user.pk not in (appointment.patient_id, appointment.physician_id):
-            from api.errors import NotFound
-
             raise NotFound()
         return calendar.ics_response([appointment], filename=f"visit-{appointment.public_id}.ics")
 

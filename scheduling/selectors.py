@@ -27,6 +27,7 @@ from scheduling.models import (
     AppointmentTypeCode,
     AvailabilityException,
     ExceptionKind,
+    FreeConsultationGrant,
     InPersonEvaluation,
     Modality,
     VisitLocation,
@@ -742,8 +743,6 @@ def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
     """The patient's booking limits in one query: free consultations used (every one not
     cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
     booked or in progress from `now` on."""
-    from scheduling.models import FreeConsultationGrant
-
     row = (
         User.objects.filter(pk=patient.pk)
         .annotate(

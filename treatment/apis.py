@@ -21,6 +21,7 @@ from treatment import policy, selectors
 from treatment import serializers as s
 from treatment.models import DosingSession
 from treatment.services import check_ins, sessions, supply
+from treatment.services.sessions import patient_zone
 
 
 def _context() -> dict:
@@ -119,8 +120,6 @@ class PatientSupplyApi(APIView):
         description="Per active prescription: doses delivered, used and left, and the expected run-out date.",
     )
     def get(self, request):
-        from treatment.services.sessions import patient_zone
-
         zone = patient_zone(getattr(request.user, "patient_profile", None))
         today = timezone.localtime(timezone.now(), zone).date()
         rows = supply.supply_for_prescriptions(patient=request.user, on=today)

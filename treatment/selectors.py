@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from api.errors import NotFound
 from patients.models import SafetyFlag
+from patients.selectors import patient_visible_to
 from prescriptions.models import DeliveryOrder, OrderStatus, PrescriptionStatus
 from treatment.models import DosingSession
 from treatment.policy import policy_on
@@ -37,8 +38,6 @@ def session_get_for_patient(*, patient: User, public_id: UUID) -> DosingSession:
 def sessions_for_care_team(*, viewer: User, patient_public_id: UUID) -> QuerySet[DosingSession]:
     """Sessions are chart content (docs/roles-and-access.md): a physician sees their caseload's,
     the medical director every patient's, anyone else nothing (404)."""
-    from patients.selectors import patient_visible_to
-
     patient = patient_visible_to(viewer=viewer, patient_public_id=patient_public_id)
     return sessions_for_patient(patient=patient)
 

@@ -22,6 +22,7 @@ from patients.models import (
 )
 from patients.selectors import confirmed_contraindications, unresolved_contraindications
 from patients.services.safety import patient_has_open_safety_flag, safety_flag_raise
+from patients.services.screening import hard_stop_report
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,6 @@ def pre_session_check_submit(
     audit_log(request, AuditAction.CREATE, check, *rows, actor=patient)
 
     if pregnant_or_nursing:
-        from patients.services.screening import hard_stop_report
-
         hard_stop_report(
             patient=patient,
             code=PREGNANT_OR_NURSING,

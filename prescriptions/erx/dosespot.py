@@ -53,6 +53,7 @@ from prescriptions.erx.gateway import (
     ProposalData,
     VendorEvent,
     VendorStatus,
+    WebhookRejected,
     events_from_payload,
     map_vendor_status,
     vendor_status_name,
@@ -363,7 +364,5 @@ class DoseSpotGateway:
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
-            from prescriptions.erx.gateway import WebhookRejected
-
             raise WebhookRejected("bad body") from exc
         return events_from_payload(payload)

@@ -259,6 +259,7 @@ _GATEWAYS = {}
 def erx_gateway() -> ErxGateway:
     provider = settings.ERX_PROVIDER
     if provider == "sandbox":
+        # Start-up cycle: each vendor's adapter imports this module's interface and errors.
         from prescriptions.erx.sandbox import SandboxGateway
 
         return SandboxGateway()

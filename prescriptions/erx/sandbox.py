@@ -47,6 +47,7 @@ from prescriptions.erx.gateway import (
     verify_shared_secret,
 )
 from prescriptions.erx.models import SandboxPrescription
+from prescriptions.models import Pharmacy
 
 logger = logging.getLogger("prescriptions.erx.sandbox")
 
@@ -91,7 +92,6 @@ class SandboxGateway:
 
     def find_pharmacy(self, *, ncpdp_id: str = "", name: str = "", zip_code: str = "") -> list[PharmacyMatch]:
         self._maybe_fail("find_pharmacy")
-        from prescriptions.models import Pharmacy
 
         qs = Pharmacy.objects.filter(active=True).exclude(ncpdp_id="")
         qs = qs.filter(ncpdp_id=ncpdp_id) if ncpdp_id else qs.filter(name__icontains=name, zip_code=zip_code)

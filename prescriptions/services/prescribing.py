@@ -244,6 +244,7 @@ def prescription_draft_discard(*, actor: User, prescription_id: UUID, request=No
     if rx.physician_id != actor.pk:
         raise NotFound()
     if rx.status == PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
+        # Start-up cycle: prescriptions.services.erx imports add_months from this module.
         from prescriptions.services.erx import erx_proposal_cancel
 
         reason = {"code": "discarded_by_prescriber", "message": "Discarded by the prescriber."}

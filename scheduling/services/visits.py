@@ -16,6 +16,12 @@ from api.errors import DomainError, Forbidden, NotFound
 from scheduling import contracts
 from scheduling.errors import InvalidTransition, InvalidVisitState, NotAVideoVisit, TooEarly, VideoNotReady
 from scheduling.models import Appointment, AppointmentStatus, AppointmentTypeCode, Modality, VideoStatus
+from scheduling.services.evaluations import (
+    PractitionerPresent,
+    in_person_evaluation_record_from_visit,
+    visit_practitioner_presence_record,
+)
+from scheduling.services.reminders import reminders_cancel
 from scheduling.video import video_provider
 
 logger = logging.getLogger(__name__)
@@ -106,8 +112,6 @@ def appointment_complete(
         raise InvalidVisitState(fields={"patient_state_at_visit": [{"code": "invalid_choice", "message": message}]})
     if in_person:
         # Before the visit's start time is filled in: the evaluation's date is when it started.
-        from scheduling.services.evaluations import in_person_evaluation_record_from_visit
-
         in_person_evaluation_record_from_visit(
             actor=actor,
             appointment=appointment,
@@ -125,12 +129,9 @@ def appointment_complete(
     appointment.full_clean(validate_unique=False, validate_constraints=False)
     appointment.save()
     if practitioner_present:
-        from scheduling.services.evaluations import PractitionerPresent, visit_practitioner_presence_record
-
         visit_practitioner_presence_record(
             actor=actor, appointment=appointment, present=PractitionerPresent(**practitioner_present), request=request
         )
-    from scheduling.services.reminders import reminders_cancel
 
     reminders_cancel(appointment=appointment)
     audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="completed status,visit_note")
@@ -162,8 +163,6 @@ def appointment_mark_no_show(*, actor: User, appointment: Appointment, request=N
         raise TooEarly("A no-show can be marked only after the visit's start time.")
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.save(update_fields=["status", "updated_at"])
-    from scheduling.services.reminders import reminders_cancel
-
     reminders_cancel(appointment=appointment)
     audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="no_show status")
     return appointment

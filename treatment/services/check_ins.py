@@ -20,6 +20,7 @@ from patients.services.vitals import Reading, vital_reading_record
 from treatment.errors import AlreadyCheckedIn, CheckInWindowClosed, SessionNotEnded
 from treatment.models import CheckInNotice, DosingSession, NoticeStatus, SessionCheckIn
 from treatment.policy import policy_on
+from treatment.selectors import session_get_for_patient
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def check_in_submit(
     rules (`bp_emergency` / `bp_hold`). A flag already open of that kind takes this trigger
     instead of opening (and alerting) again. The missed-check-in notices still pending are skipped.
     """
-    from treatment.selectors import session_get_for_patient
-
     found = session_get_for_patient(patient=patient, public_id=session_id)
     session = DosingSession.objects.select_for_update().get(pk=found.pk)
     if session.is_open:
