@@ -245,6 +245,6 @@ class ReviewFlagResolveApi(APIView):
 
     @extend_schema(request=None, responses={200: s.ReviewFlagOut, **errors(404, 409)}, tags=TAGS)
     def post(self, request, flag_id):
-        flag = selectors.review_flag_for_physician(physician=request.user, flag_public_id=flag_id)
+        flag = selectors.review_flag_for_physician(viewer=request.user, flag_public_id=flag_id)
         flag = services.review_flag_resolve(actor=request.user, flag=flag, request=request)
         return Response(s.ReviewFlagOut(flag).data)

@@ -247,15 +247,13 @@ def review_flag_list(*, viewer: User) -> QuerySet[OutcomeReviewFlag]:
     return flags.filter(scope).order_by("opened_at", "id")
 
 
-def review_flag_for_physician(*, physician: User, flag_public_id) -> OutcomeReviewFlag:
+def review_flag_for_physician(*, viewer: User, flag_public_id) -> OutcomeReviewFlag:
     flag = (
-        OutcomeReviewFlag.objects.filter(
-            public_id=flag_public_id, patient__patient_profile__assigned_physician=physician
-        )
+        OutcomeReviewFlag.objects.filter(public_id=flag_public_id, patient__patient_profile__assigned_physician=viewer)
         .select_related("patient")
         .first()
     )
-    if flag is None or not physician.is_physician:
+    if flag is None or not viewer.is_physician:
         raise NotFound()
     return flag
 

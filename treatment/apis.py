@@ -43,7 +43,7 @@ class PatientSessionsApi(_Paged):
 
     @extend_schema(responses={200: s.SessionOut(many=True)}, tags=["patient"])
     def get(self, request):
-        return self.paginate(request, selectors.sessions_for_patient(patient=request.user))
+        return self.paginate(request, selectors.sessions_for_patient(viewer=request.user))
 
     @extend_schema(
         request=s.SessionStartIn,

@@ -91,7 +91,7 @@ RECORD_EXPORT_LINK_TTL_SECONDS = env.int("RECORD_EXPORT_LINK_TTL_SECONDS", defau
 RECORD_EXPORT_RETENTION_DAYS = env.int("RECORD_EXPORT_RETENTION_DAYS", default=7)
 
 # --- Extension points: how an app reaches an app above it without importing it --------------------
-# Dotted paths read by the lower app (docs/architecture.md#extension-points).
+# Dotted paths read by the lower app (docs/architecture.md#direction).
 # Treatment starts on the first dosing session once there is one (docs/outcomes.md#baseline):
 # outcomes asks the treatment app through this dotted path, (*, patient_ids) -> {patient id: local
 # date}; empty falls back to the first signed prescription for everyone.

@@ -68,5 +68,5 @@ class PhysicianSandboxSignApi(APIView):
             request=request,
         )
 
-        rx = selectors.prescription_get_for_physician(physician=request.user, public_id=rx.public_id)
+        rx = selectors.prescription_get_for_physician(viewer=request.user, public_id=rx.public_id)
         return Response(s.PrescriptionDetailOutput(rx).data)

@@ -94,7 +94,7 @@ def _parse_time(value):
     return parsed
 
 
-class DoseSpotGateway:
+class DoseSpotErxGateway:
     provider = "dosespot"
 
     def __init__(
@@ -133,7 +133,7 @@ class DoseSpotGateway:
         )
 
     @classmethod
-    def from_settings(cls, **overrides) -> DoseSpotGateway:
+    def from_settings(cls, **overrides) -> DoseSpotErxGateway:
         kwargs = {
             "base_url": settings.DOSESPOT_BASE_URL,
             "sso_url": settings.DOSESPOT_SSO_URL,

@@ -72,7 +72,7 @@ from prescriptions.erx.models import (
     ErxSubmission,
     SendState,
 )
-from prescriptions.erx.sandbox import SandboxGateway
+from prescriptions.erx.sandbox import SandboxErxGateway
 from prescriptions.models import EventSource, OrderStatus, Prescription, PrescriptionStatus, SigningAttempt
 from prescriptions.policy import policy_on
 from prescriptions.services.gates import run_gates
@@ -476,7 +476,7 @@ def erx_recheck_awaiting(*, prescription_ids: list[int] | None = None) -> int:
 def erx_session_url(*, actor: User, prescription_id: UUID, request=None) -> dict:
     """The vendor's single-sign-on URL to its signing screen, for the prescriber's own prescription
     waiting for an EPCS signature. The gates are re-checked first: a failing one cancels."""
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
     prescriber = ensure_epcs_enabled(actor)
@@ -512,7 +512,7 @@ def erx_sandbox_sign(*, actor: User, prescription_id: UUID, code: str, outcome: 
     if settings.ERX_PROVIDER != "sandbox":
         raise NotFound()
 
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
     if rx.status != PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
@@ -521,7 +521,7 @@ def erx_sandbox_sign(*, actor: User, prescription_id: UUID, code: str, outcome: 
     if submission is None or not submission.vendor_prescription_id:
         raise ErxProposalPending()
     try:
-        events = SandboxGateway().sign(
+        events = SandboxErxGateway().sign(
             vendor_prescription_id=submission.vendor_prescription_id, code=code, outcome=outcome
         )
     except ErxRejected as exc:

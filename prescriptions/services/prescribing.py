@@ -142,7 +142,7 @@ def prescription_draft_create(
     request=None,
 ) -> Prescription:
     """A physician drafts a prescription for a patient on their caseload (else 404)."""
-    patient = selectors.caseload_patient(physician=actor, patient_public_id=patient_id)
+    patient = selectors.caseload_patient(viewer=actor, patient_public_id=patient_id)
     today = practice_date()
     _raise_limits(
         limit_failures(
@@ -195,7 +195,7 @@ _EDITABLE = ("product_id", "pharmacy_id", "dose", "directions", "quantity", "day
 @transaction.atomic
 def prescription_draft_update(*, actor: User, prescription_id: UUID, request=None, **changes) -> Prescription:
     """Edit a draft. A signed prescription never changes (409 prescription_signed)."""
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     rx = Prescription.objects.select_for_update().get(pk=rx.pk)
     if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:
         raise PrescriptionSigned() if rx.signed_at else DomainError("Only drafts can change.", code="not_a_draft")
@@ -237,7 +237,7 @@ def prescription_draft_update(*, actor: User, prescription_id: UUID, request=Non
 
 @transaction.atomic
 def prescription_draft_discard(*, actor: User, prescription_id: UUID, request=None) -> Prescription:
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     rx = Prescription.objects.select_for_update().get(pk=rx.pk)
     if rx.signed_at is not None:
         raise PrescriptionSigned()

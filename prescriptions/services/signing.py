@@ -138,7 +138,7 @@ def prescription_sign(
     with transaction.atomic(), profiles_read_once():
         # Found in the physician's scope and locked in one statement: two concurrent signatures
         # serialise here and the second sees "signed".
-        rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id, lock=True)
+        rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id, lock=True)
         if rx.physician_id != actor.pk:
             raise NotFound()
         if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:

@@ -63,7 +63,7 @@ def check_in_submit(
     rules (`bp_emergency` / `bp_hold`). A flag already open of that kind takes this trigger
     instead of opening (and alerting) again. The missed-check-in notices still pending are skipped.
     """
-    found = session_get_for_patient(patient=patient, public_id=session_id)
+    found = session_get_for_patient(viewer=patient, public_id=session_id)
     session = DosingSession.objects.select_for_update().get(pk=found.pk)
     if session.is_open:
         raise SessionNotEnded()

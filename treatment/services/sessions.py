@@ -157,7 +157,7 @@ def _plan_notices(session: DosingSession) -> None:
 
 @transaction.atomic
 def session_end(*, patient: User, session_id: UUID, request=None) -> DosingSession:
-    session = session_get_for_patient(patient=patient, public_id=session_id)
+    session = session_get_for_patient(viewer=patient, public_id=session_id)
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
     if not session.is_open:
         raise SessionNotOpen()
