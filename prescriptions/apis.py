@@ -206,7 +206,7 @@ class PDMPCheckApi(_Paged):
 
     @extend_schema(responses={200: s.PDMPCheckOutput(many=True)}, tags=["prescriptions"])
     def get(self, request, patient_id):
-        patient = selectors.patient_for_care_team(user=request.user, patient_public_id=patient_id)
+        patient = selectors.patient_for_care_team(viewer=request.user, patient_public_id=patient_id)
         return self.paginate(request, selectors.pdmp_checks_of(patient=patient), s.PDMPCheckOutput)
 
     @extend_schema(request=s.PDMPCheckInput, responses={201: s.PDMPCheckOutput, **errors(400)}, tags=["prescriptions"])

@@ -268,7 +268,7 @@ def pdmp_check_record(
     request=None,
 ) -> PDMPCheck:
     """Record a PDMP lookup (by the prescriber or a staff delegate) for a patient in their care."""
-    patient = selectors.patient_for_care_team(user=actor, patient_public_id=patient_id)
+    patient = selectors.patient_for_care_team(viewer=actor, patient_public_id=patient_id)
     now = timezone.now()
     checked_at = checked_at or now
     if checked_at > now + timedelta(minutes=5):
