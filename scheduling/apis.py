@@ -29,7 +29,7 @@ from accounts.permissions import (
 from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import PAGE_PARAMETERS, errors
-from practice.service_area import resolve_location
+from practice import service_area
 from scheduling import availability_cache, calendar, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
@@ -93,7 +93,7 @@ def _search_location(request, query: dict):
     if "zip" not in query:
         raise LocationRequired()
 
-    result = resolve_location(query["zip"], query.get("county"))
+    result = service_area.resolve_location(query["zip"], query.get("county"))
     if not result.served:
         raise LocationNotServed(
             code="county_required" if result.reason == "county_required" else None,
