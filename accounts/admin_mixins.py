@@ -1,3 +1,5 @@
+from accounts import scopes
+
 """Admin building blocks shared by every app (the audited-admin mixin is in accounts.audit)."""
 
 
@@ -27,8 +29,6 @@ class ScopedAdminMixin:
     scope_patient = "patient"
 
     def get_queryset(self, request):
-        from accounts import scopes
-
         queryset = super().get_queryset(request)
         condition = scopes.patient_q(request.user, self.scope_capability, patient=self.scope_patient)
         return queryset.none() if condition is None else queryset.filter(condition)

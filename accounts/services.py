@@ -12,11 +12,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.audit import audit_log
+from accounts.authentication import deny_access_token
 from accounts.errors import (
     AccountLocked,
     InvalidCredentials,
@@ -131,10 +134,6 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
     concurrent presentations exactly one wins; the others are reuse and revoke the family,
     including what the winner was just given.
     """
-    from rest_framework_simplejwt.exceptions import TokenBackendError
-    from rest_framework_simplejwt.settings import api_settings
-    from rest_framework_simplejwt.state import token_backend
-
     try:
         payload = token_backend.decode(refresh, verify=True)  # signature and expiry
     except (TokenError, TokenBackendError) as exc:
@@ -170,10 +169,6 @@ def refresh_rotate(*, refresh: str) -> dict[str, str]:
 def refresh_revoke(*, refresh: str, access: str | None = None) -> None:
     """Logout: revoke this refresh token, and the access token sent with the request if any.
     Revoking an already revoked token is not an error."""
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    from accounts.authentication import deny_access_token
-
     try:
         token = RefreshToken(refresh)
     except TokenError as exc:

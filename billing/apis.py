@@ -136,7 +136,7 @@ class MyInvoicesApi(GenericAPIView):
 
     @extend_schema(responses={200: BillingInvoiceOutput(many=True)}, tags=TAGS, summary="My invoices")
     def get(self, request):
-        page = self.paginate_queryset(selectors.invoice_list(fetched_by=request.user))
+        page = self.paginate_queryset(selectors.invoice_list(viewer=request.user))
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(BillingInvoiceOutput(page, many=True).data)
 
@@ -161,7 +161,7 @@ class StaffSubscriptionListApi(GenericAPIView):
         filters = BillingStaffSubscriptionFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.subscription_list(
-            fetched_by=request.user,
+            viewer=request.user,
             status=filters.validated_data.get("status"),
             patient_public_id=filters.validated_data.get("patient"),
         )
@@ -181,7 +181,7 @@ class StaffPastDueApi(GenericAPIView):
         summary="Staff: past-due memberships (dunning list), longest overdue first",
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.past_due_list(fetched_by=request.user))
+        page = self.paginate_queryset(selectors.past_due_list(viewer=request.user))
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(BillingPastDueOutput(page, many=True, context={"on": today()}).data)
 
@@ -204,7 +204,7 @@ class StaffInvoiceListApi(GenericAPIView):
         filters = BillingStaffInvoiceFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.invoice_list(
-            fetched_by=request.user,
+            viewer=request.user,
             status=filters.validated_data.get("status"),
             patient_public_id=filters.validated_data.get("patient"),
         )

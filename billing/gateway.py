@@ -65,7 +65,7 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict(recursive=True) if hasattr(obj, "to_dict") else dict(obj)
 
 
-class StripeGateway:
+class StripeBillingGateway:
     """The billing calls the practice makes to Stripe. Raise billing errors, never stripe's."""
 
     def __init__(self, client: stripe.StripeClient):
@@ -276,7 +276,7 @@ def build_client() -> stripe.StripeClient:
     )
 
 
-def get_gateway() -> StripeGateway:
+def get_gateway() -> StripeBillingGateway:
     """The gateway, or `billing_unavailable` (409) when billing is switched off.
 
     BILLING_PROVIDER=sandbox answers from the offline sandbox account instead of Stripe
@@ -284,7 +284,7 @@ def get_gateway() -> StripeGateway:
     if not settings.BILLING_ENABLED:
         raise BillingUnavailable()
     if settings.BILLING_PROVIDER == "sandbox":
-        from billing.sandbox import SandboxGateway  # the sandbox imports this module
+        from billing.sandbox import SandboxBillingGateway  # the sandbox imports this module
 
-        return SandboxGateway()
-    return StripeGateway(build_client())
+        return SandboxBillingGateway()
+    return StripeBillingGateway(build_client())

@@ -1,6 +1,6 @@
 """The billing sandbox: an offline simulation of a Stripe account in test mode (BILLING_PROVIDER=sandbox).
 
-`SandboxGateway` answers the same calls as `StripeGateway`, in the same Stripe shapes, from
+`SandboxBillingGateway` answers the same calls as `StripeBillingGateway`, in the same Stripe shapes, from
 objects kept in the database (`SandboxObject`), so the web process and the Celery worker share one
 simulated account. What Stripe would do on its side (a card confirmed in PaymentSheet or on the
 Checkout page, a renewal charged or declined, a cancellation taking effect) the sandbox does too,
@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.errors import StripeRequestFailed
-from billing.gateway import MEMBERSHIP_AMOUNT_CENTS, MEMBERSHIP_CURRENCY, MEMBERSHIP_DESCRIPTION, StripeGateway
+from billing.gateway import MEMBERSHIP_AMOUNT_CENTS, MEMBERSHIP_CURRENCY, MEMBERSHIP_DESCRIPTION, StripeBillingGateway
 from billing.models import SandboxObject
 
 logger = logging.getLogger(__name__)
@@ -228,8 +228,8 @@ def emit(event_type: str, obj: dict[str, Any]) -> None:
     logger.info("billing sandbox event %s", event_type)
 
 
-class SandboxGateway(StripeGateway):
-    """StripeGateway's calls, answered by the sandbox account (same arguments, same shapes)."""
+class SandboxBillingGateway(StripeBillingGateway):
+    """StripeBillingGateway's calls, answered by the sandbox account (same arguments, same shapes)."""
 
     def __init__(self):
         self.client = None
@@ -405,4 +405,4 @@ class SandboxGateway(StripeGateway):
             yield expanded(row.data, ["latest_invoice"])
 
     # --- webhooks ------------------------------------------------------------------------
-    # verify_webhook is StripeGateway's own: sandbox events are signed with STRIPE_WEBHOOK_SECRET.
+    # verify_webhook is StripeBillingGateway's own: sandbox events are signed with STRIPE_WEBHOOK_SECRET.

@@ -19,29 +19,29 @@ def subscription_current(*, patient: User) -> Subscription | None:
     return current_subscription(list(Subscription.objects.filter(patient=patient)))
 
 
-def subscription_for_patient(*, patient: User, public_id=None) -> Subscription:
+def subscription_for_patient(*, viewer: User, public_id=None) -> Subscription:
     """One of the patient's own subscriptions by public id, or their current one."""
     if public_id is not None:
-        subscription = Subscription.objects.filter(patient=patient, public_id=public_id).first()
+        subscription = Subscription.objects.filter(patient=viewer, public_id=public_id).first()
     else:
-        subscription = subscription_current(patient=patient)
+        subscription = subscription_current(patient=viewer)
     if subscription is None:
         raise NotFound()
     return subscription
 
 
-def _billing_scope(qs: QuerySet, fetched_by: User) -> QuerySet:
-    reach = scopes.reach(fetched_by, Capability.BILLING_STANDING)
+def _billing_scope(qs: QuerySet, viewer: User) -> QuerySet:
+    reach = scopes.reach(viewer, Capability.BILLING_STANDING)
     if reach is Reach.ALL:
         return qs
     if reach is Reach.SELF:
-        return qs.filter(patient=fetched_by)
+        return qs.filter(patient=viewer)
     return qs.none()
 
 
-def invoice_list(*, fetched_by: User, status: str | None = None, patient_public_id=None) -> QuerySet[Invoice]:
+def invoice_list(*, viewer: User, status: str | None = None, patient_public_id=None) -> QuerySet[Invoice]:
     """The caller's own invoices, newest first (care coordinators see every patient's, filterable)."""
-    qs = _billing_scope(Invoice.objects.select_related("patient"), fetched_by)
+    qs = _billing_scope(Invoice.objects.select_related("patient"), viewer)
     if status:
         qs = qs.filter(status=status)
     if patient_public_id:
@@ -49,9 +49,9 @@ def invoice_list(*, fetched_by: User, status: str | None = None, patient_public_
     return qs.order_by("-stripe_created_at", "-id")
 
 
-def subscription_list(*, fetched_by: User, status: str | None = None, patient_public_id=None) -> QuerySet[Subscription]:
+def subscription_list(*, viewer: User, status: str | None = None, patient_public_id=None) -> QuerySet[Subscription]:
     """Care coordinators: every patient's subscriptions, filterable; a patient: their own."""
-    qs = _billing_scope(Subscription.objects.select_related("patient"), fetched_by)
+    qs = _billing_scope(Subscription.objects.select_related("patient"), viewer)
     if status:
         qs = qs.filter(status=status)
     if patient_public_id:
@@ -59,10 +59,10 @@ def subscription_list(*, fetched_by: User, status: str | None = None, patient_pu
     return qs.order_by("-created_at", "-id")
 
 
-def past_due_list(*, fetched_by: User) -> QuerySet[Subscription]:
+def past_due_list(*, viewer: User) -> QuerySet[Subscription]:
     """The dunning list: past-due and unpaid memberships, the longest overdue first."""
     return (
-        subscription_list(fetched_by=fetched_by)
+        subscription_list(viewer=viewer)
         .filter(status__in=[SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID])
         .order_by("past_due_since", "id")
     )

@@ -241,7 +241,7 @@ class AppointmentType(ResourceType):
     def queryset(self, viewer):
         if scopes.reach(viewer, Capability.SCHEDULING) is Reach.NONE:
             return None
-        return appointment_list(fetched_by=viewer)
+        return appointment_list(viewer=viewer)
 
     def build(self, appt):
         return resources.appointment(appt)

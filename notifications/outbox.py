@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts import notifications as backends
+from api.errors import DomainError
 from notifications.errors import PermanentFailure
 from notifications.models import Channel, Delivery, Device, OutboxEffect, OutboxStatus
 from notifications.push import DeadToken, send_push
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 def _is_permanent(exc: BaseException) -> bool:
     if isinstance(exc, PermanentFailure | SMTPRecipientsRefused):
         return True
-    from api.errors import DomainError
 
     if isinstance(exc, DomainError):  # a rule refused it: retrying gives the same answer
         return True

@@ -24,6 +24,7 @@ from outcomes import serializers as s
 from outcomes.errors import FieldInvalid
 from outcomes.models import ClusterAttack, OutcomeReviewFlag
 from outcomes.policy import outcomes_policy
+from outcomes.report import outcome_report_data, render_outcome_report
 
 TAGS = ["outcomes"]
 MAX_DIARY_RANGE_DAYS = 366
@@ -152,8 +153,6 @@ class OutcomeReportApi(APIView):
         ),
     )
     def get(self, request, patient_id):
-        from outcomes.report import outcome_report_data, render_outcome_report
-
         patient = selectors.patient_for_care_team(viewer=request.user, patient_public_id=patient_id)
         pdf = render_outcome_report(outcome_report_data(patient=patient))
         audit_log(request, AuditAction.READ, patient, detail="outcome_report")
@@ -247,6 +246,6 @@ class ReviewFlagResolveApi(APIView):
 
     @extend_schema(request=None, responses={200: s.ReviewFlagOut, **errors(404, 409)}, tags=TAGS)
     def post(self, request, flag_id):
-        flag = selectors.review_flag_for_physician(physician=request.user, flag_public_id=flag_id)
+        flag = selectors.review_flag_for_physician(viewer=request.user, flag_public_id=flag_id)
         flag = services.review_flag_resolve(actor=request.user, flag=flag, request=request)
         return Response(s.ReviewFlagOut(flag).data)

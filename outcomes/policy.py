@@ -1,4 +1,4 @@
-"""Outcome-measure policy, read from settings (config/settings/base.py, outcomes block).
+"""Outcome-measure policy, read from settings (config/settings/clinical.py, outcomes block).
 
 The defaults are the published definitions (docs/outcomes.md); the medical director changes them
 from the environment, never in code.

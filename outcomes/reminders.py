@@ -19,6 +19,7 @@ from notifications.preferences import channel_allowed, preference_for
 from notifications.services import Recipient, notify
 from outcomes import selectors
 from outcomes.models import DiaryReminderDelivery, DiaryReminderPreference, HeadacheDiaryEntry
+from patients.selectors import patient_profile
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ def deliver_diary_reminder(*, patient: User, phone: str, local_date) -> str:
 
 
 def _phone(patient: User) -> str:
-    from patients.selectors import patient_profile
-
     profile = patient_profile(patient=patient)
     return str(profile.phone) if profile and profile.phone else ""
 

@@ -26,6 +26,8 @@ from reportlab.platypus import Table, TableStyle
 from accounts.models import User
 from outcomes import selectors
 from outcomes.selectors import HeadacheSummary
+from patients.scoring import INSTRUMENTS, PEG3, PHQ9
+from patients.selectors import patient_profile, questionnaire_history, vitals_history
 
 HEADACHE_COLOUR = colors.HexColor("#4C78A8")
 MIGRAINE_COLOUR = colors.HexColor("#E45756")
@@ -46,9 +48,6 @@ class ReportData:
 
 
 def outcome_report_data(*, patient: User) -> ReportData:
-    from patients.scoring import INSTRUMENTS, PEG3, PHQ9
-    from patients.selectors import patient_profile, questionnaire_history, vitals_history
-
     zone = selectors.patient_zone(patient=patient)
     summary = selectors.headache_summary(patient=patient, zone=zone)
     profile = patient_profile(patient=patient)

@@ -30,6 +30,9 @@ from outcomes.models import (
     ReviewFlagStatus,
 )
 from outcomes.policy import OutcomesPolicy, outcomes_policy
+from patients.scoring import INSTRUMENTS, PEG3
+from patients.selectors import patient_location, patient_time_zones, patient_visible_to, questionnaire_history
+from prescriptions.selectors import first_signed_prescriptions_at
 
 
 # --- the patient's clock --------------------------------------------------------------------
@@ -42,16 +45,12 @@ def _zone_named(name: str | None) -> ZoneInfo:
 
 def patient_zone(*, patient: User) -> ZoneInfo:
     """The patient's own zone (from their verified address), else the practice's."""
-    from patients.selectors import patient_location
-
     location = patient_location(patient=patient)
     return _zone_named(location.time_zone if location else "")
 
 
 def patient_zones(*, patient_ids: list[int]) -> dict[int, ZoneInfo]:
     """patient_zone for many patients in one query."""
-    from patients.selectors import patient_time_zones
-
     names = patient_time_zones(patient_ids=patient_ids)
     return {pid: _zone_named(names.get(pid)) for pid in patient_ids}
 
@@ -75,8 +74,6 @@ def treatment_starts(*, patient_ids: list[int], zones: dict[int, ZoneInfo]) -> d
     dosed, asked of the treatment app through `settings.OUTCOMES_FIRST_SESSION_DATES` (a sibling
     app: outcomes does not import it); before that, the local date (in `zones`) of the first
     signed prescription. Patients with neither are absent. Two queries (one without the setting)."""
-    from prescriptions.selectors import first_signed_prescriptions_at
-
     starts: dict[int, TreatmentStart] = {}
     path = getattr(settings, "OUTCOMES_FIRST_SESSION_DATES", "")
     if path and patient_ids:
@@ -162,9 +159,6 @@ class PegProgress:
 
 def peg3_progress(*, patient: User) -> PegProgress | None:
     """The PEG-3 baseline (the first response) and the latest, as scores (means). One query."""
-    from patients.scoring import INSTRUMENTS, PEG3
-    from patients.selectors import questionnaire_history
-
     rows = list(questionnaire_history(patient=patient, instrument=PEG3).values_list("total", "taken_at", "is_baseline"))
     if not rows:
         return None
@@ -241,8 +235,6 @@ def headache_summary(
 def patient_for_care_team(*, viewer: User, patient_public_id) -> User:
     """The patient's chart scope (docs/roles-and-access.md): a physician their caseload, the
     medical director every patient, anyone else nothing (404): the patients app's scope, reused."""
-    from patients.selectors import patient_visible_to
-
     return patient_visible_to(viewer=viewer, patient_public_id=patient_public_id)
 
 
@@ -255,15 +247,13 @@ def review_flag_list(*, viewer: User) -> QuerySet[OutcomeReviewFlag]:
     return flags.filter(scope).order_by("opened_at", "id")
 
 
-def review_flag_for_physician(*, physician: User, flag_public_id) -> OutcomeReviewFlag:
+def review_flag_for_physician(*, viewer: User, flag_public_id) -> OutcomeReviewFlag:
     flag = (
-        OutcomeReviewFlag.objects.filter(
-            public_id=flag_public_id, patient__patient_profile__assigned_physician=physician
-        )
+        OutcomeReviewFlag.objects.filter(public_id=flag_public_id, patient__patient_profile__assigned_physician=viewer)
         .select_related("patient")
         .first()
     )
-    if flag is None or not physician.is_physician:
+    if flag is None or not viewer.is_physician:
         raise NotFound()
     return flag
 

@@ -17,6 +17,7 @@ from outcomes.models import (
     HeadacheDiaryEntry,
     OutcomeReviewFlag,
 )
+from outcomes.selectors import day_of
 
 HOURS = {"max_digits": 4, "decimal_places": 1, "min_value": Decimal("0"), "max_value": Decimal("24")}
 
@@ -106,8 +107,6 @@ class DiaryEntryOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_migraine_day(self, obj) -> bool:
-        from outcomes.selectors import day_of
-
         return day_of(obj).migraine
 
 

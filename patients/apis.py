@@ -345,7 +345,7 @@ class SafetyFlagResolveApi(APIView):
     def post(self, request, flag_id):
         data = s.ResolveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        flag = selectors.safety_flag_for_physician(physician=request.user, flag_public_id=flag_id)
+        flag = selectors.safety_flag_for_physician(viewer=request.user, flag_public_id=flag_id)
         flag = safety_services.safety_flag_resolve(
             actor=request.user, flag=flag, note=data.validated_data["note"], request=request
         )
@@ -406,7 +406,7 @@ class ContraindicationDecisionApi(APIView):
     def post(self, request, contraindication_id):
         data = s.ContraindicationDecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        record = selectors.contraindication_for_physician(physician=request.user, public_id=contraindication_id)
+        record = selectors.contraindication_for_physician(viewer=request.user, public_id=contraindication_id)
         record = screening_services.contraindication_decide(
             actor=request.user, contraindication=record, request=request, **data.validated_data
         )

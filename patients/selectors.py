@@ -164,14 +164,14 @@ def contraindication_list(*, patient: User) -> QuerySet[Contraindication]:
     return Contraindication.objects.filter(patient=patient).select_related("patient").order_by("-recorded_at", "-id")
 
 
-def contraindication_for_physician(*, physician: User, public_id) -> Contraindication:
+def contraindication_for_physician(*, viewer: User, public_id) -> Contraindication:
     """A record of a patient on this physician's caseload, else NotFound."""
     record = (
-        Contraindication.objects.filter(public_id=public_id, patient__patient_profile__assigned_physician=physician)
+        Contraindication.objects.filter(public_id=public_id, patient__patient_profile__assigned_physician=viewer)
         .select_related("patient")
         .first()
     )
-    if record is None or not physician.is_physician:
+    if record is None or not viewer.is_physician:
         raise NotFound()
     return record
 
@@ -294,14 +294,14 @@ def safety_flag_list(*, viewer: User) -> QuerySet[SafetyFlag]:
     return flags.filter(scope).order_by("opened_at", "id")
 
 
-def safety_flag_for_physician(*, physician: User, flag_public_id) -> SafetyFlag:
+def safety_flag_for_physician(*, viewer: User, flag_public_id) -> SafetyFlag:
     """A flag of a patient on this physician's caseload (any status), else NotFound."""
     flag = (
-        SafetyFlag.objects.filter(public_id=flag_public_id, patient__patient_profile__assigned_physician=physician)
+        SafetyFlag.objects.filter(public_id=flag_public_id, patient__patient_profile__assigned_physician=viewer)
         .select_related("patient")
         .first()
     )
-    if flag is None or not physician.is_physician:
+    if flag is None or not viewer.is_physician:
         raise NotFound()
     return flag
 

@@ -20,7 +20,9 @@ from patients.models import (
     VitalReading,
 )
 from patients.models.vitals import DIASTOLIC_RANGE, SYSTOLIC_RANGE
+from patients.policy import CRISIS_RESOURCES
 from patients.scoring import INSTRUMENT_CHOICES, INSTRUMENTS
+from patients.selectors import progress
 
 
 class ReasonOut(serializers.Serializer):
@@ -265,8 +267,6 @@ class QuestionnaireOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
     def _progress(self, obj):
-        from patients.selectors import progress
-
         cache = self.context.setdefault("_progress", {})
         if obj.pk not in cache:
             cache[obj.pk] = progress(obj, self.context.get("baselines", {}).get(obj.instrument))
@@ -302,8 +302,6 @@ class QuestionnaireSubmitOut(QuestionnaireOut):
 
     @extend_schema_field(CrisisResourcesOut(allow_null=True))
     def get_crisis_resources(self, obj):
-        from patients.policy import CRISIS_RESOURCES
-
         return CRISIS_RESOURCES if self.context.get("flag") is not None else None
 
 

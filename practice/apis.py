@@ -80,7 +80,7 @@ class StaffPhysicianListApi(GenericAPIView):
 
     @extend_schema(responses={200: serializers.PhysicianCredentialsOutput(many=True)}, tags=["staff: physicians"])
     def get(self, request):
-        page = self.paginate_queryset(selectors.physician_list(fetched_by=request.user))
+        page = self.paginate_queryset(selectors.physician_list(viewer=request.user))
         return self.get_paginated_response(serializers.PhysicianCredentialsOutput(page, many=True).data)
 
     @extend_schema(
@@ -93,7 +93,7 @@ class StaffPhysicianListApi(GenericAPIView):
         data = serializers.PhysicianProfileCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        physician = selectors.physician_get(fetched_by=request.user, physician_id=fields.pop("physician"))
+        physician = selectors.physician_get(viewer=request.user, physician_id=fields.pop("physician"))
         credentials.physician_profile_create(actor=request.user, physician=physician, **fields)
         out = selectors.physician_credentials(physician=physician)
         return Response(serializers.PhysicianCredentialsOutput(out).data, status=status.HTTP_201_CREATED)
@@ -104,7 +104,7 @@ class StaffPhysicianDetailApi(APIView):
 
     @extend_schema(responses={200: serializers.PhysicianCredentialsOutput}, tags=["staff: physicians"])
     def get(self, request, physician_id):
-        physician = selectors.physician_get(fetched_by=request.user, physician_id=physician_id)
+        physician = selectors.physician_get(viewer=request.user, physician_id=physician_id)
         return Response(serializers.PhysicianCredentialsOutput(physician).data)
 
     @extend_schema(
@@ -115,7 +115,7 @@ class StaffPhysicianDetailApi(APIView):
     def patch(self, request, physician_id):
         data = serializers.PhysicianProfileUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        physician = selectors.physician_get(fetched_by=request.user, physician_id=physician_id)
+        physician = selectors.physician_get(viewer=request.user, physician_id=physician_id)
         profile = getattr(physician, "physician_profile", None)
         if profile is None:
             raise NotFound("This physician has no profile yet: create it first.", code="physician_profile_missing")
@@ -134,14 +134,14 @@ class _CredentialCollectionApi(GenericAPIView):
     create_service: Callable[..., Any]
 
     def get(self, request, physician_id):
-        physician = selectors.physician_get(fetched_by=request.user, physician_id=physician_id)
+        physician = selectors.physician_get(viewer=request.user, physician_id=physician_id)
         page = self.paginate_queryset(list(getattr(physician, self.related_name).all()))
         return self.get_paginated_response(self.serializer_class(page, many=True).data)
 
     def post(self, request, physician_id):
         data = self.create_input(data=request.data)
         data.is_valid(raise_exception=True)
-        physician = selectors.physician_get(fetched_by=request.user, physician_id=physician_id)
+        physician = selectors.physician_get(viewer=request.user, physician_id=physician_id)
         obj = type(self).create_service(actor=request.user, physician=physician, **data.validated_data)
         return Response(self.serializer_class(obj).data, status=status.HTTP_201_CREATED)
 
@@ -156,7 +156,7 @@ class _CredentialDetailApi(APIView):
 
     def _get(self, request, physician_id, credential_id):
         return type(self).getter(
-            fetched_by=request.user, physician_id=physician_id, **{f"{self.keyword}_id": credential_id}
+            viewer=request.user, physician_id=physician_id, **{f"{self.keyword}_id": credential_id}
         )
 
     def get(self, request, physician_id, credential_id):

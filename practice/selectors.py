@@ -105,19 +105,19 @@ def _with_credentials(qs: QuerySet[User]) -> QuerySet[User]:
     )
 
 
-def physician_list(*, fetched_by: User) -> QuerySet[User]:
+def physician_list(*, viewer: User) -> QuerySet[User]:
     """Credential managers (`Capability.CREDENTIALS`): every physician with profile and credentials
     (constant queries)."""
-    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
+    if not scopes.sees_all(viewer, Capability.CREDENTIALS):
         return User.objects.none()
     return _with_credentials(User.objects.filter(role=Role.PHYSICIAN)).order_by("last_name", "first_name", "id")
 
 
-def physician_get(*, fetched_by: User, physician_id: uuid.UUID) -> User:
+def physician_get(*, viewer: User, physician_id: uuid.UUID) -> User:
     """Credential managers: any physician; a physician: only themselves; anyone else: not found."""
     qs = _with_credentials(User.objects.filter(role=Role.PHYSICIAN, public_id=physician_id))
-    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
-        qs = qs.filter(pk=fetched_by.pk)
+    if not scopes.sees_all(viewer, Capability.CREDENTIALS):
+        qs = qs.filter(pk=viewer.pk)
     physician = qs.first()
     if physician is None:
         raise NotFound()
@@ -129,8 +129,8 @@ def physician_credentials(*, physician: User) -> User:
     return _with_credentials(User.objects.filter(pk=physician.pk)).get()
 
 
-def _credential_get(model, *, fetched_by: User, physician_id: uuid.UUID, credential_id: uuid.UUID):
-    if not scopes.sees_all(fetched_by, Capability.CREDENTIALS):
+def _credential_get(model, *, viewer: User, physician_id: uuid.UUID, credential_id: uuid.UUID):
+    if not scopes.sees_all(viewer, Capability.CREDENTIALS):
         raise NotFound()
     obj = (
         model.objects.select_related("physician")
@@ -142,17 +142,13 @@ def _credential_get(model, *, fetched_by: User, physician_id: uuid.UUID, credent
     return obj
 
 
-def licence_get(*, fetched_by: User, physician_id: uuid.UUID, licence_id: uuid.UUID) -> StateLicense:
-    return _credential_get(StateLicense, fetched_by=fetched_by, physician_id=physician_id, credential_id=licence_id)
+def licence_get(*, viewer: User, physician_id: uuid.UUID, licence_id: uuid.UUID) -> StateLicense:
+    return _credential_get(StateLicense, viewer=viewer, physician_id=physician_id, credential_id=licence_id)
 
 
-def dea_registration_get(*, fetched_by: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> DEARegistration:
-    return _credential_get(
-        DEARegistration, fetched_by=fetched_by, physician_id=physician_id, credential_id=registration_id
-    )
+def dea_registration_get(*, viewer: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> DEARegistration:
+    return _credential_get(DEARegistration, viewer=viewer, physician_id=physician_id, credential_id=registration_id)
 
 
-def cds_registration_get(*, fetched_by: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> NJCDSRegistration:
-    return _credential_get(
-        NJCDSRegistration, fetched_by=fetched_by, physician_id=physician_id, credential_id=registration_id
-    )
+def cds_registration_get(*, viewer: User, physician_id: uuid.UUID, registration_id: uuid.UUID) -> NJCDSRegistration:
+    return _credential_get(NJCDSRegistration, viewer=viewer, physician_id=physician_id, credential_id=registration_id)

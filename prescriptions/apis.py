@@ -107,9 +107,7 @@ class PhysicianPrescriptionListApi(_Paged):
     def get(self, request):
         query = s.PrescriptionQueryInput(data=request.query_params)
         query.is_valid(raise_exception=True)
-        qs = selectors.prescription_list_for_physician(
-            physician=request.user, status=query.validated_data.get("status")
-        )
+        qs = selectors.prescription_list_for_physician(viewer=request.user, status=query.validated_data.get("status"))
         return self.paginate(request, qs, s.PrescriptionOutput)
 
     @extend_schema(
@@ -146,7 +144,7 @@ class PhysicianPrescriptionDetailApi(APIView):
 
     @extend_schema(responses={200: s.PrescriptionDetailOutput}, tags=["prescriptions"])
     def get(self, request, prescription_id):
-        rx = selectors.prescription_get_for_physician(physician=request.user, public_id=prescription_id)
+        rx = selectors.prescription_get_for_physician(viewer=request.user, public_id=prescription_id)
         audit_log(request, AuditAction.READ, rx)
         return Response(s.PrescriptionDetailOutput(rx).data)
 
@@ -208,8 +206,8 @@ class PDMPCheckApi(_Paged):
 
     @extend_schema(responses={200: s.PDMPCheckOutput(many=True)}, tags=["prescriptions"])
     def get(self, request, patient_id):
-        patient = selectors.patient_for_care_team(user=request.user, patient_public_id=patient_id)
-        return self.paginate(request, selectors.pdmp_checks_for_patient(patient=patient), s.PDMPCheckOutput)
+        patient = selectors.patient_for_care_team(viewer=request.user, patient_public_id=patient_id)
+        return self.paginate(request, selectors.pdmp_checks_of(patient=patient), s.PDMPCheckOutput)
 
     @extend_schema(request=s.PDMPCheckInput, responses={201: s.PDMPCheckOutput, **errors(400)}, tags=["prescriptions"])
     def post(self, request, patient_id):
@@ -228,7 +226,7 @@ class PhysicianRefillQueueApi(_Paged):
 
     @extend_schema(responses={200: s.RefillOutput(many=True)}, tags=["prescriptions"])
     def get(self, request):
-        return self.paginate(request, selectors.refill_queue_for_physician(physician=request.user), s.RefillOutput)
+        return self.paginate(request, selectors.refill_queue_for_physician(viewer=request.user), s.RefillOutput)
 
 
 class PhysicianRefillApproveApi(APIView):
@@ -272,7 +270,7 @@ class PhysicianDeliveryOrderListApi(_Paged):
     @extend_schema(responses={200: s.DeliveryOrderOutput(many=True)}, tags=["prescriptions"])
     def get(self, request):
         return self.paginate(
-            request, selectors.delivery_order_list_for_physician(physician=request.user), s.DeliveryOrderOutput
+            request, selectors.delivery_order_list_for_physician(viewer=request.user), s.DeliveryOrderOutput
         )
 
 
@@ -284,7 +282,7 @@ class PatientPrescriptionListApi(_Paged):
     @extend_schema(responses={200: s.PatientPrescriptionOutput(many=True)}, tags=["patient"])
     def get(self, request):
         return self.paginate(
-            request, selectors.prescription_list_for_patient(patient=request.user), s.PatientPrescriptionOutput
+            request, selectors.prescription_list_for_patient(viewer=request.user), s.PatientPrescriptionOutput
         )
 
 
@@ -293,7 +291,7 @@ class PatientPrescriptionDetailApi(APIView):
 
     @extend_schema(responses={200: s.PatientPrescriptionOutput}, tags=["patient"])
     def get(self, request, prescription_id):
-        rx = selectors.prescription_get_for_patient(patient=request.user, public_id=prescription_id)
+        rx = selectors.prescription_get_for_patient(viewer=request.user, public_id=prescription_id)
         audit_log(request, AuditAction.READ, rx)
         return Response(s.PatientPrescriptionOutput(rx).data)
 
@@ -320,7 +318,7 @@ class PatientDeliveryOrderListApi(_Paged):
     @extend_schema(responses={200: s.DeliveryOrderOutput(many=True)}, tags=["patient"])
     def get(self, request):
         return self.paginate(
-            request, selectors.delivery_order_list_for_patient(patient=request.user), s.DeliveryOrderOutput
+            request, selectors.delivery_order_list_for_patient(viewer=request.user), s.DeliveryOrderOutput
         )
 
 
@@ -329,7 +327,7 @@ class PatientDeliveryOrderDetailApi(APIView):
 
     @extend_schema(responses={200: s.DeliveryOrderDetailOutput}, tags=["patient"])
     def get(self, request, order_id):
-        order = selectors.delivery_order_get_for_patient(patient=request.user, public_id=order_id)
+        order = selectors.delivery_order_get_for_patient(viewer=request.user, public_id=order_id)
         audit_log(request, AuditAction.READ, order)
         return Response(s.DeliveryOrderDetailOutput(order).data)
 

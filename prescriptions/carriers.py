@@ -1,7 +1,7 @@
 """Shipment tracking behind one small adapter: `CarrierTracker`.
 
-EasyPostTracker is the real one (EasyPost's own SDK: trackers create/retrieve, HMAC-signed
-webhooks); FakeTracker is the default in development and tests (no network). Both return a
+EasyPostCarrierTracker is the real one (EasyPost's own SDK: trackers create/retrieve, HMAC-signed
+webhooks); FakeCarrierTracker is the default in development and tests (no network). Both return a
 `TrackerUpdate`, whose raw carrier status `normalise()` maps to our order status.
 
 Nothing about the patient or the drug is sent to the carrier service: a tracker is created from
@@ -84,7 +84,7 @@ def tracker_update_from(data: Any) -> TrackerUpdate:
     )
 
 
-class EasyPostTracker:
+class EasyPostCarrierTracker:
     """EasyPost trackers through the SDK. `requests_session` swaps the HTTP transport (tests)."""
 
     def __init__(self, *, api_key: str | None = None, requests_session=None):
@@ -112,8 +112,8 @@ class EasyPostTracker:
         return self._call(self.client.tracker.retrieve, id=tracker_id)
 
 
-class FakeTracker:
-    """In-memory tracker for development and tests. Tests set `FakeTracker.statuses[tracker_id]`
+class FakeCarrierTracker:
+    """In-memory tracker for development and tests. Tests set `FakeCarrierTracker.statuses[tracker_id]`
     to (status, updated_at) to script what a poll sees."""
 
     statuses: dict[str, tuple[str, datetime]] = {}
@@ -128,7 +128,7 @@ class FakeTracker:
         return TrackerUpdate(tracker_id, "", "", status, updated_at)
 
 
-_TRACKERS = {"easypost": EasyPostTracker, "fake": FakeTracker}
+_TRACKERS = {"easypost": EasyPostCarrierTracker, "fake": FakeCarrierTracker}
 
 
 def carrier_tracker() -> CarrierTracker:

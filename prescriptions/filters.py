@@ -4,6 +4,7 @@ with DeliveryOrderQueryInput (400 with field codes); the selector applies the fi
 import django_filters
 
 from prescriptions.models import DeliveryOrder
+from prescriptions.selectors import overdue_q
 
 
 class DeliveryOrderFilter(django_filters.FilterSet):
@@ -18,8 +19,6 @@ class DeliveryOrderFilter(django_filters.FilterSet):
         fields = ["status", "state", "pharmacy", "carrier", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
-        from prescriptions.selectors import overdue_q
-
         if value is None:
             return queryset
         return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 
+from prescriptions.erx.handoff import send_controlled_order
 from prescriptions.models import DeliveryOrder
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ class EmailPharmacyGateway:
         if order.prescription.product.dea_schedule:
             # A controlled substance reaches the pharmacy only as an EPCS e-prescription
             # (21 CFR 1311; F.S. 456.42): never by email. docs/e-prescribing.md#pharmacy-hand-off
-            from prescriptions.erx.handoff import send_controlled_order
-
             return send_controlled_order(order)
         message = EmailMessage(
             subject=f"Prescription order {order.public_id}",

@@ -28,11 +28,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability
 from api.clock import practice_date
 from api.errors import NotFound
+from patients.selectors import patient_visible_to
 from prescriptions.models import (
     DeliveryOrder,
     MedicationProduct,
@@ -86,29 +86,24 @@ def pharmacy_allowed_column(*, pharmacy: Pharmacy, state_ref: str, on: date):
 
 
 # --- Caseload ---------------------------------------------------------------------------------
-def caseload_patient(*, physician: User, patient_public_id: UUID) -> User:
+def caseload_patient(*, viewer: User, patient_public_id: UUID) -> User:
     """A patient on this physician's caseload (PatientProfile.assigned_physician), else 404."""
     patient = User.objects.filter(
-        public_id=patient_public_id, role=Role.PATIENT, patient_profile__assigned_physician=physician
+        public_id=patient_public_id, role=Role.PATIENT, patient_profile__assigned_physician=viewer
     ).first()
     if patient is None:
         raise NotFound()
     return patient
 
 
-def patient_for_care_team(*, user: User, patient_public_id: UUID) -> User:
-    """A patient whose PDMP checks the user may record and read: a physician's caseload; every
-    patient for their delegates (care coordinators) and the medical director."""
-    scope = scopes.patient_q(user, Capability.PDMP)
-    patient = None
-    if scope is not None:
-        patient = User.objects.filter(scope, public_id=patient_public_id, role=Role.PATIENT).first()
-    if patient is None:
-        raise NotFound()
-    return patient
+def patient_for_care_team(*, viewer: User, patient_public_id: UUID) -> User:
+    """A patient whose PDMP checks the viewer may record and read: a physician's caseload; every
+    patient for their delegates (care coordinators) and the medical director. The patients app's
+    scope, reused (patients.selectors.patient_visible_to)."""
+    return patient_visible_to(viewer=viewer, patient_public_id=patient_public_id, capability=Capability.PDMP)
 
 
-def pdmp_checks_for_patient(*, patient: User) -> QuerySet[PDMPCheck]:
+def pdmp_checks_of(*, patient: User) -> QuerySet[PDMPCheck]:
     return PDMPCheck.objects.filter(patient=patient).select_related("checked_by", "patient")
 
 
@@ -116,18 +111,16 @@ def pdmp_checks_for_patient(*, patient: User) -> QuerySet[PDMPCheck]:
 _RX_RELATED = ("patient", "physician", "product", "pharmacy", "supersedes")
 
 
-def prescription_list_for_physician(*, physician: User, status: str | None = None) -> QuerySet[Prescription]:
+def prescription_list_for_physician(*, viewer: User, status: str | None = None) -> QuerySet[Prescription]:
     """Prescriptions for the patients on this physician's caseload (written by anyone)."""
-    qs = Prescription.objects.filter(patient__patient_profile__assigned_physician=physician).select_related(
-        *_RX_RELATED
-    )
+    qs = Prescription.objects.filter(patient__patient_profile__assigned_physician=viewer).select_related(*_RX_RELATED)
     return qs.filter(status=status) if status else qs
 
 
-def prescription_get_for_physician(*, physician: User, public_id: UUID, lock: bool = False) -> Prescription:
+def prescription_get_for_physician(*, viewer: User, public_id: UUID, lock: bool = False) -> Prescription:
     """A prescription in the physician's scope, else NotFound; `lock`: its row locked (FOR UPDATE
     of the prescription only) in the same statement."""
-    rows = prescription_list_for_physician(physician=physician).filter(public_id=public_id)
+    rows = prescription_list_for_physician(viewer=viewer).filter(public_id=public_id)
     if lock:
         rows = rows.select_for_update(of=("self",))
     rx = rows.first()
@@ -136,13 +129,13 @@ def prescription_get_for_physician(*, physician: User, public_id: UUID, lock: bo
     return rx
 
 
-def prescription_for_signing(*, physician: User, public_id: UUID) -> Prescription:
+def prescription_for_signing(*, viewer: User, public_id: UUID) -> Prescription:
     """The prescription to sign, in the physician's scope (else NotFound), in one statement: its
     row and its patient's row locked (FOR UPDATE OF both: two signatures of one draft serialise,
     and so do the drafts of one patient, docs/write-budgets.md#signing) and the prescriber's
     profile joined (`rx.physician.physician_profile`, for the gates and the snapshot)."""
     rx = (
-        prescription_list_for_physician(physician=physician)
+        prescription_list_for_physician(viewer=viewer)
         .filter(public_id=public_id)
         .select_related("physician__physician_profile")
         .select_for_update(of=("self", "patient"))
@@ -153,17 +146,17 @@ def prescription_for_signing(*, physician: User, public_id: UUID) -> Prescriptio
     return rx
 
 
-def prescription_list_for_patient(*, patient: User) -> QuerySet[Prescription]:
+def prescription_list_for_patient(*, viewer: User) -> QuerySet[Prescription]:
     """A patient sees their signed (and superseded) prescriptions, never drafts."""
     return (
-        Prescription.objects.filter(patient=patient, signed_at__isnull=False)
+        Prescription.objects.filter(patient=viewer, signed_at__isnull=False)
         .select_related(*_RX_RELATED)
         .prefetch_related("orders")
     )
 
 
-def prescription_get_for_patient(*, patient: User, public_id: UUID) -> Prescription:
-    rx = prescription_list_for_patient(patient=patient).filter(public_id=public_id).first()
+def prescription_get_for_patient(*, viewer: User, public_id: UUID) -> Prescription:
+    rx = prescription_list_for_patient(viewer=viewer).filter(public_id=public_id).first()
     if rx is None:
         raise NotFound()
     return rx
@@ -314,6 +307,7 @@ def delivery_order_list_for_staff(
     carrier: str | None = None,
     overdue: bool | None = None,
 ) -> QuerySet[DeliveryOrder]:
+    # Start-up cycle: prescriptions.filters imports overdue_q from this module.
     from prescriptions.filters import DeliveryOrderFilter
 
     filters = {"status": status, "state": state, "pharmacy": pharmacy, "carrier": carrier, "overdue": overdue}
@@ -365,25 +359,25 @@ def delivery_order_get_for_staff(*, public_id: UUID) -> DeliveryOrder:
     return order
 
 
-def delivery_order_list_for_patient(*, patient: User) -> QuerySet[DeliveryOrder]:
+def delivery_order_list_for_patient(*, viewer: User) -> QuerySet[DeliveryOrder]:
     return (
-        DeliveryOrder.objects.filter(patient=patient)
+        DeliveryOrder.objects.filter(patient=viewer)
         .select_related(*_ORDER_RELATED)
         .prefetch_related("events")
         .order_by("-created_at", "-id")
     )
 
 
-def delivery_order_get_for_patient(*, patient: User, public_id: UUID) -> DeliveryOrder:
-    order = delivery_order_list_for_patient(patient=patient).filter(public_id=public_id).first()
+def delivery_order_get_for_patient(*, viewer: User, public_id: UUID) -> DeliveryOrder:
+    order = delivery_order_list_for_patient(viewer=viewer).filter(public_id=public_id).first()
     if order is None:
         raise NotFound()
     return order
 
 
-def delivery_order_list_for_physician(*, physician: User) -> QuerySet[DeliveryOrder]:
+def delivery_order_list_for_physician(*, viewer: User) -> QuerySet[DeliveryOrder]:
     return (
-        DeliveryOrder.objects.filter(patient__patient_profile__assigned_physician=physician)
+        DeliveryOrder.objects.filter(patient__patient_profile__assigned_physician=viewer)
         .select_related(*_ORDER_RELATED)
         .prefetch_related("events")
         .order_by("-created_at", "-id")
@@ -391,8 +385,8 @@ def delivery_order_list_for_physician(*, physician: User) -> QuerySet[DeliveryOr
 
 
 # --- Refills ----------------------------------------------------------------------------------
-def refill_queue_for_physician(*, physician: User, status: str | None = RefillStatus.OPEN) -> QuerySet[RefillRequest]:
-    qs = RefillRequest.objects.filter(patient__patient_profile__assigned_physician=physician).select_related(
+def refill_queue_for_physician(*, viewer: User, status: str | None = RefillStatus.OPEN) -> QuerySet[RefillRequest]:
+    qs = RefillRequest.objects.filter(patient__patient_profile__assigned_physician=viewer).select_related(
         "patient", "prescription", "prescription__product", "order"
     )
     if status:
@@ -400,8 +394,8 @@ def refill_queue_for_physician(*, physician: User, status: str | None = RefillSt
     return qs.order_by("requested_at", "id")
 
 
-def refill_request_get_for_physician(*, physician: User, public_id: UUID) -> RefillRequest:
-    refill = refill_queue_for_physician(physician=physician, status=None).filter(public_id=public_id).first()
+def refill_request_get_for_physician(*, viewer: User, public_id: UUID) -> RefillRequest:
+    refill = refill_queue_for_physician(viewer=viewer, status=None).filter(public_id=public_id).first()
     if refill is None:
         raise NotFound()
     return refill

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from prescriptions.carriers import CarrierError
+from prescriptions.models import NoticeKind
 from prescriptions.services import orders, tracking
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ def poll_stale_shipments() -> int:
 @shared_task
 def alert_silent_shipments() -> int:
     """Beat: alert staff, once per shipment, about shipments silent for SHIPMENT_SILENT_ALERT_HOURS."""
-    from prescriptions.models import NoticeKind
-
     ids = tracking.silent_shipment_ids()
     for order_id in ids:
         send_order_notice.delay(order_id, NoticeKind.STAFF_SILENT)

@@ -26,8 +26,10 @@ from accounts.permissions import (
     SeesClinical,
     SeesScheduling,
 )
+from api.errors import NotFound
 from api.pagination import KeysetPagination, PagePagination
 from api.schema import PAGE_PARAMETERS, errors
+from practice import service_area
 from scheduling import availability_cache, calendar, caseload, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
 from scheduling.models import InPersonEvaluation
@@ -90,9 +92,8 @@ def _search_location(request, query: dict):
         return location.state, contracts.zone(location.time_zone)
     if "zip" not in query:
         raise LocationRequired()
-    from practice.service_area import resolve_location
 
-    result = resolve_location(query["zip"], query.get("county"))
+    result = service_area.resolve_location(query["zip"], query.get("county"))
     if not result.served:
         raise LocationNotServed(
             code="county_required" if result.reason == "county_required" else None,
@@ -363,7 +364,7 @@ class AppointmentListApi(GenericAPIView):
 
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
-        page = self.paginate_queryset(selectors.appointment_list(fetched_by=request.user))
+        page = self.paginate_queryset(selectors.appointment_list(viewer=request.user))
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(appointment_list_data(page))
 
@@ -408,7 +409,7 @@ class AppointmentDetailApi(APIView):
 
     @extend_schema(responses={200: AppointmentDetailOutput}, tags=TAGS)
     def get(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         audit_log(request, AuditAction.READ, appointment)
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
@@ -423,7 +424,7 @@ class AppointmentVisitNoteApi(APIView):
         "medical director. Anyone else, care coordinators included, gets 404.",
     )
     def get(self, request, public_id):
-        appointment = selectors.visit_note_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.visit_note_get(viewer=request.user, public_id=public_id)
         audit_log(request, AuditAction.READ, appointment, detail="visit_note")
         return Response(VisitNoteOutput(appointment).data)
 
@@ -440,7 +441,7 @@ class AppointmentRescheduleApi(APIView):
     def post(self, request, public_id):
         data = RescheduleInput(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         appointment = booking.appointment_reschedule(
             actor=request.user, appointment=appointment, starts_at=data.validated_data["starts_at"], request=request
         )
@@ -457,7 +458,7 @@ class AppointmentCancelApi(APIView):
         description="Patients: at least the cutoff (default 24 h) before the visit; physicians and staff any time.",
     )
     def post(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         appointment = booking.appointment_cancel(actor=request.user, appointment=appointment, request=request)
         return Response(AppointmentOutput(appointment).data)
 
@@ -467,7 +468,7 @@ class AppointmentStartApi(APIView):
 
     @extend_schema(request=None, responses={200: AppointmentOutput, **errors(409)}, tags=TAGS)
     def post(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         appointment = visits.appointment_start(actor=request.user, appointment=appointment, request=request)
         return Response(AppointmentOutput(appointment).data)
 
@@ -490,7 +491,7 @@ class AppointmentCompleteApi(APIView):
     def post(self, request, public_id):
         data = CompleteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         appointment = visits.appointment_complete(
             actor=request.user, appointment=appointment, request=request, **data.validated_data
         )
@@ -502,7 +503,7 @@ class AppointmentNoShowApi(APIView):
 
     @extend_schema(request=None, responses={200: AppointmentOutput, **errors(409)}, tags=TAGS)
     def post(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         appointment = visits.appointment_mark_no_show(actor=request.user, appointment=appointment, request=request)
         return Response(AppointmentOutput(appointment).data)
 
@@ -517,7 +518,7 @@ class AppointmentJoinApi(APIView):
         "until it is created shortly before the visit, `not_a_video_visit` for an in-person visit.",
     )
     def get(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         url = visits.appointment_join_url(actor=request.user, appointment=appointment, request=request)
         return Response({"url": url})
 
@@ -535,10 +536,8 @@ class AppointmentIcsApi(APIView):
 
     @extend_schema(responses={**_ICS_RESPONSE, **errors(404)}, tags=TAGS)
     def get(self, request, public_id):
-        appointment = selectors.appointment_get(fetched_by=request.user, public_id=public_id)
+        appointment = selectors.appointment_get(viewer=request.user, public_id=public_id)
         if request.user.pk not in (appointment.patient_id, appointment.physician_id):
-            from api.errors import NotFound
-
             raise NotFound()
         return calendar.ics_response([appointment], filename=f"visit-{appointment.public_id}.ics")
 
@@ -675,7 +674,7 @@ class PhysicianInPersonEvaluationsApi(GenericAPIView):
         tags=["in-person evaluations"],
     )
     def get(self, request, patient_id):
-        patient = selectors.caseload_patient_get(physician=request.user, patient_public_id=patient_id)
+        patient = selectors.caseload_patient_get(viewer=request.user, patient_public_id=patient_id)
         page = self.paginate_queryset(selectors.in_person_evaluation_history(patient=patient))
         audit_log(request, AuditAction.READ, *page)
         return self.get_paginated_response(InPersonEvaluationOutput(page, many=True).data)
@@ -695,7 +694,7 @@ class PhysicianInPersonEvaluationsApi(GenericAPIView):
     def post(self, request, patient_id):
         data = InPersonEvaluationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        patient = selectors.caseload_patient_get(physician=request.user, patient_public_id=patient_id)
+        patient = selectors.caseload_patient_get(viewer=request.user, patient_public_id=patient_id)
         values = data.validated_data
         address = values["place_address"]
         if values["home_visit"] and not address.strip():

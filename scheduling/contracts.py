@@ -12,6 +12,18 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.module_loading import import_string
+
+from accounts.models import Role, User
+from billing import selectors as billing_selectors
+from billing.services import standing as billing_standing
+from patients import selectors as patients_selectors
+from patients.models import PatientProfile
+from patients.services import caseload as patients_caseload
+from practice import search_context
+from practice import selectors as practice_selectors
+from practice.models import PhysicianProfile
+from practice.services import licensing
 
 DEFAULT_TIME_ZONE = "America/New_York"
 
@@ -34,8 +46,6 @@ def zone(name: str | None) -> ZoneInfo:
 
 def physician_infos(physician_ids: list[int]) -> dict[int, PhysicianInfo]:
     """One query. A physician without a profile gets the practice zone and no new patients."""
-    from practice.models import PhysicianProfile
-
     rows = PhysicianProfile.objects.filter(user_id__in=physician_ids).values(
         "user_id", "time_zone", "accepting_new_patients", "new_patient_cap", "static_video_url"
     )
@@ -55,69 +65,49 @@ def physician_infos(physician_ids: list[int]) -> dict[int, PhysicianInfo]:
 
 
 def consult_windows(*, state: str, start: date, end: date, physician_ids: list[int]) -> dict[int, list]:
-    from practice.selectors import consult_windows as windows
-
-    return windows(state=state, start=start, end=end, physician_ids=physician_ids)
+    return practice_selectors.consult_windows(state=state, start=start, end=end, physician_ids=physician_ids)
 
 
 def search_context_version() -> str | None:
     """The practice app's version of what a search reads from it (physicians, profiles,
     licences); None: do not cache it (practice/search_context.py)."""
-    from practice import search_context
-
     return search_context.version()
 
 
 def licence_spans(*, state: str) -> dict[int, list]:
     """Physician id -> (issued, expires) of each licence letting them consult in `state` (one query)."""
-    from practice.selectors import licence_spans as spans
-
-    return spans(state=state)
+    return practice_selectors.licence_spans(state=state)
 
 
 def windows_within(spans: list, *, start: date, end: date) -> list:
     """licence_spans of one physician -> their consult windows within [start, end] (no query)."""
-    from practice.selectors import windows_within as within
-
-    return within(spans, start=start, end=end)
+    return practice_selectors.windows_within(spans, start=start, end=end)
 
 
 def physician_authorization(*, physician, state: str, on: date):
-    from practice.services.licensing import physician_authorization as authorize
-
-    return authorize(physician=physician, state=state, on=on, action="consult")
+    return licensing.physician_authorization(physician=physician, state=state, on=on, action="consult")
 
 
 def patient_location(*, patient):
-    from patients.selectors import patient_location as locate
-
-    return locate(patient=patient)
+    return patients_selectors.patient_location(patient=patient)
 
 
 def assessment_location(*, public_id, token: str = "", patient=None) -> tuple[str, str] | None:
     """(state, time zone) from a prospective patient's free assessment, usable with its claim
     token or by the patient who claimed it; None otherwise (one answer for every refusal)."""
-    from patients.selectors import assessment_location as locate
-
-    return locate(public_id=public_id, token=token, patient=patient)
+    return patients_selectors.assessment_location(public_id=public_id, token=token, patient=patient)
 
 
 def patient_good_standing(*, patient):
-    from billing.services.standing import patient_good_standing as standing
-
-    return standing(patient=patient)
+    return billing_standing.patient_good_standing(patient=patient)
 
 
 def good_standing_by_patient(*, patient_ids: list[int]) -> dict:
-    from billing.selectors import good_standing_by_patient as standing
-
-    return standing(patient_ids=patient_ids)
+    return billing_selectors.good_standing_by_patient(patient_ids=patient_ids)
 
 
 def assigned_counts(physician_ids: list[int]) -> dict[int, int]:
     """Patients on each physician's caseload (PatientProfile.assigned_physician); one query."""
-    from patients.models import PatientProfile
-
     rows = (
         PatientProfile.objects.filter(assigned_physician_id__in=physician_ids)
         .values("assigned_physician_id")
@@ -127,15 +117,11 @@ def assigned_counts(physician_ids: list[int]) -> dict[int, int]:
 
 
 def assigned_physician_id(patient) -> int | None:
-    from patients.models import PatientProfile
-
     return PatientProfile.objects.filter(user=patient).values_list("assigned_physician_id", flat=True).first()
 
 
 def caseload_patient(*, physician, patient_public_id):
     """The patient with this public id if they are on the physician's caseload, else None."""
-    from accounts.models import Role, User
-
     return User.objects.filter(
         public_id=patient_public_id, role=Role.PATIENT, patient_profile__assigned_physician=physician
     ).first()
@@ -143,8 +129,6 @@ def caseload_patient(*, physician, patient_public_id):
 
 def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
     """(email, phone or "", time zone) for reminders."""
-    from patients.models import PatientProfile
-
     row = PatientProfile.objects.filter(user=patient).values("phone", "time_zone").first() or {}
     return patient.email, str(row.get("phone") or ""), zone(row.get("time_zone"))
 
@@ -152,8 +136,6 @@ def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
 def patient_contacts(patients) -> dict[int, tuple[str, str, ZoneInfo]]:
     """patient_contact for many patients (user objects) in one query: {patient id: (email,
     phone or "", time zone)}. A patient without a profile has no phone and the practice zone."""
-    from patients.models import PatientProfile
-
     users = {p.pk: p for p in patients}
     rows = {
         r["user_id"]: r
@@ -166,37 +148,19 @@ def patient_contacts(patients) -> dict[int, tuple[str, str, ZoneInfo]]:
 
 
 def assign_physician(*, actor, patient, physician, request=None) -> None:
-    from patients.services.caseload import patient_assign_physician
-
-    patient_assign_physician(actor=actor, patient=patient, physician=physician, request=request)
+    patients_caseload.patient_assign_physician(actor=actor, patient=patient, physician=physician, request=request)
 
 
 def caseload_profiles(physician):
-    from patients.models import PatientProfile
-
     return PatientProfile.objects.filter(assigned_physician=physician)
 
 
 def latest_scores_by_patient(*, patient_ids: list[int]) -> dict:
-    from patients.selectors import latest_scores_by_patient as scores
-
-    return scores(patient_ids=patient_ids)
+    return patients_selectors.latest_scores_by_patient(patient_ids=patient_ids)
 
 
 def open_flag_counts(*, patient_ids: list[int]) -> dict[int, int]:
-    from patients.selectors import open_flag_counts as counts
-
-    return counts(patient_ids=patient_ids)
-
-
-def prescription_status_by_patient(*, patient_ids: list[int]) -> dict[int, str] | None:
-    """None when the prescriptions app does not provide it (yet). Imported lazily: prescriptions
-    sits above scheduling."""
-    try:
-        from prescriptions.selectors import prescription_status_by_patient as status
-    except ImportError:
-        return None
-    return status(patient_ids=patient_ids)
+    return patients_selectors.open_flag_counts(patient_ids=patient_ids)
 
 
 CASELOAD_INSTRUMENTS = ("phq9", "gad7")
@@ -206,34 +170,27 @@ def caseload_columns(*, patient_ref: str) -> dict:
     """The caseload's enrichment contracts as expressions for its own query (one query for the
     page instead of one per contract): the latest PHQ-9 and GAD-7 (`<instrument>_total`,
     `_band`, `_taken_at`) and the open flag count `open_flags` (patients), and
-    `prescription_status` when the prescriptions app provides it (imported lazily: it sits
-    above scheduling). `patient_ref` names the patient's user id in the annotated queryset."""
-    from patients.selectors import latest_score_columns, open_flag_count_column
-
+    `prescription_status` from the expression the prescriptions app registers in
+    `settings.SCHEDULING_PRESCRIPTION_STATUS_COLUMN` (it sits above scheduling, which never imports
+    it; unset: no column). `patient_ref` names the patient's user id in the annotated queryset."""
     columns = {
-        **latest_score_columns(patient_ref=patient_ref, instruments=CASELOAD_INSTRUMENTS),
-        "open_flags": open_flag_count_column(patient_ref=patient_ref),
+        **patients_selectors.latest_score_columns(patient_ref=patient_ref, instruments=CASELOAD_INSTRUMENTS),
+        "open_flags": patients_selectors.open_flag_count_column(patient_ref=patient_ref),
     }
-    try:
-        from prescriptions.selectors import prescription_status_column
-    except ImportError:
-        return columns
-    columns["prescription_status"] = prescription_status_column(patient_ref=patient_ref)
+    prescription_status = getattr(settings, "SCHEDULING_PRESCRIPTION_STATUS_COLUMN", "")
+    if prescription_status:
+        columns["prescription_status"] = import_string(prescription_status)(patient_ref=patient_ref)
     return columns
 
 
 def score_from_row(row, instrument: str):
     """The patients app's Score of `instrument` from a row annotated by caseload_columns."""
-    from patients.selectors import score_from_row as score
-
-    return score(row, instrument)
+    return patients_selectors.score_from_row(row, instrument)
 
 
 def patient_home_address(patient) -> tuple[str, str] | None:
     """(one-line address, state) of the patient's verified home address; None when unverified.
     Where a home visit took place (docs/in-person-visits.md#attestation)."""
-    from patients.models import PatientProfile
-
     row = (
         PatientProfile.objects.filter(user=patient, address_verified_at__isnull=False)
         .values("address_line1", "address_line2", "city", "state", "zip_code")

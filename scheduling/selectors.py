@@ -28,6 +28,7 @@ from scheduling.models import (
     AppointmentTypeCode,
     AvailabilityException,
     ExceptionKind,
+    FreeConsultationGrant,
     InPersonEvaluation,
     Modality,
     VisitLocation,
@@ -643,35 +644,35 @@ def availability_days(
 # --- appointments ------------------------------------------------------------------------
 
 
-def appointment_list(*, fetched_by: User) -> QuerySet[Appointment]:
+def appointment_list(*, viewer: User) -> QuerySet[Appointment]:
     """Patient: own; physician: own visits; care coordinators and the medical director: all;
     anyone else (a pharmacy liaison, an administrator): none."""
     qs = Appointment.objects.select_related("appointment_type", "patient", "physician", "location").order_by(
         "-starts_at", "-id"
     )
-    reach = scopes.reach(fetched_by, Capability.SCHEDULING)
+    reach = scopes.reach(viewer, Capability.SCHEDULING)
     if reach is Reach.ALL:
         return qs
     if reach is Reach.CARE:
-        return qs.filter(physician=fetched_by)
+        return qs.filter(physician=viewer)
     if reach is Reach.SELF:
-        return qs.filter(patient=fetched_by)
+        return qs.filter(patient=viewer)
     return qs.none()
 
 
-def appointment_get(*, fetched_by: User, public_id) -> Appointment:
-    appointment = appointment_list(fetched_by=fetched_by).filter(public_id=public_id).first()
+def appointment_get(*, viewer: User, public_id) -> Appointment:
+    appointment = appointment_list(viewer=viewer).filter(public_id=public_id).first()
     if appointment is None:
         raise NotFound()
     return appointment
 
 
-def visit_note_get(*, fetched_by: User, public_id) -> Appointment:
+def visit_note_get(*, viewer: User, public_id) -> Appointment:
     """A visit whose note the caller may read: clinical content, so its physician or the medical
     director; a care coordinator sees the visit but not its note (docs/roles-and-access.md)."""
-    if not scopes.sees_clinical(fetched_by):
+    if not scopes.sees_clinical(viewer):
         raise NotFound()
-    return appointment_get(fetched_by=fetched_by, public_id=public_id)
+    return appointment_get(viewer=viewer, public_id=public_id)
 
 
 def latest_completed_evaluation(*, patient: User, physician: User, since: datetime) -> Appointment | None:
@@ -821,8 +822,6 @@ def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
     """The patient's booking limits in one query: free consultations used (every one not
     cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
     booked or in progress from `now` on."""
-    from scheduling.models import FreeConsultationGrant
-
     row = (
         User.objects.filter(pk=patient.pk)
         .annotate(
@@ -908,9 +907,9 @@ def upcoming_in_person_visits_for(*, pairs, now: datetime) -> dict[tuple[int, in
     return result
 
 
-def caseload_patient_get(*, physician: User, patient_public_id) -> User:
+def caseload_patient_get(*, viewer: User, patient_public_id) -> User:
     """A patient on this physician's caseload, else NotFound (never say which)."""
-    patient = contracts.caseload_patient(physician=physician, patient_public_id=patient_public_id)
+    patient = contracts.caseload_patient(physician=viewer, patient_public_id=patient_public_id)
     if patient is None:
         raise NotFound()
     return patient

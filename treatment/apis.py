@@ -21,6 +21,7 @@ from treatment import policy, selectors
 from treatment import serializers as s
 from treatment.models import DosingSession
 from treatment.services import check_ins, sessions, supply
+from treatment.services.sessions import patient_zone
 
 
 def _context() -> dict:
@@ -43,7 +44,7 @@ class PatientSessionsApi(_Paged):
 
     @extend_schema(responses={200: s.SessionOut(many=True)}, tags=["patient"])
     def get(self, request):
-        return self.paginate(request, selectors.sessions_for_patient(patient=request.user))
+        return self.paginate(request, selectors.sessions_for_patient(viewer=request.user))
 
     @extend_schema(
         request=s.SessionStartIn,
@@ -120,8 +121,6 @@ class PatientSupplyApi(APIView):
         description="Per active prescription: doses delivered, used and left, and the expected run-out date.",
     )
     def get(self, request):
-        from treatment.services.sessions import patient_zone
-
         zone = patient_zone(getattr(request.user, "patient_profile", None))
         today = timezone.localtime(timezone.now(), zone).date()
         rows = supply.supply_for_prescriptions(patient=request.user, on=today)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from api.errors import NotFound
 from patients.models import SafetyFlag
+from patients.selectors import patient_visible_to
 from prescriptions.models import DeliveryOrder, OrderStatus, PrescriptionStatus
 from treatment.models import DosingSession
 from treatment.policy import policy_on
@@ -18,17 +19,17 @@ from treatment.policy import policy_on
 _RELATED = ("patient", "product", "prescription", "fill", "check_in", "check_in__vital_reading")
 
 
-def sessions_for_patient(*, patient: User) -> QuerySet[DosingSession]:
+def sessions_for_patient(*, viewer: User) -> QuerySet[DosingSession]:
     return (
-        DosingSession.objects.filter(patient=patient)
+        DosingSession.objects.filter(patient=viewer)
         .select_related(*_RELATED)
         .prefetch_related(Prefetch("check_in__flags", queryset=SafetyFlag.objects.order_by("opened_at")))
         .order_by("-started_at", "-id")
     )
 
 
-def session_get_for_patient(*, patient: User, public_id: UUID) -> DosingSession:
-    session = DosingSession.objects.filter(patient=patient, public_id=public_id).first()
+def session_get_for_patient(*, viewer: User, public_id: UUID) -> DosingSession:
+    session = DosingSession.objects.filter(patient=viewer, public_id=public_id).first()
     if session is None:
         raise NotFound()
     return session
@@ -37,10 +38,8 @@ def session_get_for_patient(*, patient: User, public_id: UUID) -> DosingSession:
 def sessions_for_care_team(*, viewer: User, patient_public_id: UUID) -> QuerySet[DosingSession]:
     """Sessions are chart content (docs/roles-and-access.md): a physician sees their caseload's,
     the medical director every patient's, anyone else nothing (404)."""
-    from patients.selectors import patient_visible_to
-
     patient = patient_visible_to(viewer=viewer, patient_public_id=patient_public_id)
-    return sessions_for_patient(patient=patient)
+    return sessions_for_patient(viewer=patient)
 
 
 def caseload_treatment_columns(*, patient_ids: list[int], now=None) -> dict[int, dict]:

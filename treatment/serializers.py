@@ -11,6 +11,7 @@ from rest_framework import serializers
 from api.serializers import ReferenceIdsMixin
 from patients.serializers import BloodPressureIn
 from treatment.models import DosingSession, SessionCheckIn, SessionStatus
+from treatment.policy import policy_on
 
 
 class SessionStartIn(serializers.Serializer):
@@ -108,7 +109,7 @@ class SessionOut(ReferenceIdsMixin, serializers.ModelSerializer):
             return None
         policy_for = self.context.get("policy_for")
         if policy_for is None:
-            from treatment.policy import policy_on as policy_for
+            policy_for = policy_on
         return session.ended_at + timedelta(hours=policy_for(session.local_date).check_in_window_hours)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))

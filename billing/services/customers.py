@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from billing.gateway import StripeGateway
+from billing.gateway import StripeBillingGateway
 from billing.models import StripeCustomer
 
 
-def customer_ensure(*, patient: User, gateway: StripeGateway) -> StripeCustomer:
+def customer_ensure(*, patient: User, gateway: StripeBillingGateway) -> StripeCustomer:
     """The patient's StripeCustomer, creating it at Stripe first if needed.
 
     The Stripe call runs outside any transaction (no slow I/O while holding locks). Two racing

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.gateway import StripeGateway
+from billing.gateway import StripeBillingGateway
 from billing.models import Subscription, SubscriptionStatus, WebhookEvent, WebhookEventStatus
 from billing.services.mirror import invoice_apply_snapshot, subscription_apply_snapshot
 from billing.services.webhooks import STALE_CLAIM
@@ -47,7 +47,7 @@ def _state(subscription: Subscription | None) -> tuple | None:
     return None if subscription is None else tuple(getattr(subscription, f) for f in _COMPARED)
 
 
-def subscriptions_reconcile(*, gateway: StripeGateway) -> ReconcileResult:
+def subscriptions_reconcile(*, gateway: StripeBillingGateway) -> ReconcileResult:
     result = ReconcileResult()
     before = {s.stripe_subscription_id: _state(s) for s in Subscription.objects.all()}
     seen: set[str] = set()

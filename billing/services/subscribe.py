@@ -35,7 +35,7 @@ from billing.errors import (
     SubscribeInProgress,
     UnknownPrice,
 )
-from billing.gateway import StripeGateway, get_gateway
+from billing.gateway import StripeBillingGateway, get_gateway
 from billing.models import LIVE_STATUSES, StripeCustomer, Subscription, SubscriptionStatus
 from billing.selectors import subscription_for_patient
 from billing.services.customers import customer_ensure
@@ -104,7 +104,7 @@ def _patient_subscribe_lock(patient: User) -> Iterator[None]:
             cache.delete(key)
 
 
-def _stripe_state(*, customer: StripeCustomer, gateway: StripeGateway) -> list[Subscription]:
+def _stripe_state(*, customer: StripeCustomer, gateway: StripeBillingGateway) -> list[Subscription]:
     """Ask Stripe (not only the mirror) which subscriptions the patient has, mirror them all, and
     refuse if one is live: a Checkout paid a moment ago, whose webhook has not arrived, counts."""
     read_at = timezone.now()
@@ -118,7 +118,7 @@ def _stripe_state(*, customer: StripeCustomer, gateway: StripeGateway) -> list[S
     return mirrored
 
 
-def _expire_open_checkout(*, customer: StripeCustomer, gateway: StripeGateway) -> None:
+def _expire_open_checkout(*, customer: StripeCustomer, gateway: StripeBillingGateway) -> None:
     """The app is subscribing: the web Checkout page the patient may still have open must not be
     payable any more (two payments, two subscriptions)."""
     if not customer.checkout_session_id:
@@ -136,7 +136,9 @@ def _expire_open_checkout(*, customer: StripeCustomer, gateway: StripeGateway) -
     customer.refresh_from_db()
 
 
-def _cancel_incomplete(*, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeGateway) -> None:
+def _cancel_incomplete(
+    *, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeBillingGateway
+) -> None:
     """The web is subscribing: an incomplete subscription the app created must not be payable any more."""
     pending = [row for row in subscriptions if row.status == SubscriptionStatus.INCOMPLETE]
     for row in pending:
@@ -160,7 +162,7 @@ def checkout_session_start(*, actor: User, price_id: str | None = None, request=
         return _checkout_session_start(actor=actor, price=price, gateway=gateway, request=request)
 
 
-def _checkout_session_start(*, actor: User, price: str, gateway: StripeGateway, request) -> CheckoutStart:
+def _checkout_session_start(*, actor: User, price: str, gateway: StripeBillingGateway, request) -> CheckoutStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
     subscriptions = _stripe_state(customer=customer, gateway=gateway)
     _cancel_incomplete(customer=customer, subscriptions=subscriptions, gateway=gateway)
@@ -209,7 +211,7 @@ def mobile_subscription_start(*, actor: User, price_id: str | None = None, reque
         return _mobile_subscription_start(actor=actor, price=price, gateway=gateway, request=request)
 
 
-def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeGateway, request) -> MobileStart:
+def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeBillingGateway, request) -> MobileStart:
     customer = customer_ensure(patient=actor, gateway=gateway)
     _expire_open_checkout(customer=customer, gateway=gateway)
     subscriptions = _stripe_state(customer=customer, gateway=gateway)
@@ -246,7 +248,7 @@ def _mobile_subscription_start(*, actor: User, price: str, gateway: StripeGatewa
 
 
 def _reusable_incomplete(
-    *, actor: User, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeGateway
+    *, actor: User, customer: StripeCustomer, subscriptions: list[Subscription], gateway: StripeBillingGateway
 ) -> dict | None:
     """The newest incomplete subscription, re-read from Stripe for its current secret, if it is still
     incomplete there; an expired one moves the attempt counter on (None: create a new one)."""
@@ -283,7 +285,7 @@ def _subscription_create(
     customer: StripeCustomer,
     subscriptions: list[Subscription],
     price: str,
-    gateway: StripeGateway,
+    gateway: StripeBillingGateway,
 ) -> dict:
     # Every subscription Stripe holds for the customer used up one attempt: an expired one
     # must not replay its idempotency key (the key would hand back the dead subscription).
@@ -318,7 +320,7 @@ def subscription_cancel(*, actor: User, subscription_public_id=None, request=Non
 
     Someone else's subscription, or none, is not found (404).
     """
-    subscription = subscription_for_patient(patient=actor, public_id=subscription_public_id)
+    subscription = subscription_for_patient(viewer=actor, public_id=subscription_public_id)
     if subscription.status not in LIVE_STATUSES:
         raise NotCancellable()
     if subscription.cancel_at_period_end:

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.errors import InvalidSignature
-from billing.gateway import StripeGateway
+from billing.gateway import StripeBillingGateway
 from billing.models import InvoiceStatus, StripeCustomer, WebhookEvent, WebhookEventStatus
 from billing.services import dunning
 from billing.services.mirror import (
@@ -124,7 +124,7 @@ class Recorded:
 def webhook_event_record(*, payload: bytes, signature_header: str | None) -> Recorded:
     """Verify and store one delivery. Raises InvalidSignature (400, nothing stored)."""
     try:
-        StripeGateway.verify_webhook(payload, signature_header)
+        StripeBillingGateway.verify_webhook(payload, signature_header)
         body = json.loads(payload)
         event_id, event_type, created = body["id"], body["type"], ts(int(body["created"]))
         if not isinstance(event_id, str) or not isinstance(event_type, str):
@@ -190,7 +190,7 @@ def webhook_event_finish(*, event: WebhookEvent, status: str, error_code: str = 
     )
 
 
-def webhook_event_apply(*, event: WebhookEvent, gateway: StripeGateway) -> str:
+def webhook_event_apply(*, event: WebhookEvent, gateway: StripeBillingGateway) -> str:
     """Apply one claimed event; returns the final status (processed or ignored)."""
     obj = (event.payload.get("data") or {}).get("object") or {}
     if event.type == "checkout.session.completed":
@@ -202,7 +202,7 @@ def webhook_event_apply(*, event: WebhookEvent, gateway: StripeGateway) -> str:
     return WebhookEventStatus.IGNORED
 
 
-def _refresh_subscription(subscription_id: str | None, gateway: StripeGateway) -> str:
+def _refresh_subscription(subscription_id: str | None, gateway: StripeBillingGateway) -> str:
     if not subscription_id:
         return WebhookEventStatus.IGNORED
     # The fresh read is the snapshot; its time orders it against every other snapshot.
@@ -212,7 +212,7 @@ def _refresh_subscription(subscription_id: str | None, gateway: StripeGateway) -
     return WebhookEventStatus.PROCESSED if mirrored is not None else WebhookEventStatus.IGNORED
 
 
-def _checkout_completed(session: dict, gateway: StripeGateway) -> str:
+def _checkout_completed(session: dict, gateway: StripeBillingGateway) -> str:
     if session.get("mode") != "subscription":
         return WebhookEventStatus.IGNORED
     customer_id = stripe_id(session.get("customer"))
@@ -226,7 +226,7 @@ def _checkout_completed(session: dict, gateway: StripeGateway) -> str:
     return _refresh_subscription(stripe_id(session.get("subscription")), gateway)
 
 
-def _invoice_event(event: WebhookEvent, data: dict, gateway: StripeGateway) -> str:
+def _invoice_event(event: WebhookEvent, data: dict, gateway: StripeBillingGateway) -> str:
     subscription_id = invoice_subscription_id(data)
     if subscription_id:
         _refresh_subscription(subscription_id, gateway)  # first, so the invoice can link to it

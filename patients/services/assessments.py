@@ -21,6 +21,7 @@ from patients.errors import AssessmentClaimInvalid
 from patients.models import Assessment
 from patients.scoring import GAD7, PHQ9, score
 from patients.services.location import resolve_or_raise
+from patients.services.screening import screening_from_assessment
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,6 @@ def assessment_claim(*, patient: User, public_id, token: str, request=None) -> A
     audit_log(request, AuditAction.UPDATE, assessment, actor=patient, detail="claimed")
     # Every screening answer follows the patient into the chart, hard stops included
     # (docs/prescribing-gates.md#screening).
-    from patients.services.screening import screening_from_assessment
-
     screening_from_assessment(patient=patient, assessment=assessment, request=request)
     return assessment
 

@@ -12,13 +12,12 @@ from accounts.scopes import Capability
 from api.errors import Forbidden
 from patients.errors import PhysicianUnavailable, ProfileMissing
 from patients.models import PatientProfile
+from practice.models import PhysicianProfile
+from practice.services.licensing import physician_authorization
 
 
 def _physician_refusals(*, physician: User, profile: PatientProfile) -> list[dict[str, str]]:
     """The practice app's rules (licence for the patient's state, accepting new patients, cap)."""
-    from practice.models import PhysicianProfile
-    from practice.services.licensing import physician_authorization
-
     reasons: list[dict[str, str]] = []
     today = timezone.localdate()
     authorization = physician_authorization(physician=physician, state=profile.state, on=today, action="consult")

@@ -15,6 +15,7 @@ records that block prescribing until a physician decides (docs/prescribing-gates
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -37,15 +38,13 @@ from patients.models import (
     ScreeningSource,
 )
 from patients.scoring import PHQ9
-from patients.services.safety import safety_flag_raise
+from patients.services.safety import safety_flag_raise, safety_flag_resolve
 
 UNDER_AGE = "under_18"
 DECISIONS = (ContraindicationStatus.RESOLVED, ContraindicationStatus.CONFIRMED)
 
 
 def _local_date(instant: datetime, patient: User) -> date:
-    from zoneinfo import ZoneInfo
-
     from django.conf import settings
 
     profile = getattr(patient, "patient_profile", None)
@@ -255,7 +254,5 @@ def contraindication_decide(
             .first()
         )
         if flag is not None:
-            from patients.services.safety import safety_flag_resolve
-
             safety_flag_resolve(actor=actor, flag=flag, note=note, request=request)
     return record

@@ -22,6 +22,7 @@ from patients.models import (
 )
 from patients.selectors import confirmed_contraindications, unresolved_contraindications
 from patients.services.safety import patient_has_open_safety_flag, safety_flag_raise
+from patients.services.screening import hard_stop_report
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,6 @@ def _report_what_the_check_found(
     team)."""
     patient = check.patient
     if pregnant_or_nursing:
-        from patients.services.screening import hard_stop_report
-
         hard_stop_report(
             patient=patient,
             code=PREGNANT_OR_NURSING,

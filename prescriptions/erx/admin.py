@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from prescriptions.erx.models import ErxEvent, ErxPrescriber, ErxSubmission
+from prescriptions.services.erx import erx_prescriber_set
 
 
 @admin.register(ErxPrescriber)
@@ -17,8 +18,6 @@ class ErxPrescriberAdmin(admin.ModelAdmin):
     raw_id_fields = ["physician"]
 
     def save_model(self, request, obj, form, change):
-        from prescriptions.services.erx import erx_prescriber_set
-
         saved = erx_prescriber_set(
             actor=request.user,
             physician=obj.physician,

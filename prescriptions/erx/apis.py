@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsPhysician
 from api.schema import errors
+from prescriptions import selectors
 from prescriptions import serializers as s
 from prescriptions.services import erx
 
@@ -66,7 +67,6 @@ class PhysicianSandboxSignApi(APIView):
             outcome=data.validated_data["outcome"],
             request=request,
         )
-        from prescriptions import selectors
 
-        rx = selectors.prescription_get_for_physician(physician=request.user, public_id=rx.public_id)
+        rx = selectors.prescription_get_for_physician(viewer=request.user, public_id=rx.public_id)
         return Response(s.PrescriptionDetailOutput(rx).data)

@@ -53,6 +53,7 @@ from prescriptions.erx.gateway import (
     ProposalData,
     VendorEvent,
     VendorStatus,
+    WebhookRejected,
     events_from_payload,
     map_vendor_status,
     vendor_status_name,
@@ -93,7 +94,7 @@ def _parse_time(value):
     return parsed
 
 
-class DoseSpotGateway:
+class DoseSpotErxGateway:
     provider = "dosespot"
 
     def __init__(
@@ -132,7 +133,7 @@ class DoseSpotGateway:
         )
 
     @classmethod
-    def from_settings(cls, **overrides) -> DoseSpotGateway:
+    def from_settings(cls, **overrides) -> DoseSpotErxGateway:
         kwargs = {
             "base_url": settings.DOSESPOT_BASE_URL,
             "sso_url": settings.DOSESPOT_SSO_URL,
@@ -363,7 +364,5 @@ class DoseSpotGateway:
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
-            from prescriptions.erx.gateway import WebhookRejected
-
             raise WebhookRejected("bad body") from exc
         return events_from_payload(payload)

@@ -259,18 +259,19 @@ _GATEWAYS = {}
 def erx_gateway() -> ErxGateway:
     provider = settings.ERX_PROVIDER
     if provider == "sandbox":
-        from prescriptions.erx.sandbox import SandboxGateway
+        # Start-up cycle: each vendor's adapter imports this module's interface and errors.
+        from prescriptions.erx.sandbox import SandboxErxGateway
 
-        return SandboxGateway()
+        return SandboxErxGateway()
     if provider == "dosespot":
-        from prescriptions.erx.dosespot import DoseSpotGateway
+        from prescriptions.erx.dosespot import DoseSpotErxGateway
 
-        return _GATEWAYS.get("dosespot") or DoseSpotGateway.from_settings()
+        return _GATEWAYS.get("dosespot") or DoseSpotErxGateway.from_settings()
     raise ImproperlyConfigured(f"Unknown ERX_PROVIDER {provider!r}")
 
 
 def use_gateway(provider: str, gateway) -> None:
-    """Install a configured adapter (tests: a DoseSpotGateway over httpx.MockTransport); None clears."""
+    """Install a configured adapter (tests: a DoseSpotErxGateway over httpx.MockTransport); None clears."""
     if gateway is None:
         _GATEWAYS.pop(provider, None)
     else:

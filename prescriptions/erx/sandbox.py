@@ -11,7 +11,7 @@ enters it at `POST /api/v1/physician/prescriptions/{id}/sandbox-sign/`.
 
 Errors on request: a pharmacy with NCPDP ID 0000000 is not on the network (the proposal is
 refused); `outcome="error"` at signing makes the transmission fail; tests script transient
-failures with `SandboxGateway.script_failure(operation, exc)`. The sandbox "pharmacy" verifies a
+failures with `SandboxErxGateway.script_failure(operation, exc)`. The sandbox "pharmacy" verifies a
 transmitted prescription ERX_SANDBOX_PHARMACY_DELAY_SECONDS later, which the beat poll picks up.
 Production refuses to start with it unless ERX_ALLOW_SANDBOX=true (staging).
 """
@@ -47,6 +47,7 @@ from prescriptions.erx.gateway import (
     verify_shared_secret,
 )
 from prescriptions.erx.models import SandboxPrescription
+from prescriptions.models import Pharmacy
 
 logger = logging.getLogger("prescriptions.erx.sandbox")
 
@@ -58,7 +59,7 @@ def _hash(code: str) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:sandbox-epcs:{code}".encode()).hexdigest()
 
 
-class SandboxGateway:
+class SandboxErxGateway:
     provider = "sandbox"
     _scripted: dict[str, list[Exception]] = {}
 
@@ -91,7 +92,6 @@ class SandboxGateway:
 
     def find_pharmacy(self, *, ncpdp_id: str = "", name: str = "", zip_code: str = "") -> list[PharmacyMatch]:
         self._maybe_fail("find_pharmacy")
-        from prescriptions.models import Pharmacy
 
         qs = Pharmacy.objects.filter(active=True).exclude(ncpdp_id="")
         qs = qs.filter(ncpdp_id=ncpdp_id) if ncpdp_id else qs.filter(name__icontains=name, zip_code=zip_code)

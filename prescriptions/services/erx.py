@@ -72,10 +72,14 @@ from prescriptions.erx.models import (
     ErxSubmission,
     SendState,
 )
+from prescriptions.erx.sandbox import SandboxErxGateway
 from prescriptions.models import EventSource, OrderStatus, Prescription, PrescriptionStatus, SigningAttempt
 from prescriptions.policy import policy_on
+from prescriptions.services.gates import run_gates
+from prescriptions.services.orders import delivery_order_create, delivery_order_transition
 from prescriptions.services.patient_facts import profile_of
 from prescriptions.services.prescribing import add_months
+from prescriptions.state_machine import can_transition
 
 logger = logging.getLogger(__name__)
 
@@ -433,8 +437,6 @@ def erx_cancel_send(*, submission_id: int, task_id: str = "") -> str:
 
 # --- Gates between proposal and signature -------------------------------------------------------
 def _gates(rx: Prescription, at: datetime, *, record: bool):
-    from prescriptions.services.gates import run_gates
-
     on = practice_date(at)  # the issue date is the practice's calendar date (docs/prescribing-basis.md#dates)
     policy = policy_on(on)
     # The prescriber attested "not pregnant or nursing" when proposing (any other answer refuses
@@ -474,7 +476,7 @@ def erx_recheck_awaiting(*, prescription_ids: list[int] | None = None) -> int:
 def erx_session_url(*, actor: User, prescription_id: UUID, request=None) -> dict:
     """The vendor's single-sign-on URL to its signing screen, for the prescriber's own prescription
     waiting for an EPCS signature. The gates are re-checked first: a failing one cancels."""
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
     prescriber = ensure_epcs_enabled(actor)
@@ -509,9 +511,8 @@ def erx_sandbox_sign(*, actor: User, prescription_id: UUID, code: str, outcome: 
     stored and applied like a webhook's."""
     if settings.ERX_PROVIDER != "sandbox":
         raise NotFound()
-    from prescriptions.erx.sandbox import SandboxGateway
 
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
     if rx.status != PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
@@ -520,7 +521,7 @@ def erx_sandbox_sign(*, actor: User, prescription_id: UUID, code: str, outcome: 
     if submission is None or not submission.vendor_prescription_id:
         raise ErxProposalPending()
     try:
-        events = SandboxGateway().sign(
+        events = SandboxErxGateway().sign(
             vendor_prescription_id=submission.vendor_prescription_id, code=code, outcome=outcome
         )
     except ErxRejected as exc:
@@ -749,9 +750,6 @@ def _record_signature(rx: Prescription, signed_at: datetime, on, policy, report)
 
 def _after_signature(rx: Prescription) -> None:
     """What a signature used to do at once: supersede the old prescription, create the first fill."""
-    from api.errors import DomainError as _DomainError
-    from prescriptions.services.orders import delivery_order_create
-
     if rx.supersedes_id:
         old = Prescription.objects.select_for_update().get(pk=rx.supersedes_id)
         if old.status == PrescriptionStatus.SIGNED:
@@ -765,16 +763,13 @@ def _after_signature(rx: Prescription) -> None:
                 quantity=rx.first_fill_quantity or rx.quantity,
                 note="first fill: e-prescription transmitted",
             )
-    except _DomainError as exc:
+    except DomainError as exc:
         rx.erx_message = f"First fill held: {exc.code}"
         rx.save(update_fields=["erx_message", "updated_at"])
         logger.warning("erx first fill held rx=%s code=%s", rx.pk, exc.code)
 
 
 def _cancel_open_orders(rx: Prescription) -> None:
-    from prescriptions.services.orders import delivery_order_transition
-    from prescriptions.state_machine import can_transition
-
     for order in rx.orders.all():
         if can_transition(order.status, OrderStatus.CANCELLED):
             delivery_order_transition(

@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, User
 from api.clock import practice_date
+from api.errors import NotFound
+from notifications.services import effect_enqueue
 from prescriptions import fill_checks
 from prescriptions.errors import (
     AddressNotVerified,
@@ -34,6 +36,7 @@ from prescriptions.models import (
     Prescription,
     PrescriptionStatus,
 )
+from prescriptions.pharmacy_gateway import pharmacy_gateway
 from prescriptions.services.gates import STAGED, GateReport, fill_gate
 from prescriptions.services.patient_facts import standing_refusal, verified_ship_to
 from prescriptions.state_machine import can_transition
@@ -136,8 +139,6 @@ def _save_next_order(prescription: Prescription, *, quantity: int, ship_to, now:
 def _enqueue_hand_off(order: DeliveryOrder) -> None:
     # The hand-off is an outbox effect written in this transaction: performed after commit, or
     # re-driven by the outbox sweep if that message is lost (docs/notifications.md#side-effects).
-    from notifications.services import effect_enqueue
-
     effect_enqueue(
         handler="prescriptions.services.orders.delivery_order_hand_off",
         args={"order_id": order.pk},
@@ -221,6 +222,7 @@ def _apply_transition(
     kind = NOTICE_ON_STATUS.get(to_status)
     if kind is not None:
         # Written to the outbox in this transaction: a broker down at commit loses nothing.
+        # (Imported here: a start-up cycle, prescriptions.services.tracking imports this module.)
         from prescriptions.services.tracking import order_notice_send
 
         order_notice_send(order_id=order.pk, kind=kind)
@@ -244,8 +246,6 @@ def delivery_order_transition(
     carrier tracking after commit."""
     order = DeliveryOrder.objects.select_for_update().filter(public_id=order_id).first()
     if order is None:
-        from api.errors import NotFound
-
         raise NotFound()
     if not can_transition(order.status, to_status):
         raise IllegalTransition(f"An order cannot go from {order.status} to {to_status}.")
@@ -281,8 +281,6 @@ def delivery_order_hand_off(*, order_id: int) -> bool:
     the order's public id is in the transmission for the pharmacy to recognise a repeat).
     Orders of a patient whose shipments are paused wait in `created`.
     """
-    from prescriptions.pharmacy_gateway import pharmacy_gateway
-
     order = DeliveryOrder.objects.select_related("patient").filter(pk=order_id).first()
     if order is None or order.status != OrderStatus.CREATED:
         return False

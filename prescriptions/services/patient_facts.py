@@ -14,6 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from billing.services.standing import patient_good_standing
+from patients.models import PatientProfile
 from practice.models import PhysicianProfile
 
 SERVICE_STATES = ("FL", "NJ")
@@ -47,8 +49,6 @@ def profiles_read_once():
 
 
 def profile_of(patient: User):
-    from patients.models import PatientProfile
-
     memo = _PROFILES.get()
     key = ("patient", patient.pk)
     if memo is not None and key in memo:
@@ -140,8 +140,6 @@ def ship_to_from(patient: User, profile) -> ShipTo | None:
 
 
 def standing(patient: User, on: date | None = None):
-    from billing.services.standing import patient_good_standing
-
     return patient_good_standing(patient=patient, on=on)
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from accounts.audit import audit_log
@@ -103,7 +103,12 @@ def _pharmacy_for(public_id: UUID, *, state: str | None, on: date) -> Pharmacy:
 
 
 def other_active_prescriptions(
-    *, patient: User, product: MedicationProduct, on: date, supersedes_id: int | None, exclude_id: int | None = None
+    *,
+    patient: User | OuterRef,
+    product: MedicationProduct,
+    on: date,
+    supersedes_id: int | None,
+    exclude_id: int | None = None,
 ):
     """Signed, unexpired prescriptions of this patient for this product, and ones waiting for the
     prescriber's signature at the EPCS vendor (about to become active), other than the one being
@@ -152,7 +157,7 @@ def prescription_draft_create(
     request=None,
 ) -> Prescription:
     """A physician drafts a prescription for a patient on their caseload (else 404)."""
-    patient = selectors.caseload_patient(physician=actor, patient_public_id=patient_id)
+    patient = selectors.caseload_patient(viewer=actor, patient_public_id=patient_id)
     today = practice_date()
     _raise_limits(
         limit_failures(
@@ -199,7 +204,7 @@ _EDITABLE = ("product_id", "pharmacy_id", "dose", "directions", "quantity", "day
 @transaction.atomic
 def prescription_draft_update(*, actor: User, prescription_id: UUID, request=None, **changes) -> Prescription:
     """Edit a draft. A signed prescription never changes (409 prescription_signed)."""
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     rx = Prescription.objects.select_for_update().get(pk=rx.pk)
     if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:
         raise PrescriptionSigned() if rx.signed_at else DomainError("Only drafts can change.", code="not_a_draft")
@@ -241,13 +246,14 @@ def prescription_draft_update(*, actor: User, prescription_id: UUID, request=Non
 
 @transaction.atomic
 def prescription_draft_discard(*, actor: User, prescription_id: UUID, request=None) -> Prescription:
-    rx = selectors.prescription_get_for_physician(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_physician(viewer=actor, public_id=prescription_id)
     rx = Prescription.objects.select_for_update().get(pk=rx.pk)
     if rx.signed_at is not None:
         raise PrescriptionSigned()
     if rx.physician_id != actor.pk:
         raise NotFound()
     if rx.status == PrescriptionStatus.AWAITING_EPCS_SIGNATURE:
+        # Start-up cycle: prescriptions.services.erx imports add_months from this module.
         from prescriptions.services.erx import erx_proposal_cancel
 
         reason = {"code": "discarded_by_prescriber", "message": "Discarded by the prescriber."}
@@ -271,7 +277,7 @@ def pdmp_check_record(
     request=None,
 ) -> PDMPCheck:
     """Record a PDMP lookup (by the prescriber or a staff delegate) for a patient in their care."""
-    patient = selectors.patient_for_care_team(user=actor, patient_public_id=patient_id)
+    patient = selectors.patient_for_care_team(viewer=actor, patient_public_id=patient_id)
     now = timezone.now()
     checked_at = checked_at or now
     if checked_at > now + timedelta(minutes=5):

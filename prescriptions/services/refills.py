@@ -33,7 +33,7 @@ def _refuse(codes: list[str]) -> None:
 @transaction.atomic
 def refill_request_create(*, actor: User, prescription_id: UUID, note: str = "", request=None) -> RefillRequest:
     """The patient asks for the next fill of their own signed prescription."""
-    rx = selectors.prescription_get_for_patient(patient=actor, public_id=prescription_id)
+    rx = selectors.prescription_get_for_patient(viewer=actor, public_id=prescription_id)
     _refuse(prescription_fill_codes(rx))
     if RefillRequest.objects.filter(prescription=rx, status=RefillStatus.OPEN).exists():
         raise RefillAlreadyRequested()
@@ -53,7 +53,7 @@ def refill_request_create(*, actor: User, prescription_id: UUID, note: str = "",
 
 
 def _locked_open_refill(actor: User, refill_id: UUID) -> RefillRequest:
-    found = selectors.refill_request_get_for_physician(physician=actor, public_id=refill_id)
+    found = selectors.refill_request_get_for_physician(viewer=actor, public_id=refill_id)
     # Lock the prescription first, then the request: approvals of one prescription serialise.
     Prescription.objects.select_for_update().get(pk=found.prescription_id)
     refill = (

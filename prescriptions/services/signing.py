@@ -121,7 +121,7 @@ def _draft_locked(*, actor: User, prescription_id: UUID) -> Prescription:
     patient sign one at a time, so "one active prescription per product" holds. The gates read
     the patient's facts in a statement of their own AFTER the lock, so on PostgreSQL they see
     what a signature that held the lock before committed."""
-    rx = selectors.prescription_for_signing(physician=actor, public_id=prescription_id)
+    rx = selectors.prescription_for_signing(viewer=actor, public_id=prescription_id)
     if rx.physician_id != actor.pk:
         raise NotFound()
     if rx.signed_at is not None or rx.status != PrescriptionStatus.DRAFT:

@@ -29,6 +29,7 @@ from prescriptions.models import (
     OrderNotice,
 )
 from prescriptions.services.orders import _apply_transition
+from prescriptions.services.patient_facts import profile_of
 from prescriptions.state_machine import IN_CARRIER_HANDS, can_transition
 
 logger = logging.getLogger(__name__)
@@ -181,8 +182,6 @@ def order_notice_send(*, order_id: int, kind: str) -> bool:
 
 
 def _notify_patient(patient: User, kind: str, key: str) -> None:
-    from prescriptions.services.patient_facts import profile_of
-
     profile = profile_of(patient)
     phone = str(getattr(profile, "phone", "") or "")
     notify(kind=kind, recipient=Recipient.of(patient, phone=phone), dedupe_key=key)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -151,7 +152,7 @@ def _check_slot(
     return _Checked(physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at)
 
 
-def _where(*, patient: User, location: VisitLocation | None, place_tz) -> tuple[str, object]:
+def _where(*, patient: User, location: VisitLocation | None, place_tz: ZoneInfo) -> tuple[str, ZoneInfo]:
     """(state, zone) the visit is judged in: the patient's for a video visit, the location's for
     an in-person one."""
     if location is not None:

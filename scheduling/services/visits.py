@@ -16,6 +16,12 @@ from api.errors import DomainError, Forbidden, NotFound
 from scheduling import contracts
 from scheduling.errors import InvalidTransition, InvalidVisitState, NotAVideoVisit, TooEarly, VideoNotReady
 from scheduling.models import Appointment, AppointmentStatus, AppointmentTypeCode, Modality, VideoStatus
+from scheduling.services.evaluations import (
+    PractitionerPresent,
+    in_person_evaluation_record_from_visit,
+    visit_practitioner_presence_record,
+)
+from scheduling.services.reminders import reminders_cancel
 from scheduling.video import video_provider
 
 logger = logging.getLogger(__name__)
@@ -100,12 +106,9 @@ def appointment_complete(
         appointment, visit_note=visit_note, modality=modality, patient_state_at_visit=patient_state_at_visit, now=now
     )
     if practitioner_present:
-        from scheduling.services.evaluations import PractitionerPresent, visit_practitioner_presence_record
-
         visit_practitioner_presence_record(
             actor=actor, appointment=appointment, present=PractitionerPresent(**practitioner_present), request=request
         )
-    from scheduling.services.reminders import reminders_cancel
 
     reminders_cancel(appointment=appointment)
     audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="completed status,visit_note")
@@ -156,7 +159,6 @@ def _visit_modality_and_state(
 def _record_in_person_evaluation(
     actor: User, appointment: Appointment, *, attest_in_person: bool, others_present: str, request, now: datetime
 ) -> None:
-    from scheduling.services.evaluations import in_person_evaluation_record_from_visit
 
     in_person_evaluation_record_from_visit(
         actor=actor,
@@ -204,8 +206,6 @@ def appointment_mark_no_show(*, actor: User, appointment: Appointment, request=N
         raise TooEarly("A no-show can be marked only after the visit's start time.")
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.save(update_fields=["status", "updated_at"])
-    from scheduling.services.reminders import reminders_cancel
-
     reminders_cancel(appointment=appointment)
     audit_log(request, AuditAction.UPDATE, appointment, actor=actor, detail="no_show status")
     return appointment

@@ -1,6 +1,6 @@
 """Two beats against one Redis (a rolling deploy, a second replica by mistake): one sends.
 
-RedBeat (config/settings/base.py, docs/deploying.md#one-beat) keeps the schedule in Redis behind a
+RedBeat (config/settings/tasks.py, docs/deploying.md#one-beat) keeps the schedule in Redis behind a
 lock: the second beat waits for the lock and sends nothing; when the first stops, the second takes
 over. A one-second probe entry goes to a queue of its own, so the messages in it count the scans.
 """

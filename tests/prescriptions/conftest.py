@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from prescriptions.carriers import FakeTracker
-from prescriptions.erx.sandbox import SandboxGateway
+from prescriptions.carriers import FakeCarrierTracker
+from prescriptions.erx.sandbox import SandboxErxGateway
 from tests.prescriptions.factories import DeliveryOrderFactory, ProductFactory, licensed_pharmacy
 
 WEBHOOK_SECRET = "whsec-test-only-0123456789"
@@ -77,11 +77,11 @@ def _prescriptions_settings(settings):
     settings.PHARMACY_GATEWAY = "email"
     settings.ERX_PROVIDER = "sandbox"
     settings.ERX_WEBHOOK_SECRET = ERX_WEBHOOK_SECRET
-    FakeTracker.statuses.clear()
-    SandboxGateway.reset()
+    FakeCarrierTracker.statuses.clear()
+    SandboxErxGateway.reset()
     yield
-    FakeTracker.statuses.clear()
-    SandboxGateway.reset()
+    FakeCarrierTracker.statuses.clear()
+    SandboxErxGateway.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from prescriptions.erx.dosespot import DoseSpotGateway, sso_codes
+from prescriptions.erx.dosespot import DoseSpotErxGateway, sso_codes
 from prescriptions.erx.gateway import (
     ErxNotFound,
     ErxRejected,
@@ -109,7 +109,7 @@ def sleeps():
 
 @pytest.fixture
 def gateway(fake, sleeps):
-    return DoseSpotGateway(
+    return DoseSpotErxGateway(
         base_url=BASE,
         sso_url="https://my.staging.dosespot.com/LoginSingleSignOn.aspx",
         clinic_id="21",
@@ -322,7 +322,7 @@ def test_network_errors_are_retried_then_transient(fake, sleeps):
     def broken(request):
         raise httpx.ConnectError("refused", request=request)
 
-    gw = DoseSpotGateway(
+    gw = DoseSpotErxGateway(
         base_url=BASE,
         sso_url="https://x.example/sso",
         clinic_id="21",
@@ -358,7 +358,7 @@ def test_dosespot_needs_every_setting():
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured):
-        DoseSpotGateway(base_url=BASE, sso_url="", clinic_id="", clinic_key="", user_id="", subscription_key="")
+        DoseSpotErxGateway(base_url=BASE, sso_url="", clinic_id="", clinic_key="", user_id="", subscription_key="")
 
 
 # --- the flow with the DoseSpot adapter ---------------------------------------------------------

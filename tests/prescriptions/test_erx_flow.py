@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from prescriptions.erx.gateway import ErxTransientError
 from prescriptions.erx.models import ErxEvent, ErxStatus, ErxSubmission, SandboxPrescription
-from prescriptions.erx.sandbox import SandboxGateway
+from prescriptions.erx.sandbox import SandboxErxGateway
 from prescriptions.models import DeliveryOrder, OrderStatus, PrescriptionStatus, SigningAttempt
 from prescriptions.services import erx
 from prescriptions.services.signing import prescription_sign
@@ -197,7 +197,7 @@ def test_a_pharmacy_off_the_network_returns_the_draft_with_the_vendors_message(
 def test_a_transient_vendor_failure_is_retried_by_the_sweep_and_proposed_once(
     physician, draft, django_capture_on_commit_callbacks
 ):
-    SandboxGateway.script_failure("propose", ErxTransientError("vendor down"))
+    SandboxErxGateway.script_failure("propose", ErxTransientError("vendor down"))
     submission = propose(draft, physician, django_capture_on_commit_callbacks)
     assert (submission.send_state, submission.send_attempts) == ("pending", 1)
     assert submission.next_attempt_at > timezone.now()

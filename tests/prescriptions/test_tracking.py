@@ -12,7 +12,7 @@ from django.core import mail
 from django.db import connection
 
 from accounts.notifications import sms_outbox
-from prescriptions.carriers import EASYPOST_STATUS_MAP, EasyPostTracker, FakeTracker, normalise
+from prescriptions.carriers import EASYPOST_STATUS_MAP, EasyPostCarrierTracker, FakeCarrierTracker, normalise
 from prescriptions.models import CarrierEvent, NoticeKind, OrderEvent, OrderNotice, OrderStatus
 from prescriptions.services import tracking
 from prescriptions.tasks import alert_silent_shipments, poll_stale_shipments
@@ -172,7 +172,7 @@ def test_silent_shipment_alert_is_sent_once(shipped_order, settings, django_capt
 # --- poll fallback -----------------------------------------------------------------------------
 def test_beat_polls_only_shipments_silent_for_the_threshold(shipped_order, order_factory):
     order_factory(status=OrderStatus.IN_TRANSIT, tracker_id="trk_recent", last_carrier_update=T0)
-    FakeTracker.statuses["trk_test_1"] = ("out_for_delivery", T0 + timedelta(hours=4))
+    FakeCarrierTracker.statuses["trk_test_1"] = ("out_for_delivery", T0 + timedelta(hours=4))
     with time_machine.travel(T0 + timedelta(hours=3, minutes=30), tick=False):
         assert tracking.stale_shipment_ids() == [shipped_order.pk]  # shipped 4.5 h ago, never heard of
         assert poll_stale_shipments() == 1
@@ -182,14 +182,14 @@ def test_beat_polls_only_shipments_silent_for_the_threshold(shipped_order, order
 
 
 def test_poll_twice_applies_once(shipped_order):
-    FakeTracker.statuses["trk_test_1"] = ("in_transit", T0)
+    FakeCarrierTracker.statuses["trk_test_1"] = ("in_transit", T0)
     assert tracking.shipment_poll(order_id=shipped_order.pk) == "applied"
     assert tracking.shipment_poll(order_id=shipped_order.pk) == "duplicate"
     assert OrderEvent.objects.filter(order=shipped_order).count() == 1
 
 
 def test_webhook_after_poll_of_the_same_update_is_stale(post_webhook, shipped_order):
-    FakeTracker.statuses["trk_test_1"] = ("in_transit", T0)
+    FakeCarrierTracker.statuses["trk_test_1"] = ("in_transit", T0)
     tracking.shipment_poll(order_id=shipped_order.pk)
     body = tracker_event(event_id="evt_same", tracker_id="trk_test_1", status="in_transit", updated_at=iso(T0))
     assert post_webhook(body).json()["outcome"] == "stale"
@@ -226,7 +226,7 @@ def test_easypost_tracker_create_and_retrieve_use_the_sdk_without_network(settin
     }
     responses.post("https://api.easypost.com/v2/trackers", json={**tracker_json, "status": "pre_transit"}, status=201)
     responses.get("https://api.easypost.com/v2/trackers/trk_abc", json=tracker_json)
-    tracker = EasyPostTracker()
+    tracker = EasyPostCarrierTracker()
     created = tracker.create(tracking_code="EZ4000000004", carrier="USPS")
     assert (created.tracker_id, created.status) == ("trk_abc", "pre_transit")
     fetched = tracker.retrieve(tracker_id="trk_abc")
@@ -243,7 +243,7 @@ def test_easypost_errors_become_retryable_carrier_errors(settings):
     settings.EASYPOST_API_KEY = "EZTK_test_key"
     responses.get("https://api.easypost.com/v2/trackers/trk_x", json={"error": {"message": "down"}}, status=503)
     with pytest.raises(CarrierError):
-        EasyPostTracker().retrieve(tracker_id="trk_x")
+        EasyPostCarrierTracker().retrieve(tracker_id="trk_x")
 
 
 # --- the race ----------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_poll_and_webhook_racing_leave_one_consistent_state(on_postgres, order_f
     order = order_factory(
         status=OrderStatus.SHIPPED, carrier="USPS", tracking_number="EZ4000000004", tracker_id="trk_race"
     )
-    FakeTracker.statuses["trk_race"] = ("in_transit", T0 - timedelta(minutes=30))
+    FakeCarrierTracker.statuses["trk_race"] = ("in_transit", T0 - timedelta(minutes=30))
     body = tracker_event(event_id="evt_race", tracker_id="trk_race", status="delivered", updated_at=iso(T0))
     barrier = threading.Barrier(2)
     results = {}

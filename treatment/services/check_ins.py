@@ -20,6 +20,7 @@ from patients.services.vitals import Reading, vital_reading_record
 from treatment.errors import AlreadyCheckedIn, CheckInWindowClosed, SessionNotEnded
 from treatment.models import CheckInNotice, DosingSession, NoticeStatus, SessionCheckIn
 from treatment.policy import policy_on
+from treatment.selectors import session_get_for_patient
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,8 @@ def check_in_submit(
 
 def _session_awaiting_check_in(*, patient: User, session_id: UUID) -> DosingSession:
     """The patient's session, locked: ended and not yet checked in."""
-    from treatment.selectors import session_get_for_patient
 
-    found = session_get_for_patient(patient=patient, public_id=session_id)
+    found = session_get_for_patient(viewer=patient, public_id=session_id)
     session = DosingSession.objects.select_for_update().get(pk=found.pk)
     if session.is_open:
         raise SessionNotEnded()

@@ -20,6 +20,7 @@ from scheduling.caseload import caseload_touch
 from treatment.errors import SessionAlreadyOpen, SessionNotOpen, SessionRefused
 from treatment.models import CheckInNotice, DosingSession, NoticeKind, SessionStatus
 from treatment.policy import policy_on
+from treatment.selectors import session_get_for_patient
 from treatment.services import supply
 
 logger = logging.getLogger(__name__)
@@ -183,9 +184,7 @@ def _plan_notices(session: DosingSession) -> None:
 
 @transaction.atomic
 def session_end(*, patient: User, session_id: UUID, request=None) -> DosingSession:
-    from treatment.selectors import session_get_for_patient
-
-    session = session_get_for_patient(patient=patient, public_id=session_id)
+    session = session_get_for_patient(viewer=patient, public_id=session_id)
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
     if not session.is_open:
         raise SessionNotOpen()

@@ -21,7 +21,10 @@ from django.db.models import Max, Min, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from patients.models import PatientProfile
+from patients.services.safety import patient_has_open_safety_flag
 from prescriptions.models import DeliveryOrder, OrderStatus, Prescription, PrescriptionStatus
+from scheduling.selectors import latest_completed_care_visit, missed_follow_up
 from treatment.models import DosingSession
 from treatment.policy import policy_on
 
@@ -203,8 +206,6 @@ def early_refill(*, prescription: Prescription, on: date) -> bool:
 
 
 def _zone(patient: User) -> ZoneInfo:
-    from patients.models import PatientProfile
-
     name = PatientProfile.objects.filter(user=patient).values_list("time_zone", flat=True).first()
     return ZoneInfo(name or settings.PRACTICE_TIME_ZONE)
 
@@ -230,9 +231,6 @@ def fill_hold_reasons(*, prescription: Prescription, on: date) -> list[str]:
       (or, before any session, since the first delivery) and no follow-up or medication review
       completed after the last session and within the last `session_gap_days`.
     """
-    from patients.services.safety import patient_has_open_safety_flag
-    from scheduling.selectors import latest_completed_care_visit, missed_follow_up
-
     patient = prescription.patient
     reasons: list[str] = []
     if patient_has_open_safety_flag(patient=patient):
