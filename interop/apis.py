@@ -38,11 +38,11 @@ class _ExportListMixin:
         exports = list(_exports(patient=patient, requested_by=request.user))
         if exports:
             audit_log(request, AuditAction.READ, *exports, detail="record export status")
-        return Response(s.RecordExportOut(exports, many=True, context={"request": request}).data)
+        return Response(s.RecordExportOutput(exports, many=True, context={"request": request}).data)
 
     def _start(self, request, patient):
         export, created = services.record_export_request(request=request, requested_by=request.user, patient=patient)
-        body = s.RecordExportOut(export, context={"request": request}).data
+        body = s.RecordExportOutput(export, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
@@ -50,7 +50,7 @@ class PatientRecordExportApi(_ExportListMixin, APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        responses={200: s.RecordExportOut(many=True), **errors(401, 403)},
+        responses={200: s.RecordExportOutput(many=True), **errors(401, 403)},
         tags=TAGS,
         description=(
             "Your record exports, newest first (at most 20): status (`pending`, `running`, `ready`, `failed`), "
@@ -63,7 +63,7 @@ class PatientRecordExportApi(_ExportListMixin, APIView):
 
     @extend_schema(
         request=None,
-        responses={202: s.RecordExportOut, 200: s.RecordExportOut, **errors(401, 403)},
+        responses={202: s.RecordExportOutput, 200: s.RecordExportOutput, **errors(401, 403)},
         tags=TAGS,
         description=(
             "Start an export of your whole record (HIPAA right of access), built in the background: 202 with the "
@@ -78,7 +78,7 @@ class PatientRecordExportDetailApi(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        responses={200: s.RecordExportOut, **errors(401, 403, 404)},
+        responses={200: s.RecordExportOutput, **errors(401, 403, 404)},
         tags=TAGS,
         description="One of your exports with its progress and, when ready, fresh download links. Audited.",
     )
@@ -89,7 +89,7 @@ class PatientRecordExportDetailApi(APIView):
         if export is None:
             raise NotFound()
         audit_log(request, AuditAction.READ, export, detail="record export status")
-        return Response(s.RecordExportOut(export, context={"request": request}).data)
+        return Response(s.RecordExportOutput(export, context={"request": request}).data)
 
 
 class CareTeamRecordExportApi(_ExportListMixin, APIView):
@@ -102,7 +102,7 @@ class CareTeamRecordExportApi(_ExportListMixin, APIView):
         return patient_visible_to(viewer=request.user, patient_public_id=patient_id)
 
     @extend_schema(
-        responses={200: s.RecordExportOut(many=True), **errors(401, 404)},
+        responses={200: s.RecordExportOutput(many=True), **errors(401, 404)},
         tags=TAGS,
         description="The exports of this patient you requested, newest first. Outside your chart scope: 404. Audited.",
     )
@@ -111,7 +111,7 @@ class CareTeamRecordExportApi(_ExportListMixin, APIView):
 
     @extend_schema(
         request=None,
-        responses={202: s.RecordExportOut, 200: s.RecordExportOut, **errors(401, 404)},
+        responses={202: s.RecordExportOutput, 200: s.RecordExportOutput, **errors(401, 404)},
         tags=TAGS,
         description=(
             "Start an export of this patient's whole record (a physician's caseload; the medical director: any "

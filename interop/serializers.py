@@ -7,13 +7,13 @@ from interop.models import RecordExport
 from interop.services import PARTS, download_token
 
 
-class DownloadLinkOut(serializers.Serializer):
+class DownloadLinkOutput(serializers.Serializer):
     part = serializers.ChoiceField(choices=PARTS, help_text="bundle: the FHIR Bundle (JSON); pdf: the summary.")
     url = serializers.URLField()
     expires_at = serializers.DateTimeField()
 
 
-class RecordExportOut(serializers.ModelSerializer):
+class RecordExportOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient_id = serializers.UUIDField(source="patient.public_id", read_only=True)
     downloads = serializers.SerializerMethodField()
@@ -34,7 +34,7 @@ class RecordExportOut(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(DownloadLinkOut(many=True))
+    @extend_schema_field(DownloadLinkOutput(many=True))
     def get_downloads(self, export) -> list[dict]:
         """Fresh signed links while the export is available; [] otherwise."""
         if not export.is_available():
@@ -45,4 +45,4 @@ class RecordExportOut(serializers.ModelSerializer):
             link = download_token(export, part)
             url = request.build_absolute_uri(f"/api/v1/record-export/download/{link.token}/")
             links.append({"part": part, "url": url, "expires_at": link.expires_at})
-        return DownloadLinkOut(links, many=True).data
+        return DownloadLinkOutput(links, many=True).data

@@ -34,7 +34,7 @@ _SEND_DESCRIPTION = (
 
 
 def _send_input(request):
-    data = s.MessageIn(data=request.data)
+    data = s.MessageInput(data=request.data)
     data.is_valid(raise_exception=True)
     return data.validated_data.get("body") or "", data.validated_data.get("attachment")
 
@@ -61,7 +61,7 @@ class PatientMessagesApi(GenericAPIView):
     parser_classes = _PARSERS
 
     @extend_schema(
-        responses={200: s.MessageOut(many=True)},
+        responses={200: s.ThreadMessageOutput(many=True)},
         tags=TAGS,
         description="Your thread with your care team, newest first. Opening it marks the care team's messages read.",
     )
@@ -69,11 +69,11 @@ class PatientMessagesApi(GenericAPIView):
         page = self.paginate_queryset(selectors.thread_messages(thread=selectors.thread_of(patient=request.user)))
         services.messages_mark_read_by_patient(patient=request.user, messages=page)
         audit_log(request, AuditAction.READ, *page)
-        return self.get_paginated_response(s.MessageOut(page, many=True).data)
+        return self.get_paginated_response(s.ThreadMessageOutput(page, many=True).data)
 
     @extend_schema(
-        request=s.MessageIn,
-        responses={201: s.SentOut, **errors(400)},
+        request=s.MessageInput,
+        responses={201: s.SentOutput, **errors(400)},
         tags=TAGS,
         description=(
             "Write to your care team; they answer within one business day. Not for emergencies: a message "
@@ -85,7 +85,7 @@ class PatientMessagesApi(GenericAPIView):
         body, attachment = _send_input(request)
         sent = services.message_send_by_patient(patient=request.user, body=body, attachment=attachment, request=request)
         out = {"message": sent.message, "automatic_reply": sent.automatic_reply}
-        return Response(s.SentOut(out).data, status=status.HTTP_201_CREATED)
+        return Response(s.SentOutput(out).data, status=status.HTTP_201_CREATED)
 
 
 class PatientMessageAttachmentApi(APIView):
@@ -121,7 +121,7 @@ class InboxApi(GenericAPIView):
 
     @extend_schema(
         parameters=[_STATUS],
-        responses={200: s.InboxThreadOut(many=True), **errors(400)},
+        responses={200: s.InboxThreadOutput(many=True), **errors(400)},
         tags=TAGS,
         description=(
             "Threads of the patients in your scope, the soonest reply time first; `overdue` once past it "
@@ -135,7 +135,7 @@ class InboxApi(GenericAPIView):
         now = timezone.now()
         page = self.paginate_queryset(selectors.inbox(viewer=request.user, status=wanted, now=now))
         audit_log(request, AuditAction.READ, *page, detail="inbox")
-        return self.get_paginated_response(s.InboxThreadOut(page, many=True, context={"now": now}).data)
+        return self.get_paginated_response(s.InboxThreadOutput(page, many=True, context={"now": now}).data)
 
 
 class CareTeamMessagesApi(GenericAPIView):
@@ -147,7 +147,7 @@ class CareTeamMessagesApi(GenericAPIView):
     parser_classes = _PARSERS
 
     @extend_schema(
-        responses={200: s.MessageOut(many=True), **errors(404)},
+        responses={200: s.ThreadMessageOutput(many=True), **errors(404)},
         tags=TAGS,
         description=(
             "A patient's thread, newest first (a physician: caseload; coordinators and the medical "
@@ -158,11 +158,11 @@ class CareTeamMessagesApi(GenericAPIView):
         patient = selectors.patient_for_care_team(viewer=request.user, patient_public_id=patient_id)
         page = self.paginate_queryset(selectors.thread_messages(thread=selectors.thread_of(patient=patient)))
         audit_log(request, AuditAction.READ, *page)
-        return self.get_paginated_response(s.MessageOut(page, many=True).data)
+        return self.get_paginated_response(s.ThreadMessageOutput(page, many=True).data)
 
     @extend_schema(
-        request=s.MessageIn,
-        responses={201: s.MessageOut, **errors(400, 404)},
+        request=s.MessageInput,
+        responses={201: s.ThreadMessageOutput, **errors(400, 404)},
         tags=TAGS,
         description=(
             "Reply: the thread is answered (its reply clock stops) and the patient is told a message is "
@@ -175,7 +175,7 @@ class CareTeamMessagesApi(GenericAPIView):
         message = services.message_send_by_care_team(
             actor=request.user, patient=patient, body=body, attachment=attachment, request=request
         )
-        return Response(s.MessageOut(message).data, status=status.HTTP_201_CREATED)
+        return Response(s.ThreadMessageOutput(message).data, status=status.HTTP_201_CREATED)
 
 
 class CareTeamMessageReadApi(APIView):
@@ -183,7 +183,7 @@ class CareTeamMessageReadApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: s.MessageOut, **errors(404)},
+        responses={200: s.ThreadMessageOutput, **errors(404)},
         tags=TAGS,
         description="Mark a patient's message read (the first reader is kept).",
     )
@@ -191,7 +191,7 @@ class CareTeamMessageReadApi(APIView):
         patient = selectors.patient_for_care_team(viewer=request.user, patient_public_id=patient_id)
         message = selectors.message_in_thread(thread=selectors.thread_of(patient=patient), message_public_id=message_id)
         message = services.message_mark_read(actor=request.user, message=message, request=request)
-        return Response(s.MessageOut(message).data)
+        return Response(s.ThreadMessageOutput(message).data)
 
 
 class CareTeamMessageAttachmentApi(APIView):

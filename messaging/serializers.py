@@ -9,20 +9,20 @@ from rest_framework import serializers
 from messaging.models import Message, SenderRole
 
 
-class MessageIn(serializers.Serializer):
+class MessageInput(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
     attachment = serializers.FileField(
         required=False, allow_null=True, help_text="Optional: PDF, JPEG, PNG or WebP (multipart/form-data)."
     )
 
 
-class AttachmentOut(serializers.Serializer):
+class AttachmentOutput(serializers.Serializer):
     name = serializers.CharField(source="attachment_name")
     content_type = serializers.CharField(source="attachment_content_type")
     size = serializers.IntegerField(source="attachment_size")
 
 
-class MessageOut(serializers.Serializer):
+class ThreadMessageOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     sender_role = serializers.ChoiceField(choices=SenderRole.choices)
     sender_name = serializers.SerializerMethodField()
@@ -43,17 +43,17 @@ class MessageOut(serializers.Serializer):
             return obj.sender.full_name or "Patient"
         return obj.sender.full_name or "Care team"
 
-    @extend_schema_field(AttachmentOut(allow_null=True))
+    @extend_schema_field(AttachmentOutput(allow_null=True))
     def get_attachment(self, obj: Message) -> dict | None:
-        return AttachmentOut(obj).data if obj.attachment else None
+        return AttachmentOutput(obj).data if obj.attachment else None
 
 
-class SentOut(serializers.Serializer):
-    message = MessageOut()
-    automatic_reply = MessageOut(allow_null=True, help_text="Crisis words: where to get help now (988, 911).")
+class SentOutput(serializers.Serializer):
+    message = ThreadMessageOutput()
+    automatic_reply = ThreadMessageOutput(allow_null=True, help_text="Crisis words: where to get help now (988, 911).")
 
 
-class InboxPatientOut(serializers.Serializer):
+class InboxPatientOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.SerializerMethodField()
 
@@ -61,9 +61,9 @@ class InboxPatientOut(serializers.Serializer):
         return obj.full_name
 
 
-class InboxThreadOut(serializers.Serializer):
+class InboxThreadOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
-    patient = InboxPatientOut()
+    patient = InboxPatientOutput()
     waiting_since = serializers.DateTimeField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.SerializerMethodField()

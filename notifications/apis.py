@@ -21,8 +21,8 @@ class DeviceApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=s.DeviceIn,
-        responses={201: s.DeviceOut, 200: s.DeviceOut, **errors(400)},
+        request=s.DeviceInput,
+        responses={201: s.DeviceOutput, 200: s.DeviceOutput, **errors(400)},
         tags=TAGS,
         description=(
             "Register this app install's push token (201), or refresh it (200; a token registered by "
@@ -30,20 +30,20 @@ class DeviceApi(APIView):
         ),
     )
     def post(self, request):
-        data = s.DeviceIn(data=request.data)
+        data = s.DeviceInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = device_register(user=request.user, **data.validated_data)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(s.DeviceOut(result.device).data, status=code)
+        return Response(s.DeviceOutput(result.device).data, status=code)
 
     @extend_schema(
-        request=s.DeviceDeleteIn,
+        request=s.DeviceDeleteInput,
         responses={204: None, **errors(400)},
         tags=TAGS,
         description="Stop pushes to this token (sign-out). Always 204: an unknown token is already gone.",
     )
     def delete(self, request):
-        data = s.DeviceDeleteIn(data=request.data)
+        data = s.DeviceDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
         device_unregister(user=request.user, token=data.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -71,13 +71,13 @@ def _body(user) -> dict:
 class NotificationPreferencesApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: s.NotificationPreferencesOut}, tags=TAGS)
+    @extend_schema(responses={200: s.NotificationPreferencesOutput}, tags=TAGS)
     def get(self, request):
-        return Response(s.NotificationPreferencesOut(_body(request.user)).data)
+        return Response(s.NotificationPreferencesOutput(_body(request.user)).data)
 
     @extend_schema(
-        request=s.NotificationPreferencesIn,
-        responses={200: s.NotificationPreferencesOut, **errors(400, 409)},
+        request=s.NotificationPreferencesInput,
+        responses={200: s.NotificationPreferencesOutput, **errors(400, 409)},
         tags=TAGS,
         description=(
             'Partial update. `channels` merges ({"reminders": {"sms": false}} leaves the rest); quiet '
@@ -88,7 +88,7 @@ class NotificationPreferencesApi(APIView):
         ),
     )
     def patch(self, request):
-        data = s.NotificationPreferencesIn(data=request.data)
+        data = s.NotificationPreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
         preferences_update(user=request.user, data=data.validated_data)
-        return Response(s.NotificationPreferencesOut(_body(request.user)).data)
+        return Response(s.NotificationPreferencesOutput(_body(request.user)).data)

@@ -10,17 +10,17 @@ from notifications.models import Channel, Platform
 CHANNELS = (Channel.PUSH.value, Channel.SMS.value, Channel.EMAIL.value)
 
 
-class DeviceIn(serializers.Serializer):
+class DeviceInput(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Platform.choices)
     token = serializers.CharField(max_length=512, trim_whitespace=True)
     app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
-class DeviceDeleteIn(serializers.Serializer):
+class DeviceDeleteInput(serializers.Serializer):
     token = serializers.CharField(max_length=512, trim_whitespace=True)
 
 
-class DeviceOut(serializers.Serializer):
+class DeviceOutput(serializers.Serializer):
     platform = serializers.CharField()
     app_version = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -51,7 +51,7 @@ class ChannelsField(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class NotificationPreferencesIn(serializers.Serializer):
+class NotificationPreferencesInput(serializers.Serializer):
     channels = ChannelsField(required=False)
     quiet_hours_start = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
     quiet_hours_end = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
@@ -72,7 +72,7 @@ class NotificationPreferencesIn(serializers.Serializer):
         return attrs
 
 
-class NotificationPreferencesOut(serializers.Serializer):
+class NotificationPreferencesOutput(serializers.Serializer):
     channels = serializers.DictField(
         child=serializers.DictField(child=serializers.BooleanField()),
         help_text="Every group (reminders, shipping, messages, diary, billing) x channel (push, sms, email).",

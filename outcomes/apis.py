@@ -57,8 +57,8 @@ class DiaryEntryApi(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        request=s.DiaryEntryIn,
-        responses={200: s.DiaryWriteOut, 201: s.DiaryWriteOut, **errors(400)},
+        request=s.DiaryEntryInput,
+        responses={200: s.DiaryWriteOutput, 201: s.DiaryWriteOutput, **errors(400)},
         tags=TAGS,
         description=(
             "Create (201) or replace (200) the entry of one local date (your own time zone). Refused with "
@@ -69,22 +69,22 @@ class DiaryEntryApi(APIView):
     )
     def put(self, request, date):
         on = _parse_date(date, "date")
-        data = s.DiaryEntryIn(data=request.data)
+        data = s.DiaryEntryInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.diary_entry_put(
             actor=request.user, patient=request.user, on=on, data=data.validated_data, request=request
         )
-        body = s.DiaryWriteOut(result.entry, context={"review_flag": result.review_flag}).data
+        body = s.DiaryWriteOutput(result.entry, context={"review_flag": result.review_flag}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
-    @extend_schema(responses={200: s.DiaryEntryOut, **errors(400, 404)}, tags=TAGS)
+    @extend_schema(responses={200: s.DiaryEntryOutput, **errors(400, 404)}, tags=TAGS)
     def get(self, request, date):
         on = _parse_date(date, "date")
         entry = selectors.diary_entries(patient=request.user, start=on, end=on).first()
         if entry is None:
             raise NotFound("Nothing logged for this date.")
         audit_log(request, AuditAction.READ, entry)
-        return Response(s.DiaryEntryOut(entry).data)
+        return Response(s.DiaryEntryOutput(entry).data)
 
 
 class DiaryListApi(APIView):
@@ -92,7 +92,7 @@ class DiaryListApi(APIView):
 
     @extend_schema(
         parameters=[_START, _END],
-        responses={200: s.DiaryEntryOut(many=True), **errors(400)},
+        responses={200: s.DiaryEntryOutput(many=True), **errors(400)},
         tags=TAGS,
         description=f"Logged days only, oldest first; at most {MAX_DIARY_RANGE_DAYS} days (`window_too_long`).",
     )
@@ -107,14 +107,14 @@ class DiaryListApi(APIView):
             raise FieldInvalid("start", "window_too_long", f"At most {MAX_DIARY_RANGE_DAYS} days at once.")
         entries = list(selectors.diary_entries(patient=request.user, start=start, end=end))
         audit_log(request, AuditAction.READ, *entries)
-        return Response(s.DiaryEntryOut(entries, many=True).data)
+        return Response(s.DiaryEntryOutput(entries, many=True).data)
 
 
 # --- summaries ------------------------------------------------------------------------------
 class PatientHeadacheSummaryApi(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(parameters=[_SUMMARY_END], responses={200: s.HeadacheSummaryOut, **errors(400)}, tags=TAGS)
+    @extend_schema(parameters=[_SUMMARY_END], responses={200: s.HeadacheSummaryOutput, **errors(400)}, tags=TAGS)
     def get(self, request):
         end = _summary_end(request, request.user)
         summary = selectors.headache_summary(patient=request.user, end=end)
@@ -126,7 +126,7 @@ class CareTeamHeadacheSummaryApi(APIView):
 
     @extend_schema(
         parameters=[_SUMMARY_END],
-        responses={200: s.HeadacheSummaryOut, **errors(400, 404)},
+        responses={200: s.HeadacheSummaryOutput, **errors(400, 404)},
         tags=TAGS,
         description="A physician's caseload patient (the medical director: any patient); else 404. Audited.",
     )
@@ -169,26 +169,26 @@ class ClusterAttackListApi(GenericAPIView):
     pagination_class = KeysetPagination
     cursor_opt_in = True  # page numbers by default (v1); `?cursor=` opts in (docs/api-conventions.md#pagination)
 
-    @extend_schema(responses={200: s.ClusterAttackOut(many=True)}, tags=TAGS, description="Newest first.")
+    @extend_schema(responses={200: s.ClusterAttackOutput(many=True)}, tags=TAGS, description="Newest first.")
     def get(self, request):
         page = self.paginate_queryset(selectors.cluster_attacks(patient=request.user))
         audit_log(request, AuditAction.READ, *page)
-        return self.get_paginated_response(s.ClusterAttackOut(page, many=True).data)
+        return self.get_paginated_response(s.ClusterAttackOutput(page, many=True).data)
 
     @extend_schema(
-        request=s.ClusterAttackIn,
-        responses={200: s.ClusterAttackOut, 201: s.ClusterAttackOut, **errors(400)},
+        request=s.ClusterAttackInput,
+        responses={200: s.ClusterAttackOutput, 201: s.ClusterAttackOutput, **errors(400)},
         tags=TAGS,
         description="Log one attack; the same `started_at` again returns the stored attack (200).",
     )
     def post(self, request):
-        data = s.ClusterAttackIn(data=request.data)
+        data = s.ClusterAttackInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.cluster_attack_log(
             actor=request.user, patient=request.user, data=data.validated_data, request=request
         )
         return Response(
-            s.ClusterAttackOut(result.attack).data,
+            s.ClusterAttackOutput(result.attack).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
@@ -205,23 +205,23 @@ class DiaryReminderApi(APIView):
             "time_zone": zone.key,
         }
 
-    @extend_schema(responses={200: s.ReminderPreferenceOut}, tags=TAGS)
+    @extend_schema(responses={200: s.ReminderPreferenceOutput}, tags=TAGS)
     def get(self, request):
         return Response(
-            s.ReminderPreferenceOut(self._body(request, selectors.reminder_preference(patient=request.user))).data
+            s.ReminderPreferenceOutput(self._body(request, selectors.reminder_preference(patient=request.user))).data
         )
 
     @extend_schema(
-        request=s.ReminderPreferenceIn,
-        responses={200: s.ReminderPreferenceOut, **errors(400)},
+        request=s.ReminderPreferenceInput,
+        responses={200: s.ReminderPreferenceOutput, **errors(400)},
         tags=TAGS,
         description="Opt in (or out) of one evening reminder a day at a wall-clock time in your own zone.",
     )
     def put(self, request):
-        data = s.ReminderPreferenceIn(data=request.data)
+        data = s.ReminderPreferenceInput(data=request.data)
         data.is_valid(raise_exception=True)
         pref = services.reminder_preference_set(patient=request.user, request=request, **data.validated_data)
-        return Response(s.ReminderPreferenceOut(self._body(request, pref)).data)
+        return Response(s.ReminderPreferenceOutput(self._body(request, pref)).data)
 
 
 # --- review flags ---------------------------------------------------------------------------
@@ -231,21 +231,21 @@ class ReviewFlagListApi(GenericAPIView):
     pagination_class = PagePagination
 
     @extend_schema(
-        responses={200: s.ReviewFlagOut(many=True)},
+        responses={200: s.ReviewFlagOutput(many=True)},
         tags=TAGS,
         description="Open outcome review flags (medication-overuse risk); they never hold dosing.",
     )
     def get(self, request):
         page = self.paginate_queryset(selectors.review_flag_list(viewer=request.user))
         audit_log(request, AuditAction.READ, *page)
-        return self.get_paginated_response(s.ReviewFlagOut(page, many=True).data)
+        return self.get_paginated_response(s.ReviewFlagOutput(page, many=True).data)
 
 
 class ReviewFlagResolveApi(APIView):
     permission_classes = [IsPhysician]
 
-    @extend_schema(request=None, responses={200: s.ReviewFlagOut, **errors(404, 409)}, tags=TAGS)
+    @extend_schema(request=None, responses={200: s.ReviewFlagOutput, **errors(404, 409)}, tags=TAGS)
     def post(self, request, flag_id):
         flag = selectors.review_flag_for_physician(viewer=request.user, flag_public_id=flag_id)
         flag = services.review_flag_resolve(actor=request.user, flag=flag, request=request)
-        return Response(s.ReviewFlagOut(flag).data)
+        return Response(s.ReviewFlagOutput(flag).data)

@@ -28,18 +28,18 @@ def _unique(values: list, code: str = "duplicate") -> list:
     return values
 
 
-class AcuteMedicationIn(serializers.Serializer):
+class AcuteMedicationInput(serializers.Serializer):
     doses = serializers.IntegerField(min_value=1, max_value=20)
 
 
 # `class` is a Python keyword, so the field is declared after the class body.
-AcuteMedicationIn._declared_fields = {
+AcuteMedicationInput._declared_fields = {
     "class": serializers.ChoiceField(choices=hx.MEDICATION_CLASSES),
-    **AcuteMedicationIn._declared_fields,
+    **AcuteMedicationInput._declared_fields,
 }
 
 
-class DiaryEntryIn(serializers.Serializer):
+class DiaryEntryInput(serializers.Serializer):
     headache = serializers.BooleanField()
     peak_pain = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     hours = serializers.DecimalField(required=False, allow_null=True, **HOURS)
@@ -47,7 +47,7 @@ class DiaryEntryIn(serializers.Serializer):
         child=serializers.ChoiceField(choices=hx.FEATURES), required=False, max_length=len(hx.FEATURES)
     )
     aura = serializers.BooleanField(required=False, default=False)
-    acute_medications = AcuteMedicationIn(many=True, required=False, max_length=len(hx.MEDICATION_CLASSES))
+    acute_medications = AcuteMedicationInput(many=True, required=False, max_length=len(hx.MEDICATION_CLASSES))
     hours_lost = serializers.DecimalField(required=False, allow_null=True, **HOURS)
 
     def validate_features(self, value):
@@ -75,19 +75,19 @@ class DiaryEntryIn(serializers.Serializer):
         return attrs
 
 
-class AcuteMedicationOut(serializers.Serializer):
+class AcuteMedicationOutput(serializers.Serializer):
     doses = serializers.IntegerField()
 
 
-AcuteMedicationOut._declared_fields = {
+AcuteMedicationOutput._declared_fields = {
     "class": serializers.ChoiceField(choices=hx.MEDICATION_CLASSES),
-    **AcuteMedicationOut._declared_fields,
+    **AcuteMedicationOutput._declared_fields,
 }
 
 
-class DiaryEntryOut(serializers.ModelSerializer):
+class DiaryEntryOutput(serializers.ModelSerializer):
     features = serializers.ListField(child=serializers.ChoiceField(choices=hx.FEATURES))
-    acute_medications = AcuteMedicationOut(many=True)
+    acute_medications = AcuteMedicationOutput(many=True)
     migraine_day = serializers.SerializerMethodField()
 
     class Meta:
@@ -110,18 +110,18 @@ class DiaryEntryOut(serializers.ModelSerializer):
         return day_of(obj).migraine
 
 
-class DiaryWriteOut(DiaryEntryOut):
+class DiaryWriteOutput(DiaryEntryOutput):
     medication_overuse_review = serializers.SerializerMethodField()
 
-    class Meta(DiaryEntryOut.Meta):
-        fields = [*DiaryEntryOut.Meta.fields, "medication_overuse_review"]
+    class Meta(DiaryEntryOutput.Meta):
+        fields = [*DiaryEntryOutput.Meta.fields, "medication_overuse_review"]
         read_only_fields = fields
 
     def get_medication_overuse_review(self, obj) -> bool:
         return self.context.get("review_flag") is not None
 
 
-class ClusterAttackIn(serializers.Serializer):
+class ClusterAttackInput(serializers.Serializer):
     started_at = serializers.DateTimeField()
     minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
     side = serializers.ChoiceField(choices=AttackSide.choices)
@@ -140,7 +140,7 @@ class ClusterAttackIn(serializers.Serializer):
         return _unique(value)
 
 
-class ClusterAttackOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class ClusterAttackOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     attack_id = serializers.UUIDField(source="public_id")
     autonomic_signs = serializers.ListField(child=serializers.ChoiceField(choices=AUTONOMIC_SIGNS))
     treatment = serializers.ListField(child=serializers.ChoiceField(choices=CLUSTER_TREATMENTS))
@@ -151,19 +151,19 @@ class ClusterAttackOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReminderPreferenceIn(serializers.Serializer):
+class ReminderPreferenceInput(serializers.Serializer):
     enabled = serializers.BooleanField()
     local_time = serializers.TimeField(help_text="Wall-clock time in the patient's own zone, e.g. 20:30.")
 
 
-class ReminderPreferenceOut(serializers.Serializer):
+class ReminderPreferenceOutput(serializers.Serializer):
     enabled = serializers.BooleanField()
     # Wall-clock "HH:MM" in `time_zone` (JSON Schema's "time" format would demand an offset).
     local_time = serializers.CharField(allow_null=True, help_text="HH:MM in the patient's own zone.")
     time_zone = serializers.CharField()
 
 
-class ReviewFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class ReviewFlagOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     flag_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 
@@ -174,7 +174,7 @@ class ReviewFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
 
 
 # --- the summary --------------------------------------------------------------------------
-class WindowOut(serializers.Serializer):
+class WindowOutput(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     days = serializers.IntegerField()
@@ -208,53 +208,53 @@ def window_data(w: hx.Window | None) -> dict | None:
     }
 
 
-class TreatmentStartOut(serializers.Serializer):
+class TreatmentStartOutput(serializers.Serializer):
     date = serializers.DateField()
     source = serializers.ChoiceField(choices=["first_signed_prescription", "first_session"])
 
 
-class ChangeOut(serializers.Serializer):
+class ChangeOutput(serializers.Serializer):
     headache_days = serializers.FloatField(allow_null=True)
     migraine_days = serializers.FloatField(allow_null=True)
 
 
-class ClusterWeekOut(serializers.Serializer):
+class ClusterWeekOutput(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     attacks = serializers.IntegerField()
 
 
-class PegOut(serializers.Serializer):
+class PegOutput(serializers.Serializer):
     baseline_score = serializers.FloatField()
     latest_score = serializers.FloatField()
     latest_taken_at = serializers.DateTimeField()
     change = serializers.FloatField()
 
 
-class HeadacheSummaryOut(serializers.Serializer):
+class HeadacheSummaryOutput(serializers.Serializer):
     end = serializers.DateField()
     time_zone = serializers.CharField()
-    window = WindowOut()
+    window = WindowOutput()
     days_logged = serializers.IntegerField()
     days_missing = serializers.IntegerField()
     headache_days = serializers.IntegerField()
     migraine_days = serializers.IntegerField()
     acute_medication_days = serializers.IntegerField()
     acute_medication_days_by_class = serializers.DictField(child=serializers.IntegerField())
-    treatment_start = TreatmentStartOut(allow_null=True)
-    baseline = WindowOut(allow_null=True)
-    change_from_baseline_pct = ChangeOut()
+    treatment_start = TreatmentStartOutput(allow_null=True)
+    baseline = WindowOutput(allow_null=True)
+    change_from_baseline_pct = ChangeOutput()
     responder_50 = serializers.ChoiceField(choices=hx.VERDICTS)
     responder_75 = serializers.ChoiceField(choices=hx.VERDICTS)
     responder_basis = serializers.ChoiceField(choices=["migraine_days", "headache_days"], allow_null=True)
     reduction_from_baseline_pct = serializers.FloatField(allow_null=True)
     chronic_migraine_pattern = serializers.BooleanField()
     medication_overuse_risk = serializers.BooleanField()
-    pattern_windows = WindowOut(many=True)
-    months = WindowOut(many=True)
-    cluster_attacks_weekly = ClusterWeekOut(many=True)
+    pattern_windows = WindowOutput(many=True)
+    months = WindowOutput(many=True)
+    cluster_attacks_weekly = ClusterWeekOutput(many=True)
     open_review_flags = serializers.ListField(child=serializers.CharField())
-    peg3 = PegOut(allow_null=True, help_text="PEG-3 (mean of 3 items, 0-10): baseline, latest and change.")
+    peg3 = PegOutput(allow_null=True, help_text="PEG-3 (mean of 3 items, 0-10): baseline, latest and change.")
 
 
 def summary_data(s) -> dict:

@@ -65,8 +65,8 @@ class AssessmentSubmitApi(APIView):
     throttle_scope = "public_form"
 
     @extend_schema(
-        request=s.AssessmentIn,
-        responses={201: s.AssessmentOut, **errors(400, 429)},
+        request=s.AssessmentInput,
+        responses={201: s.AssessmentOutput, **errors(400, 429)},
         tags=["intake"],
         description=(
             "Free eligibility assessment, no account. `county_required` (400) lists `county_choices` "
@@ -74,7 +74,7 @@ class AssessmentSubmitApi(APIView):
         ),
     )
     def post(self, request):
-        data = s.AssessmentIn(data=request.data)
+        data = s.AssessmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = assessment_services.assessment_submit(**data.validated_data, request=request)
         a = result.assessment
@@ -97,7 +97,7 @@ class AssessmentSubmitApi(APIView):
             "gad7": {k: answers["gad7"][k] for k in ("total", "band")} if answers.get("gad7") else None,
             "crisis_resources": policy.CRISIS_RESOURCES if result.crisis else None,
         }
-        return Response(s.AssessmentOut(body).data, status=status.HTTP_201_CREATED)
+        return Response(s.AssessmentOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- patient: profile -------------------------------------------------------------------------
@@ -106,16 +106,16 @@ class AssessmentSubmitApi(APIView):
 class ProfileApi(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: s.ProfileOut, **errors(404)}, tags=["patient"])
+    @extend_schema(responses={200: s.ProfileOutput, **errors(404)}, tags=["patient"])
     def get(self, request):
         profile = selectors.patient_profile(patient=request.user)
         if profile is None:
             raise NotFound("No profile yet.")
         audit_log(request, AuditAction.READ, profile)
-        return Response(s.ProfileOut(profile).data)
+        return Response(s.ProfileOutput(profile).data)
 
     def _write(self, request, *, partial: bool):
-        data = s.ProfileIn(data=request.data, partial=partial)
+        data = s.ProfileInput(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         assessment_id = fields.pop("assessment_id", None)
@@ -133,11 +133,13 @@ class ProfileApi(APIView):
             request=request,
         )
         profile = selectors.patient_profile(patient=request.user)
-        return Response(s.ProfileOut(profile).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        return Response(
+            s.ProfileOutput(profile).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        )
 
     @extend_schema(
-        request=s.ProfileIn,
-        responses={200: s.ProfileOut, 201: s.ProfileOut, **errors(400, 404)},
+        request=s.ProfileInput,
+        responses={200: s.ProfileOutput, 201: s.ProfileOutput, **errors(400, 404)},
         tags=["patient"],
         description="Create (first PUT) or replace the profile. The address must be in FL or NJ.",
     )
@@ -145,8 +147,8 @@ class ProfileApi(APIView):
         return self._write(request, partial=False)
 
     @extend_schema(
-        request=s.ProfileIn,
-        responses={200: s.ProfileOut, 201: s.ProfileOut, **errors(400, 404)},
+        request=s.ProfileInput,
+        responses={200: s.ProfileOutput, 201: s.ProfileOutput, **errors(400, 404)},
         tags=["patient"],
     )
     def patch(self, request):
@@ -160,7 +162,7 @@ class ConsentListApi(_ListApi):
     queryset = ConsentSignature.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: s.ConsentDocumentOut(many=True)}, tags=["patient"])
+    @extend_schema(responses={200: s.ConsentDocumentOutput(many=True)}, tags=["patient"])
     def get(self, request):
         documents = consent_services.current_documents()
         signatures = {
@@ -177,7 +179,7 @@ class ConsentListApi(_ListApi):
         ]
         page = self.paginate_queryset(rows)
         audit_log(request, AuditAction.READ, *[signatures[r["document"].pk] for r in page if r["signed"]])
-        return self.get_paginated_response(s.ConsentDocumentOut(page, many=True).data)
+        return self.get_paginated_response(s.ConsentDocumentOutput(page, many=True).data)
 
 
 class ConsentSignApi(APIView):
@@ -185,7 +187,7 @@ class ConsentSignApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: s.ConsentSignatureOut, 201: s.ConsentSignatureOut, **errors(404, 409)},
+        responses={200: s.ConsentSignatureOutput, 201: s.ConsentSignatureOutput, **errors(404, 409)},
         tags=["patient"],
         description="Sign the current version; signing again returns the first signature (200).",
     )
@@ -197,7 +199,7 @@ class ConsentSignApi(APIView):
         signature = signed.signature
         signature.missing_kinds = consent_services.patient_consents_current(patient=request.user)
         return Response(
-            s.ConsentSignatureOut(signature).data,
+            s.ConsentSignatureOutput(signature).data,
             status=status.HTTP_201_CREATED if signed.created else status.HTTP_200_OK,
         )
 
@@ -215,15 +217,15 @@ class PatientQuestionnaireApi(_ListApi):
 
     @extend_schema(
         parameters=[_INSTRUMENT_PARAM],
-        responses={200: s.QuestionnaireOut(many=True)},
+        responses={200: s.QuestionnaireOutput(many=True)},
         tags=["patient"],
     )
     def get(self, request):
         return _questionnaire_page(self, request, request.user)
 
     @extend_schema(
-        request=s.QuestionnaireIn,
-        responses={200: s.QuestionnaireSubmitOut, 201: s.QuestionnaireSubmitOut, **errors(400, 409)},
+        request=s.QuestionnaireInput,
+        responses={200: s.QuestionnaireSubmitOutput, 201: s.QuestionnaireSubmitOutput, **errors(400, 409)},
         tags=["patient"],
         description=(
             "Scored on the server. Partial or out-of-range answers: 400 with `fields.answers` codes "
@@ -232,14 +234,14 @@ class PatientQuestionnaireApi(_ListApi):
         ),
     )
     def post(self, request):
-        data = s.QuestionnaireIn(data=request.data)
+        data = s.QuestionnaireInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = questionnaire_services.questionnaire_submit(
             actor=request.user, patient=request.user, request=request, **data.validated_data
         )
         context = {"flag": result.flag, "baselines": selectors.baselines(patient=request.user)}
         return Response(
-            s.QuestionnaireSubmitOut(result.response, context=context).data,
+            s.QuestionnaireSubmitOutput(result.response, context=context).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
@@ -248,7 +250,7 @@ def _questionnaire_page(view, request, patient: User):
     instrument = request.query_params.get("instrument") or None
     queryset = selectors.questionnaire_history(patient=patient, instrument=instrument)
     return view.paginated(
-        queryset, s.QuestionnaireOut, request=request, context={"baselines": selectors.baselines(patient=patient)}
+        queryset, s.QuestionnaireOutput, request=request, context={"baselines": selectors.baselines(patient=patient)}
     )
 
 
@@ -258,17 +260,17 @@ class PatientVitalsApi(_ListApi):
     queryset = VitalReading.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: s.VitalReadingOut(many=True)}, tags=["patient"])
+    @extend_schema(responses={200: s.VitalReadingOutput(many=True)}, tags=["patient"])
     def get(self, request):
-        return self.paginated(selectors.vitals_history(patient=request.user), s.VitalReadingOut, request=request)
+        return self.paginated(selectors.vitals_history(patient=request.user), s.VitalReadingOutput, request=request)
 
 
 class PreSessionCheckApi(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        request=s.PreSessionCheckIn,
-        responses={201: s.PreSessionCheckOut, **errors(400)},
+        request=s.PreSessionCheckInput,
+        responses={201: s.PreSessionCheckOutput, **errors(400)},
         tags=["patient"],
         description=(
             "The gate before each at-home session: `go`, `hold` (reasons: bp_above_threshold, "
@@ -277,7 +279,7 @@ class PreSessionCheckApi(APIView):
         ),
     )
     def post(self, request):
-        data = s.PreSessionCheckIn(data=request.data)
+        data = s.PreSessionCheckInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         readings = [vitals_services.Reading(**r) for r in values.pop("readings")]
@@ -290,7 +292,7 @@ class PreSessionCheckApi(APIView):
             CheckOutcome.HOLD: policy.HOLD_INSTRUCTIONS,
         }.get(outcome, "")
         body = {"check": result.check, "readings": result.readings, "instructions": instructions}
-        return Response(s.PreSessionCheckOut(body).data, status=status.HTTP_201_CREATED)
+        return Response(s.PreSessionCheckOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- physician and staff ----------------------------------------------------------------------
@@ -304,7 +306,7 @@ class CareTeamQuestionnaireApi(_ListApi):
 
     @extend_schema(
         parameters=[_INSTRUMENT_PARAM],
-        responses={200: s.QuestionnaireOut(many=True), **errors(404)},
+        responses={200: s.QuestionnaireOutput(many=True), **errors(404)},
         tags=["care team"],
     )
     def get(self, request, patient_id):
@@ -318,52 +320,52 @@ class CareTeamVitalsApi(_ListApi):
     queryset = VitalReading.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesClinical]
 
-    @extend_schema(responses={200: s.VitalReadingOut(many=True), **errors(404)}, tags=["care team"])
+    @extend_schema(responses={200: s.VitalReadingOutput(many=True), **errors(404)}, tags=["care team"])
     def get(self, request, patient_id):
         patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
-        return self.paginated(selectors.vitals_history(patient=patient), s.VitalReadingOut, request=request)
+        return self.paginated(selectors.vitals_history(patient=patient), s.VitalReadingOutput, request=request)
 
 
 class SafetyFlagListApi(_ListApi):
     queryset = SafetyFlag.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesFlags]
 
-    @extend_schema(responses={200: s.SafetyFlagOut(many=True)}, tags=["care team"])
+    @extend_schema(responses={200: s.SafetyFlagOutput(many=True)}, tags=["care team"])
     def get(self, request):
-        return self.paginated(selectors.safety_flag_list(viewer=request.user), s.SafetyFlagOut, request=request)
+        return self.paginated(selectors.safety_flag_list(viewer=request.user), s.SafetyFlagOutput, request=request)
 
 
 class SafetyFlagResolveApi(APIView):
     permission_classes = [IsPhysician]
 
     @extend_schema(
-        request=s.ResolveIn,
-        responses={200: s.SafetyFlagResolvedOut, **errors(404, 409)},
+        request=s.ResolveInput,
+        responses={200: s.SafetyFlagResolvedOutput, **errors(404, 409)},
         tags=["care team"],
         description="Only a physician with the patient on their caseload resolves a flag; staff cannot.",
     )
     def post(self, request, flag_id):
-        data = s.ResolveIn(data=request.data)
+        data = s.ResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         flag = selectors.safety_flag_for_physician(viewer=request.user, flag_public_id=flag_id)
         flag = safety_services.safety_flag_resolve(
             actor=request.user, flag=flag, note=data.validated_data["note"], request=request
         )
-        return Response(s.SafetyFlagResolvedOut(flag).data)
+        return Response(s.SafetyFlagResolvedOutput(flag).data)
 
 
 class CareTeamScreeningApi(_ListApi):
     queryset = Screening.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesClinical]
 
-    @extend_schema(responses={200: s.ScreeningOut(many=True), **errors(404)}, tags=["care team"])
+    @extend_schema(responses={200: s.ScreeningOutput(many=True), **errors(404)}, tags=["care team"])
     def get(self, request, patient_id):
         patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
-        return self.paginated(selectors.screening_list(patient=patient), s.ScreeningOut, request=request)
+        return self.paginated(selectors.screening_list(patient=patient), s.ScreeningOutput, request=request)
 
     @extend_schema(
-        request=s.ScreeningIn,
-        responses={201: s.ScreeningOut, **errors(400, 403, 404)},
+        request=s.ScreeningInput,
+        responses={201: s.ScreeningOutput, **errors(400, 403, 404)},
         tags=["care team"],
         description=(
             "The patient's physician enters a screening (the free assessment's contraindication and "
@@ -372,31 +374,33 @@ class CareTeamScreeningApi(_ListApi):
         ),
     )
     def post(self, request, patient_id):
-        data = s.ScreeningIn(data=request.data)
+        data = s.ScreeningInput(data=request.data)
         data.is_valid(raise_exception=True)
         patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
         screening = screening_services.screening_record(
             actor=request.user, patient=patient, request=request, **data.validated_data
         )
-        return Response(s.ScreeningOut(screening).data, status=status.HTTP_201_CREATED)
+        return Response(s.ScreeningOutput(screening).data, status=status.HTTP_201_CREATED)
 
 
 class CareTeamContraindicationApi(_ListApi):
     queryset = Contraindication.objects.none()  # for the schema; reads go through selectors
     permission_classes = [SeesClinical]
 
-    @extend_schema(responses={200: s.ContraindicationOut(many=True), **errors(404)}, tags=["care team"])
+    @extend_schema(responses={200: s.ContraindicationOutput(many=True), **errors(404)}, tags=["care team"])
     def get(self, request, patient_id):
         patient = selectors.patient_visible_to(viewer=request.user, patient_public_id=patient_id)
-        return self.paginated(selectors.contraindication_list(patient=patient), s.ContraindicationOut, request=request)
+        return self.paginated(
+            selectors.contraindication_list(patient=patient), s.ContraindicationOutput, request=request
+        )
 
 
 class ContraindicationDecisionApi(APIView):
     permission_classes = [IsPhysician]
 
     @extend_schema(
-        request=s.ContraindicationDecisionIn,
-        responses={200: s.ContraindicationOut, **errors(400, 404, 409)},
+        request=s.ContraindicationDecisionInput,
+        responses={200: s.ContraindicationOutput, **errors(400, 404, 409)},
         tags=["care team"],
         description=(
             "The patient's physician records the clinical decision on a contraindication: `resolved` with a "
@@ -404,13 +408,13 @@ class ContraindicationDecisionApi(APIView):
         ),
     )
     def post(self, request, contraindication_id):
-        data = s.ContraindicationDecisionIn(data=request.data)
+        data = s.ContraindicationDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         record = selectors.contraindication_for_physician(viewer=request.user, public_id=contraindication_id)
         record = screening_services.contraindication_decide(
             actor=request.user, contraindication=record, request=request, **data.validated_data
         )
-        return Response(s.ContraindicationOut(record).data)
+        return Response(s.ContraindicationOutput(record).data)
 
 
 class ReviewQueueApi(APIView):
@@ -444,42 +448,42 @@ class ReviewQueueAssessmentsApi(_ListApi):
     queryset = Assessment.objects.none()  # for the schema; reads go through selectors
     permission_classes = [WorksReviewQueue]
 
-    @extend_schema(responses={200: s.ReviewAssessmentOut(many=True)}, tags=["care team"])
+    @extend_schema(responses={200: s.ReviewAssessmentOutput(many=True)}, tags=["care team"])
     def get(self, request):
         queryset = selectors.review_queue_assessments(viewer=request.user)
-        return self.paginated(queryset, s.ReviewAssessmentOut, request=request)
+        return self.paginated(queryset, s.ReviewAssessmentOutput, request=request)
 
 
 class ReviewQueueRegistrationsApi(_ListApi):
     queryset = PatientProfile.objects.none()  # for the schema; reads go through selectors
     permission_classes = [WorksReviewQueue]
 
-    @extend_schema(responses={200: s.ReviewRegistrationOut(many=True)}, tags=["care team"])
+    @extend_schema(responses={200: s.ReviewRegistrationOutput(many=True)}, tags=["care team"])
     def get(self, request):
         queryset = selectors.review_queue_registrations(viewer=request.user)
-        return self.paginated(queryset, s.ReviewRegistrationOut, request=request)
+        return self.paginated(queryset, s.ReviewRegistrationOutput, request=request)
 
 
 class AssessmentMarkReviewedApi(APIView):
     permission_classes = [WorksReviewQueue]
 
-    @extend_schema(request=None, responses={200: s.ReviewAssessmentOut, **errors(404)}, tags=["care team"])
+    @extend_schema(request=None, responses={200: s.ReviewAssessmentOutput, **errors(404)}, tags=["care team"])
     def post(self, request, assessment_id):
         assessment = selectors.assessment_for_staff(viewer=request.user, public_id=assessment_id)
         assessment = assessment_services.assessment_mark_reviewed(
             actor=request.user, assessment=assessment, request=request
         )
-        return Response(s.ReviewAssessmentOut(assessment).data)
+        return Response(s.ReviewAssessmentOutput(assessment).data)
 
 
 class AssignPhysicianApi(APIView):
     permission_classes = [WorksReviewQueue]
 
     @extend_schema(
-        request=s.AssignPhysicianIn, responses={200: s.ProfileOut, **errors(404, 409, 422)}, tags=["care team"]
+        request=s.AssignPhysicianInput, responses={200: s.ProfileOutput, **errors(404, 409, 422)}, tags=["care team"]
     )
     def post(self, request, patient_id):
-        data = s.AssignPhysicianIn(data=request.data)
+        data = s.AssignPhysicianInput(data=request.data)
         data.is_valid(raise_exception=True)
         patient = selectors.patient_visible_to(
             viewer=request.user, patient_public_id=patient_id, capability=Capability.REVIEW_QUEUE
@@ -492,4 +496,4 @@ class AssignPhysicianApi(APIView):
         with transaction.atomic():
             patient_assign_physician(actor=request.user, patient=patient, physician=physician, request=request)
         profile = selectors.patient_profile(patient=patient)
-        return Response(s.ProfileOut(profile).data)
+        return Response(s.ProfileOutput(profile).data)

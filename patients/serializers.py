@@ -25,26 +25,26 @@ from patients.scoring import INSTRUMENT_CHOICES, INSTRUMENTS
 from patients.selectors import progress
 
 
-class ReasonOut(serializers.Serializer):
+class ReasonOutput(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class CrisisLineOut(serializers.Serializer):
+class CrisisLineOutput(serializers.Serializer):
     name = serializers.CharField()
     call = serializers.CharField()
     text = serializers.CharField(allow_blank=True)
 
 
-class CrisisResourcesOut(serializers.Serializer):
+class CrisisResourcesOutput(serializers.Serializer):
     message = serializers.CharField()
-    lines = CrisisLineOut(many=True)
+    lines = CrisisLineOutput(many=True)
 
 
 # --- assessments ------------------------------------------------------------------------------
 
 
-class AssessmentIn(serializers.Serializer):
+class AssessmentInput(serializers.Serializer):
     zip_code = serializers.CharField(max_length=10)
     county_fips = serializers.CharField(max_length=5, required=False, allow_blank=True, allow_null=True)
     date_of_birth = serializers.DateField()
@@ -84,7 +84,7 @@ class AssessmentIn(serializers.Serializer):
         return attrs
 
 
-class LocationOut(serializers.Serializer):
+class LocationOutput(serializers.Serializer):
     zip_code = serializers.CharField()
     state = serializers.CharField(allow_blank=True)
     county_fips = serializers.CharField(allow_null=True)
@@ -93,27 +93,27 @@ class LocationOut(serializers.Serializer):
     served = serializers.BooleanField()
 
 
-class ScoreOut(serializers.Serializer):
+class QuestionnaireScoreOutput(serializers.Serializer):
     total = serializers.IntegerField()
     band = serializers.CharField()
 
 
-class AssessmentOut(serializers.Serializer):
+class AssessmentOutput(serializers.Serializer):
     assessment_id = serializers.UUIDField()
     claim_token = serializers.CharField(help_text="Send with assessment_id when registering to carry the answers over.")
     outcome = serializers.ChoiceField(choices=AssessmentOutcome.choices)
-    reasons = ReasonOut(many=True)
+    reasons = ReasonOutput(many=True)
     message = serializers.CharField()
-    location = LocationOut()
-    phq9 = ScoreOut(allow_null=True)
-    gad7 = ScoreOut(allow_null=True)
-    crisis_resources = CrisisResourcesOut(allow_null=True)
+    location = LocationOutput()
+    phq9 = QuestionnaireScoreOutput(allow_null=True)
+    gad7 = QuestionnaireScoreOutput(allow_null=True)
+    crisis_resources = CrisisResourcesOutput(allow_null=True)
 
 
 # --- profile ----------------------------------------------------------------------------------
 
 
-class ProfileIn(serializers.Serializer):
+class ProfileInput(serializers.Serializer):
     """PUT sends every field (optional ones left out are cleared), PATCH only what changes."""
 
     legal_first_name = serializers.CharField(max_length=150, required=False)
@@ -153,7 +153,7 @@ class ProfileIn(serializers.Serializer):
         return attrs
 
 
-class ProfileOut(serializers.ModelSerializer):
+class ProfileOutput(serializers.ModelSerializer):
     patient_id = serializers.UUIDField(source="user.public_id")
     email = serializers.EmailField(source="user.email")
     county_fips = serializers.CharField(source="county_id")
@@ -206,7 +206,7 @@ class ProfileOut(serializers.ModelSerializer):
 # --- consents ---------------------------------------------------------------------------------
 
 
-class ConsentDocumentOut(serializers.Serializer):
+class ConsentDocumentOutput(serializers.Serializer):
     document_id = serializers.UUIDField(source="document.public_id")
     kind = serializers.CharField(source="document.kind")
     version = serializers.IntegerField(source="document.version")
@@ -217,7 +217,7 @@ class ConsentDocumentOut(serializers.Serializer):
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ConsentSignatureOut(ReferenceIdsMixin, serializers.Serializer):
+class ConsentSignatureOutput(ReferenceIdsMixin, serializers.Serializer):
     signature_id = serializers.UUIDField(source="public_id")
     document_id = serializers.UUIDField(source="document.public_id")
     kind = serializers.CharField(source="document_kind")
@@ -229,7 +229,7 @@ class ConsentSignatureOut(ReferenceIdsMixin, serializers.Serializer):
 # --- questionnaires ---------------------------------------------------------------------------
 
 
-class QuestionnaireIn(serializers.Serializer):
+class QuestionnaireInput(serializers.Serializer):
     instrument = serializers.ChoiceField(choices=INSTRUMENT_CHOICES)
     # Items are checked by the scoring module (count, range), with codes wrong_item_count and
     # answer_out_of_range; here only "a list of numbers".
@@ -239,7 +239,7 @@ class QuestionnaireIn(serializers.Serializer):
     )
 
 
-class QuestionnaireOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class QuestionnaireOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     questionnaire_id = serializers.UUIDField(source="public_id")
     answers = serializers.ListField(child=serializers.IntegerField())
     score = serializers.SerializerMethodField(help_text="The instrument's score: the total, or PEG-3's mean.")
@@ -289,18 +289,18 @@ class QuestionnaireOut(ReferenceIdsMixin, serializers.ModelSerializer):
         return self._progress(obj).remission
 
 
-class QuestionnaireSubmitOut(QuestionnaireOut):
+class QuestionnaireSubmitOutput(QuestionnaireOutput):
     safety_flag_opened = serializers.SerializerMethodField()
     crisis_resources = serializers.SerializerMethodField()
 
-    class Meta(QuestionnaireOut.Meta):
-        fields = [*QuestionnaireOut.Meta.fields, "safety_flag_opened", "crisis_resources"]
+    class Meta(QuestionnaireOutput.Meta):
+        fields = [*QuestionnaireOutput.Meta.fields, "safety_flag_opened", "crisis_resources"]
         read_only_fields = fields
 
     def get_safety_flag_opened(self, obj) -> bool:
         return self.context.get("flag") is not None
 
-    @extend_schema_field(CrisisResourcesOut(allow_null=True))
+    @extend_schema_field(CrisisResourcesOutput(allow_null=True))
     def get_crisis_resources(self, obj):
         return CRISIS_RESOURCES if self.context.get("flag") is not None else None
 
@@ -308,7 +308,7 @@ class QuestionnaireSubmitOut(QuestionnaireOut):
 # --- vitals and the pre-session check ---------------------------------------------------------
 
 
-class BloodPressureIn(serializers.Serializer):
+class BloodPressureInput(serializers.Serializer):
     systolic = serializers.IntegerField()
     diastolic = serializers.IntegerField()
 
@@ -329,8 +329,8 @@ class BloodPressureIn(serializers.Serializer):
         return attrs
 
 
-class PreSessionCheckIn(serializers.Serializer):
-    readings = BloodPressureIn(many=True, help_text="Two seated readings after 5 minutes' rest.")
+class PreSessionCheckInput(serializers.Serializer):
+    readings = BloodPressureInput(many=True, help_text="Two seated readings after 5 minutes' rest.")
     rested_5_minutes = serializers.BooleanField()
     monitor_present = serializers.BooleanField()
     monitor_adult = serializers.BooleanField()
@@ -345,7 +345,7 @@ class PreSessionCheckIn(serializers.Serializer):
         return value
 
 
-class VitalReadingOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class VitalReadingOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     reading_id = serializers.UUIDField(source="public_id")
 
     class Meta:
@@ -354,20 +354,20 @@ class VitalReadingOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PreSessionCheckOut(serializers.Serializer):
+class PreSessionCheckOutput(serializers.Serializer):
     check_id = serializers.UUIDField(source="check.public_id")
     outcome = serializers.ChoiceField(choices=CheckOutcome.choices, source="check.outcome")
     reasons = serializers.ListField(child=serializers.CharField(), source="check.reasons")
     judged_systolic = serializers.IntegerField(source="check.judged_systolic")
     judged_diastolic = serializers.IntegerField(source="check.judged_diastolic")
-    readings = VitalReadingOut(many=True)
+    readings = VitalReadingOutput(many=True)
     instructions = serializers.CharField(allow_blank=True)
 
 
 # --- safety flags and care-team views ---------------------------------------------------------
 
 
-class SafetyFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class SafetyFlagOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     flag_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 
@@ -377,23 +377,23 @@ class SafetyFlagOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SafetyFlagResolvedOut(SafetyFlagOut):
+class SafetyFlagResolvedOutput(SafetyFlagOutput):
     resolved_at = serializers.DateTimeField()
 
-    class Meta(SafetyFlagOut.Meta):
-        fields = [*SafetyFlagOut.Meta.fields, "resolved_at"]
+    class Meta(SafetyFlagOutput.Meta):
+        fields = [*SafetyFlagOutput.Meta.fields, "resolved_at"]
         read_only_fields = fields
 
 
-class ResolveIn(serializers.Serializer):
+class ResolveInput(serializers.Serializer):
     note = serializers.CharField(max_length=4000, help_text="The clinical note: what was done, why dosing may resume.")
 
 
-class ReviewAssessmentOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class ReviewAssessmentOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     assessment_id = serializers.UUIDField(source="public_id")
     county_fips = serializers.CharField(source="county_id", allow_null=True)
     patient_id = serializers.UUIDField(source="patient.public_id", allow_null=True)
-    reasons = ReasonOut(many=True)
+    reasons = ReasonOutput(many=True)
 
     class Meta:
         model = Assessment
@@ -413,7 +413,7 @@ class ReviewAssessmentOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReviewRegistrationOut(serializers.ModelSerializer):
+class ReviewRegistrationOutput(serializers.ModelSerializer):
     patient_id = serializers.UUIDField(source="user.public_id")
     county_fips = serializers.CharField(source="county_id")
     missing_items = serializers.ListField(child=serializers.CharField())
@@ -432,12 +432,12 @@ class ReviewRegistrationOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssignPhysicianIn(serializers.Serializer):
+class AssignPhysicianInput(serializers.Serializer):
     physician_id = serializers.UUIDField()
 
 
 # --- screening in the chart -------------------------------------------------------------------
-class ScreeningIn(serializers.Serializer):
+class ScreeningInput(serializers.Serializer):
     contraindications = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(eligibility.CONTRAINDICATIONS)), required=False, default=list
     )
@@ -446,7 +446,7 @@ class ScreeningIn(serializers.Serializer):
     )
 
 
-class ScreeningOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class ScreeningOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     screening_id = serializers.UUIDField(source="public_id")
 
     class Meta:
@@ -455,7 +455,7 @@ class ScreeningOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContraindicationOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class ContraindicationOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     contraindication_id = serializers.UUIDField(source="public_id")
     patient_id = serializers.UUIDField(source="patient.public_id")
 
@@ -475,7 +475,7 @@ class ContraindicationOut(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContraindicationDecisionIn(serializers.Serializer):
+class ContraindicationDecisionInput(serializers.Serializer):
     decision = serializers.ChoiceField(
         choices=["resolved", "confirmed"],
         help_text="`resolved`: treatment may go ahead (explain in the note); `confirmed`: not a candidate.",

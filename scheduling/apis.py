@@ -41,7 +41,7 @@ from scheduling.serializers import (
     AvailabilityDaysQuery,
     AvailabilityExceptionInput,
     AvailabilityExceptionOutput,
-    AvailabilityExceptionPatch,
+    AvailabilityExceptionPatchInput,
     AvailabilityOutput,
     AvailabilityQuery,
     BookInput,
@@ -54,13 +54,13 @@ from scheduling.serializers import (
     RescheduleInput,
     StaffVisitLocationInput,
     StaffVisitLocationOutput,
-    StaffVisitLocationPatch,
+    StaffVisitLocationPatchInput,
     VisitLocationOutput,
     VisitLocationQuery,
     VisitNoteOutput,
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
-    WeeklyAvailabilityPatch,
+    WeeklyAvailabilityPatchInput,
     appointment_list_data,
     appointment_type_data,
     caseload_row_data,
@@ -335,13 +335,13 @@ class StaffVisitLocationDetailApi(APIView):
     permission_classes = [ManagesCredentials]  # practice set-up, like credentials
 
     @extend_schema(
-        request=StaffVisitLocationPatch,
+        request=StaffVisitLocationPatchInput,
         responses={200: StaffVisitLocationOutput, **errors(400, 404)},
         tags=TAGS,
         description="Change an office; `is_active: false` takes it out of search and booking (booked visits keep it).",
     )
     def patch(self, request, public_id):
-        data = StaffVisitLocationPatch(data=request.data, partial=True)
+        data = StaffVisitLocationPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         location = location_services.visit_location_update(
             actor=request.user, public_id=public_id, request=request, **data.validated_data
@@ -598,10 +598,10 @@ class WeeklyAvailabilityDetailApi(APIView):
     permission_classes = [IsPhysician]
 
     @extend_schema(
-        request=WeeklyAvailabilityPatch, responses={200: WeeklyAvailabilityOutput}, parameters=[_ID], tags=TAGS
+        request=WeeklyAvailabilityPatchInput, responses={200: WeeklyAvailabilityOutput}, parameters=[_ID], tags=TAGS
     )
     def patch(self, request, public_id):
-        data = WeeklyAvailabilityPatch(data=request.data, partial=True)
+        data = WeeklyAvailabilityPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         row = availability_services.weekly_availability_update(
             actor=request.user, public_id=public_id, **data.validated_data
@@ -638,10 +638,13 @@ class AvailabilityExceptionDetailApi(APIView):
     permission_classes = [IsPhysician]
 
     @extend_schema(
-        request=AvailabilityExceptionPatch, responses={200: AvailabilityExceptionOutput}, parameters=[_ID], tags=TAGS
+        request=AvailabilityExceptionPatchInput,
+        responses={200: AvailabilityExceptionOutput},
+        parameters=[_ID],
+        tags=TAGS,
     )
     def patch(self, request, public_id):
-        data = AvailabilityExceptionPatch(data=request.data, partial=True)
+        data = AvailabilityExceptionPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         row = availability_services.availability_exception_update(
             actor=request.user, public_id=public_id, **data.validated_data

@@ -137,7 +137,7 @@ class StaffVisitLocationInput(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
 
 
-class StaffVisitLocationPatch(StaffVisitLocationInput):
+class StaffVisitLocationPatchInput(StaffVisitLocationInput):
     name = serializers.CharField(max_length=120, required=False)
     kind = serializers.ChoiceField(choices=VisitLocationKind.choices, required=False)
     address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -407,7 +407,7 @@ class WeeklyAvailabilityInput(serializers.Serializer):
         return attrs
 
 
-class WeeklyAvailabilityPatch(WeeklyAvailabilityInput):
+class WeeklyAvailabilityPatchInput(WeeklyAvailabilityInput):
     weekday = serializers.ChoiceField(choices=Weekday.choices, required=False)
     start_time = serializers.TimeField(required=False)
     end_time = serializers.TimeField(required=False)
@@ -447,7 +447,7 @@ class AvailabilityExceptionInput(serializers.Serializer):
         return attrs
 
 
-class AvailabilityExceptionPatch(serializers.Serializer):
+class AvailabilityExceptionPatchInput(serializers.Serializer):
     date = serializers.DateField(required=False)
     kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False)
     start_time = serializers.TimeField(required=False, allow_null=True)

@@ -289,3 +289,25 @@ def test_selectors_take_the_person_asking_as_viewer():
             if names_viewer and (module, node.name) not in NOT_A_VIEWER:
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}(*, {first}, ...): name it viewer")
     assert not wrong, "\n".join(wrong)
+
+
+# Serializer classes say which side of the wire they are on (docs/architecture.md#conventions).
+SERIALIZER_SUFFIXES = ("Input", "Query", "Output")
+SHARED_SHAPES = {
+    # Nested in the notification preferences' request and answer alike.
+    ("notifications.serializers", "GroupChannels"),
+    ("notifications.serializers", "ChannelsField"),
+}
+
+
+def test_serializer_names_say_input_query_or_output():
+    wrong = []
+    for module, path in MODULES.items():
+        if module.split(".")[0] not in RANK or not module.endswith(".serializers"):
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            if not node.name.endswith(SERIALIZER_SUFFIXES) and (module, node.name) not in SHARED_SHAPES:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not wrong, "end serializer names in Input, Query or Output:\n" + "\n".join(wrong)

@@ -35,20 +35,20 @@ class _Paged(GenericAPIView):
     def paginate(self, request, queryset):
         page = self.paginate_queryset(queryset)
         audit_log(request, AuditAction.READ, *page, detail="list")
-        return self.get_paginated_response(s.SessionOut(page, many=True, context=_context()).data)
+        return self.get_paginated_response(s.SessionOutput(page, many=True, context=_context()).data)
 
 
 class PatientSessionsApi(_Paged):
     queryset = DosingSession.objects.none()  # for the schema; reads go through selectors
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: s.SessionOut(many=True)}, tags=["patient"])
+    @extend_schema(responses={200: s.SessionOutput(many=True)}, tags=["patient"])
     def get(self, request):
         return self.paginate(request, selectors.sessions_for_patient(viewer=request.user))
 
     @extend_schema(
-        request=s.SessionStartIn,
-        responses={201: s.SessionOut, **errors(400, 409, 422)},
+        request=s.SessionStartInput,
+        responses={201: s.SessionOutput, **errors(400, 409, 422)},
         tags=["patient"],
         description=(
             "Start a dosing session. 422 `session_refused` lists every failing rule: "
@@ -58,27 +58,27 @@ class PatientSessionsApi(_Paged):
         ),
     )
     def post(self, request):
-        data = s.SessionStartIn(data=request.data)
+        data = s.SessionStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         session = sessions.session_start(patient=request.user, request=request, **data.validated_data)
-        return Response(s.SessionOut(session, context=_context()).data, status=status.HTTP_201_CREATED)
+        return Response(s.SessionOutput(session, context=_context()).data, status=status.HTTP_201_CREATED)
 
 
 class PatientSessionEndApi(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(request=None, responses={200: s.SessionOut, **errors(404, 409)}, tags=["patient"])
+    @extend_schema(request=None, responses={200: s.SessionOutput, **errors(404, 409)}, tags=["patient"])
     def post(self, request, session_id):
         session = sessions.session_end(patient=request.user, session_id=session_id, request=request)
-        return Response(s.SessionOut(session, context=_context()).data)
+        return Response(s.SessionOutput(session, context=_context()).data)
 
 
 class PatientSessionCheckInApi(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        request=s.CheckInIn,
-        responses={201: s.CheckInResultOut, **errors(400, 404, 409)},
+        request=s.CheckInInput,
+        responses={201: s.CheckInResultOutput, **errors(400, 404, 409)},
         tags=["patient"],
         description=(
             "The post-session check-in, once per ended session, within the policy's window after the end "
@@ -87,7 +87,7 @@ class PatientSessionCheckInApi(APIView):
         ),
     )
     def post(self, request, session_id):
-        data = s.CheckInIn(data=request.data)
+        data = s.CheckInInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         bp = values.pop("blood_pressure", None)
@@ -109,14 +109,14 @@ class PatientSessionCheckInApi(APIView):
         if SafetyFlagKind.URINARY_SYMPTOMS in kinds:
             instructions.append(policy.URINARY_INSTRUCTIONS)
         body = {"check_in": result.check_in, "instructions": instructions}
-        return Response(s.CheckInResultOut(body).data, status=status.HTTP_201_CREATED)
+        return Response(s.CheckInResultOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 class PatientSupplyApi(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        responses={200: s.SupplyOut(many=True)},
+        responses={200: s.SupplyOutput(many=True)},
         tags=["patient"],
         description="Per active prescription: doses delivered, used and left, and the expected run-out date.",
     )
@@ -124,7 +124,7 @@ class PatientSupplyApi(APIView):
         zone = patient_zone(getattr(request.user, "patient_profile", None))
         today = timezone.localtime(timezone.now(), zone).date()
         rows = supply.supply_for_prescriptions(patient=request.user, on=today)
-        return Response(s.SupplyOut(rows, many=True).data)
+        return Response(s.SupplyOutput(rows, many=True).data)
 
 
 class CareTeamSessionsApi(_Paged):
@@ -132,7 +132,7 @@ class CareTeamSessionsApi(_Paged):
     permission_classes = [SeesClinical]
 
     @extend_schema(
-        responses={200: s.SessionOut(many=True), **errors(404)},
+        responses={200: s.SessionOutput(many=True), **errors(404)},
         tags=["care team"],
         description="A patient's sessions with their check-ins and flags (physician: caseload; staff: any).",
     )

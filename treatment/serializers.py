@@ -9,18 +9,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import ReferenceIdsMixin
-from patients.serializers import BloodPressureIn
+from patients.serializers import BloodPressureInput
 from treatment.models import DosingSession, SessionCheckIn, SessionStatus
 from treatment.policy import policy_on
 
 
-class SessionStartIn(serializers.Serializer):
+class SessionStartInput(serializers.Serializer):
     monitor_attested = serializers.BooleanField(
         help_text="The treatment monitor named in the profile is present, adult and sober, for the whole session."
     )
 
 
-class CheckInIn(serializers.Serializer):
+class CheckInInput(serializers.Serializer):
     overall = serializers.IntegerField(min_value=0, max_value=10, help_text="How you feel: 0 very bad - 10 very good.")
     nausea_vomiting = serializers.BooleanField()
     dizziness = serializers.BooleanField()
@@ -28,26 +28,26 @@ class CheckInIn(serializers.Serializer):
     headache = serializers.BooleanField()
     urinary_pain = serializers.BooleanField()
     blood_in_urine = serializers.BooleanField()
-    blood_pressure = BloodPressureIn(required=False, allow_null=True, default=None)
+    blood_pressure = BloodPressureInput(required=False, allow_null=True, default=None)
     did_not_drive = serializers.BooleanField(help_text="I did not drive after the session.")
     notes = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class FlagRefOut(ReferenceIdsMixin, serializers.Serializer):
+class FlagRefOutput(ReferenceIdsMixin, serializers.Serializer):
     flag_id = serializers.UUIDField(source="public_id")
     kind = serializers.CharField()
     status = serializers.CharField()
 
 
-class BloodPressureOut(serializers.Serializer):
+class BloodPressureOutput(serializers.Serializer):
     systolic = serializers.IntegerField()
     diastolic = serializers.IntegerField()
 
 
-class CheckInOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class CheckInOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     check_in_id = serializers.UUIDField(source="public_id")
-    blood_pressure = BloodPressureOut(source="vital_reading", allow_null=True)
-    flags = FlagRefOut(many=True)
+    blood_pressure = BloodPressureOutput(source="vital_reading", allow_null=True)
+    flags = FlagRefOutput(many=True)
 
     class Meta:
         model = SessionCheckIn
@@ -73,7 +73,7 @@ class CheckInOut(ReferenceIdsMixin, serializers.ModelSerializer):
 CHECK_IN_STATUSES = ["not_due", "due", "done", "overdue"]
 
 
-class SessionOut(ReferenceIdsMixin, serializers.ModelSerializer):
+class SessionOutput(ReferenceIdsMixin, serializers.ModelSerializer):
     session_id = serializers.UUIDField(source="public_id")
     prescription_id = serializers.UUIDField(source="prescription.public_id")
     fill_id = serializers.UUIDField(source="fill.public_id")
@@ -125,18 +125,18 @@ class SessionOut(ReferenceIdsMixin, serializers.ModelSerializer):
             return "not_due"
         return "overdue" if timezone.now() > self._closes_at(session) else "due"
 
-    @extend_schema_field(CheckInOut(allow_null=True))
+    @extend_schema_field(CheckInOutput(allow_null=True))
     def get_check_in(self, session):
         check_in = getattr(session, "check_in", None)
-        return CheckInOut(check_in).data if check_in is not None else None
+        return CheckInOutput(check_in).data if check_in is not None else None
 
 
-class CheckInResultOut(serializers.Serializer):
-    check_in = CheckInOut()
+class CheckInResultOutput(serializers.Serializer):
+    check_in = CheckInOutput()
     instructions = serializers.ListField(child=serializers.CharField())
 
 
-class SupplyOut(serializers.Serializer):
+class SupplyOutput(serializers.Serializer):
     prescription_id = serializers.UUIDField(source="prescription.public_id")
     product = serializers.CharField(source="prescription.product.__str__")
     dispensing_unit = serializers.CharField(source="prescription.product.dispensing_unit")

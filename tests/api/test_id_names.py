@@ -13,7 +13,7 @@ from api.serializers import ReferenceIdsMixin
 pytestmark = pytest.mark.django_db
 
 
-class _Out(ReferenceIdsMixin, serializers.Serializer):
+class _Output(ReferenceIdsMixin, serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     patient = serializers.UUIDField(source="patient.public_id")
     order = serializers.UUIDField(source="order.public_id", allow_null=True, default=None)
@@ -25,7 +25,7 @@ def test_each_reference_gets_its_suffixed_twin_with_the_same_value():
     row = SimpleNamespace(
         public_id=own, patient=SimpleNamespace(public_id=patient), order=SimpleNamespace(public_id=order), status="x"
     )
-    data = _Out(row).data
+    data = _Output(row).data
     assert data["id"] == str(own)
     assert data["patient"] == data["patient_id"] == str(patient)
     assert data["order"] == data["order_id"] == str(order)
@@ -137,13 +137,13 @@ def test_an_own_id_named_after_the_resource_gets_id_beside_it(anon_client):
     """`flag_id` on a safety flag is the flag's own id: `id` is added (first) and `flag_id` is deprecated."""
     components = anon_client.get("/api/schema/?format=json").json()["components"]["schemas"]
     for component, alias in [
-        ("SafetyFlagOut", "flag_id"),
-        ("SessionOut", "session_id"),
-        ("CheckInOut", "check_in_id"),
-        ("QuestionnaireOut", "questionnaire_id"),
-        ("ClusterAttackOut", "attack_id"),
-        ("ReviewFlagOut", "flag_id"),
-        ("ContraindicationOut", "contraindication_id"),
+        ("SafetyFlagOutput", "flag_id"),
+        ("SessionOutput", "session_id"),
+        ("CheckInOutput", "check_in_id"),
+        ("QuestionnaireOutput", "questionnaire_id"),
+        ("ClusterAttackOutput", "attack_id"),
+        ("ReviewFlagOutput", "flag_id"),
+        ("ContraindicationOutput", "contraindication_id"),
     ]:
         properties = components[component]["properties"]
         assert next(iter(properties)) == "id", component
@@ -152,7 +152,7 @@ def test_an_own_id_named_after_the_resource_gets_id_beside_it(anon_client):
     deprecated = {
         f"{c}.{n}" for c, s in components.items() for n, p in (s.get("properties") or {}).items() if p.get("deprecated")
     }
-    assert "SafetyFlagOut.patient_id" not in deprecated
+    assert "SafetyFlagOutput.patient_id" not in deprecated
 
 
 def test_own_id_twin_carries_the_same_value():
