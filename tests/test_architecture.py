@@ -303,7 +303,8 @@ SHARED_SHAPES = {
 def test_serializer_names_say_input_query_or_output():
     wrong = []
     for module, path in MODULES.items():
-        if module.split(".")[0] not in RANK or not module.endswith(".serializers"):
+        # api/serializers.py holds the building blocks (mixins, base fields), not request or answer shapes.
+        if module.split(".")[0] not in RANK or not module.endswith(".serializers") or module == "api.serializers":
             continue
         for node in ast.parse(path.read_text()).body:
             if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
