@@ -49,8 +49,9 @@ IN_FUNCTION_CEILING = 27
 SERVICES_IMPORTING_TASKS = {
     # The outbox itself enqueues its own sender after commit: that is the mechanism, not a shortcut.
     ("notifications.services", "notifications.tasks"),
+    # The eRx submission row is its own outbox (pending -> sending, a beat sweep takes back what a
+    # dead worker held); the task is its fast path, carrying the task id the vendor dedupes on.
     ("prescriptions.services.erx", "prescriptions.erx.tasks"),
-    ("prescriptions.services.orders", "prescriptions.tasks"),
     # A stored Stripe (or sandbox) event is applied by its task after commit, as the webhook always did.
     ("billing.services.webhooks", "billing.tasks"),
 }

@@ -136,13 +136,23 @@ def _save_next_order(prescription: Prescription, *, quantity: int, ship_to, now:
     return order
 
 
-def _enqueue_hand_off(order: DeliveryOrder) -> None:
+def _enqueue_hand_off(order: DeliveryOrder, *, release: OrderEvent | None = None) -> None:
     # The hand-off is an outbox effect written in this transaction: performed after commit, or
     # re-driven by the outbox sweep if that message is lost (docs/notifications.md#side-effects).
+    # An order released from a hold is handed off again: its key names the release's event, so
+    # the first hand-off's row (done) does not swallow it.
+    key = f"pharmacy-hand-off:{order.pk}" + (f":release-{release.pk}" if release is not None else "")
     effect_enqueue(
-        handler="prescriptions.services.orders.delivery_order_hand_off",
+        handler="prescriptions.services.orders.delivery_order_hand_off", args={"order_id": order.pk}, dedupe_key=key
+    )
+
+
+def _enqueue_start_tracking(order: DeliveryOrder) -> None:
+    # Carrier tracking starts once per order (an outbox effect, like the hand-off).
+    effect_enqueue(
+        handler="prescriptions.services.tracking.shipment_start_tracking",
         args={"order_id": order.pk},
-        dedupe_key=f"pharmacy-hand-off:{order.pk}",
+        dedupe_key=f"start-tracking:{order.pk}",
     )
 
 
@@ -179,12 +189,10 @@ def delivery_order_release_holds() -> int:
                     DeliveryOrder.objects.filter(pk=order.pk).update(hold_reasons=reasons)
                 continue
             order.hold_reasons = []
-            _apply_transition(
+            event = _apply_transition(
                 order, to_status=OrderStatus.CREATED, actor=None, source=EventSource.SYSTEM, note="hold cleared"
             )
-            from prescriptions.tasks import hand_off_order
-
-            hand_off_order.delay_on_commit(order.pk)
+            _enqueue_hand_off(order, release=event)
             released += 1
     return released
 
@@ -257,16 +265,12 @@ def delivery_order_transition(
         order.carrier, order.tracking_number = carrier, tracking_number
     if to_status == OrderStatus.ON_HOLD:  # paused by staff: only staff release it
         order.hold_reasons = [STAFF_HOLD]
-    _apply_transition(order, to_status=to_status, actor=actor, source=source, note=note)
+    event = _apply_transition(order, to_status=to_status, actor=actor, source=source, note=note)
     audit_log(request, AuditAction.UPDATE, order, actor=actor, detail=f"status {to_status}")
     if to_status == OrderStatus.SHIPPED and not order.tracker_id:
-        from prescriptions.tasks import start_tracking
-
-        start_tracking.delay_on_commit(order.pk)
+        _enqueue_start_tracking(order)
     if to_status == OrderStatus.CREATED:  # released from on_hold by staff: the hand-off checks again
-        from prescriptions.tasks import hand_off_order
-
-        hand_off_order.delay_on_commit(order.pk)
+        _enqueue_hand_off(order, release=event)
     return order
 
 

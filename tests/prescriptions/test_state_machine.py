@@ -93,3 +93,28 @@ def test_adult_signature_is_always_required_by_constraint(order_factory):
     order = order_factory()
     with pytest.raises(IntegrityError), transaction.atomic():
         type(order).objects.filter(pk=order.pk).update(adult_signature_required=False)
+
+
+def test_a_released_order_and_a_shipped_one_get_their_effects_through_the_outbox(order_factory, staff):
+    """Released from a hold, an order is handed off again under a key of its own (the first
+    hand-off's done row does not swallow it); marked shipped, its tracking starts once. Both are
+    outbox rows written with the transition (docs/notifications.md#side-effects)."""
+    from notifications.models import OutboxEffect
+
+    order = order_factory(status=OrderStatus.CREATED)
+    delivery_order_transition(actor=staff, order_id=order.public_id, to_status=OrderStatus.ON_HOLD)
+    delivery_order_transition(actor=staff, order_id=order.public_id, to_status=OrderStatus.CREATED)
+    delivery_order_transition(actor=staff, order_id=order.public_id, to_status=OrderStatus.ON_HOLD)
+    delivery_order_transition(actor=staff, order_id=order.public_id, to_status=OrderStatus.CREATED)
+    hand_offs = OutboxEffect.objects.filter(dedupe_key__startswith=f"pharmacy-hand-off:{order.pk}:release-")
+    assert hand_offs.count() == 2
+    assert {e.handler for e in hand_offs} == {"prescriptions.services.orders.delivery_order_hand_off"}
+    assert all(e.args == {"order_id": order.pk} for e in hand_offs)
+
+    shipped = order_factory(status=OrderStatus.COMPOUNDING)
+    delivery_order_transition(
+        actor=staff, order_id=shipped.public_id, to_status="shipped", carrier="UPS", tracking_number="1Z999"
+    )
+    tracking = OutboxEffect.objects.get(dedupe_key=f"start-tracking:{shipped.pk}")
+    assert tracking.handler == "prescriptions.services.tracking.shipment_start_tracking"
+    assert tracking.args == {"order_id": shipped.pk}
