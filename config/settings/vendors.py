@@ -8,8 +8,8 @@ push vendors: notifications.py. docs/architecture.md#vendor-adapters
 import hashlib
 import os
 
+import stripe
 from django.core.exceptions import ImproperlyConfigured
-from stripe._api_version import _ApiVersion as _StripeApiVersion
 
 from .core import SECRET_KEY
 from .environment import env
@@ -45,8 +45,9 @@ BILLING_SANDBOX_CHECKOUT_URL = env.str(
     "BILLING_SANDBOX_CHECKOUT_URL", default="https://sandbox-billing.invalid/checkout"
 )
 BILLING_SANDBOX_PORTAL_URL = env.str("BILLING_SANDBOX_PORTAL_URL", default="https://sandbox-billing.invalid/portal")
-# Pinned in one place: requests and webhook payloads are read in this version's shapes.
-STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default=_StripeApiVersion.CURRENT)
+# Pinned in one place: requests and webhook payloads are read in this version's shapes. The
+# default is the version the pinned SDK is written for (its public `stripe.api_version`).
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default=stripe.api_version)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 BILLING_CHECKOUT_SUCCESS_URL = env.str(
