@@ -42,7 +42,10 @@ def _is_own_id_alias(name: str, field) -> bool:
 
 class ReferenceIdsMixin:
     """Adds `<name>_id` beside every UUID reference field named `<name>` (source `<name>.public_id`),
-    and `id` beside a field that names the resource's own public id `<name>_id`."""
+    and `id` beside a field that names the resource's own public id `<name>_id` (found by its
+    source `public_id`, or named by the class attribute `own_id`)."""
+
+    own_id: str | None = None
 
     def get_fields(self):
         fields = super().get_fields()
@@ -50,10 +53,15 @@ class ReferenceIdsMixin:
             twin = f"{name}_id"
             if twin not in fields and _is_unsuffixed_reference(name, field):
                 fields[twin] = copy.deepcopy(field)
-        aliases = [name for name, field in fields.items() if _is_own_id_alias(name, field)]
+        # A serializer whose own id does not come straight from `public_id` (an answer built from
+        # a dict, or one wrapping the record) names that field in `own_id`.
+        declared = getattr(self, "own_id", None)
+        aliases = [declared] if declared else [n for n, f in fields.items() if _is_own_id_alias(n, f)]
         if "id" not in fields and len(aliases) == 1:
             alias = fields[aliases[0]]
             own = copy.deepcopy(alias)
+            if own.source is None:  # the alias reads the key of its own name: so does `id`
+                own.source = aliases[0]
             note = "Deprecated: use `id` (docs/api-conventions.md#ids)."
             alias.help_text = f"{alias.help_text} {note}" if alias.help_text else note
             extend_schema_field({"type": "string", "format": "uuid", "deprecated": True})(alias)

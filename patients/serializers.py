@@ -98,7 +98,9 @@ class QuestionnaireScoreOutput(serializers.Serializer):
     band = serializers.CharField()
 
 
-class AssessmentOutput(serializers.Serializer):
+class AssessmentOutput(ReferenceIdsMixin, serializers.Serializer):
+    own_id = "assessment_id"
+
     assessment_id = serializers.UUIDField()
     claim_token = serializers.CharField(help_text="Send with assessment_id when registering to carry the answers over.")
     outcome = serializers.ChoiceField(choices=AssessmentOutcome.choices)
@@ -206,7 +208,9 @@ class ProfileOutput(serializers.ModelSerializer):
 # --- consents ---------------------------------------------------------------------------------
 
 
-class ConsentDocumentOutput(serializers.Serializer):
+class ConsentDocumentOutput(ReferenceIdsMixin, serializers.Serializer):
+    own_id = "document_id"
+
     document_id = serializers.UUIDField(source="document.public_id")
     kind = serializers.CharField(source="document.kind")
     version = serializers.IntegerField(source="document.version")
@@ -354,7 +358,9 @@ class VitalReadingOutput(ReferenceIdsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PreSessionCheckOutput(serializers.Serializer):
+class PreSessionCheckOutput(ReferenceIdsMixin, serializers.Serializer):
+    own_id = "check_id"
+
     check_id = serializers.UUIDField(source="check.public_id")
     outcome = serializers.ChoiceField(choices=CheckOutcome.choices, source="check.outcome")
     reasons = serializers.ListField(child=serializers.CharField(), source="check.reasons")

@@ -183,3 +183,24 @@ def test_board_rows_and_availability_carry_both_names(physician):
     assert {"location", "location_id"} <= set(WeeklyAvailabilityOutput().fields)
     assert {"location", "location_id"} <= set(AvailabilityExceptionOutput().fields)
     assert {"appointment", "appointment_id"} <= set(VisitNoteOutput().fields)
+
+
+def test_answers_whose_own_id_is_not_public_id_get_id_too(anon_client):
+    """An answer built from a dict (the assessment) or wrapping its record (the pre-session check,
+    a consent document with its signature state) declares which field is its own id."""
+    schema = anon_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    for component, old in [
+        ("AssessmentOutput", "assessment_id"),
+        ("PreSessionCheckOutput", "check_id"),
+        ("ConsentDocumentOutput", "document_id"),
+    ]:
+        properties = schema[component]["properties"]
+        assert properties["id"]["format"] == "uuid", component
+        assert properties[old].get("deprecated") is True, component
+
+
+def test_an_assessment_answer_carries_its_id_under_both_names():
+    from patients.serializers import AssessmentOutput
+
+    fields = AssessmentOutput().fields
+    assert list(fields)[0] == "id" and fields["id"].source == "assessment_id"
