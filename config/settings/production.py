@@ -24,7 +24,7 @@ tune_postgres(DATABASES["default"], env=env, statement_timeout_ms=30_000)
 REDIS_URL = env.str("REDIS_URL")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "api.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
 # base.py derived the JWT key from its dev SECRET_KEY: derive it again from the real one.
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY)}
 
