@@ -28,7 +28,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SORT = os.environ.get("BENCH_PROFILE_SORT", "cumulative").split(",")
-READS = ("floor", "availability_day", "availability_strip", "availability", "caseload", "patient_home", "delivery_board")
+READS = (
+    "floor",
+    "availability_day",
+    "availability_strip",
+    "availability",
+    "caseload",
+    "patient_home",
+    "delivery_board",
+)
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
 
 
 def _environ(req) -> dict:
@@ -137,17 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in wanted:
         if name != "floor":
             rows[name] = measure(app, by_name[name], args.calls)
-    print(f"{'endpoint':<22}{'cpu ms':>9}{'cpu p90':>9}{'wall ms':>9}{'stmts':>7}{'floor/cpu':>11}")
+    say(f"{'endpoint':<22}{'cpu ms':>9}{'cpu p90':>9}{'wall ms':>9}{'stmts':>7}{'floor/cpu':>11}")
     for name, row in rows.items():
         ratio = floor["cpu_ms"] / row["cpu_ms"] if row["cpu_ms"] else float("nan")
-        print(
+        say(
             f"{name:<22}{row['cpu_ms']:>9.2f}{row['cpu_p90_ms']:>9.2f}{row['wall_ms']:>9.2f}"
             f"{row['statements']:>7.0f}{ratio:>11.2f}"
         )
     if args.cprofile:
         for name in wanted:
-            print(f"\n--- {name} ---")
-            print(profile(app, by_name[name], min(args.calls, 100), args.cprofile))
+            say(f"\n--- {name} ---")
+            say(profile(app, by_name[name], min(args.calls, 100), args.cprofile))
     return 0
 
 
