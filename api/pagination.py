@@ -1,6 +1,7 @@
 """The API's one pagination module (docs/api-conventions.md#pagination): page numbers for bounded
 lists (PagePagination), keyset cursors for lists that grow without bound (KeysetPagination)."""
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -22,6 +23,19 @@ MAX_PAGE = 100_000
 
 # The annotation that carries the total in the page query (page_count = "window").
 TOTAL = "_page_total_rows"
+
+
+class PagedRows:
+    """A list read one page at a time by `fetch(offset, limit) -> (rows, total)`: one statement
+    that returns the page's rows (plain tuples, dicts...) and the list's total, e.g. with
+    COUNT(*) OVER () (api/compiled.py). An empty page cannot tell the total: `fetch(0, 1)` then."""
+
+    def __init__(self, fetch: Callable[[int, int], tuple[list, int]]):
+        self.fetch = fetch
+
+    def count(self) -> int:
+        """The total alone (Django's Paginator asks for it for `?page=last`)."""
+        return self.fetch(0, 1)[1]
 
 
 class PageFirstPaginator(DjangoPaginator):
@@ -46,7 +60,10 @@ class PageFirstPaginator(DjangoPaginator):
             self.count = count()
 
     def page(self, number):
-        if "count" in self.__dict__ or not isinstance(self.object_list, QuerySet) or self.strategy == "query":
+        paged = isinstance(self.object_list, PagedRows)
+        if not paged and (
+            "count" in self.__dict__ or not isinstance(self.object_list, QuerySet) or self.strategy == "query"
+        ):
             return super().page(number)
         try:
             if isinstance(number, float) and not number.is_integer():
@@ -59,6 +76,8 @@ class PageFirstPaginator(DjangoPaginator):
         if number > MAX_PAGE:  # the offset would overflow the database's integer: past any real end
             raise EmptyPage(self.error_messages["no_results"])
         bottom = (number - 1) * self.per_page
+        if paged:
+            return self._paged_rows(number, bottom)
         queryset = self.object_list
         if self.strategy == "window":
             queryset = queryset.annotate(**{TOTAL: Window(Count("*"))})
@@ -68,6 +87,15 @@ class PageFirstPaginator(DjangoPaginator):
         elif (rows and len(rows) < self.per_page) or (not rows and bottom == 0):
             self.count = bottom + len(rows)
         # else: a full page or past the end: `count` runs COUNT(*) below.
+        if number > self.num_pages:
+            raise EmptyPage(self.error_messages["no_results"])
+        return self._get_page(rows, number, self)
+
+    def _paged_rows(self, number: int, bottom: int):
+        rows, total = self.object_list.fetch(bottom, self.per_page)
+        if not rows and bottom:
+            _, total = self.object_list.fetch(0, 1)
+        self.count = total  # fetch answers 0 with no rows
         if number > self.num_pages:
             raise EmptyPage(self.error_messages["no_results"])
         return self._get_page(rows, number, self)

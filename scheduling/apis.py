@@ -565,10 +565,17 @@ class PhysicianCaseloadApi(GenericAPIView):
     def get(self, request):
         # The read model: one query for the page and its stored rows, stale rows recomputed
         # together (docs/caseload.md).
-        page = self.paginate_queryset(caseload.page_queryset(physician=request.user))
-        rows = caseload.page_rows(physician=request.user, profiles=page)
-        audit_log(request, AuditAction.READ, *[r.patient for r in rows], detail="caseload")
-        return self.get_paginated_response([caseload_row_data(r) for r in rows])
+        page = self.paginate_queryset(caseload.paged(physician=request.user))
+        rows = caseload.page_rows_of(physician=request.user, rows=page)
+        audit_log(
+            request,
+            AuditAction.READ,
+            *[r.patient for r in rows],
+            detail="caseload",
+            object_type=caseload.PATIENT_OBJECT_TYPE,
+        )
+        zone = timezone.get_current_timezone()
+        return self.get_paginated_response([caseload_row_data(r, zone) for r in rows])
 
 
 _ID = OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

@@ -21,19 +21,24 @@ not be shown, in one batch (read-through); `caseload_rebuild` computes everythin
 from __future__ import annotations
 
 import logging
+from collections import namedtuple
 from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
+from django.db.models import Count, Window
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from accounts.models import User
 from api.clock import practice_zone
+from api.compiled import CompiledQuery
+from api.pagination import TOTAL, PagedRows
 from scheduling import caseload_columns, contracts, selectors
 from scheduling.models import CaseloadEntry
 
@@ -287,8 +292,13 @@ def row_from_entry(entry: CaseloadEntry, patient: User) -> selectors.CaseloadRow
 def page_rows(*, physician: User, profiles: list, now: datetime | None = None) -> list[selectors.CaseloadRow]:
     """The rows of one page of page_queryset: stored rows that may be shown as they are, the
     others recomputed together (a fixed number of queries for the page) and stored."""
+    return _rows(physician=physician, page=[(p.user_id, _stored(p), p.user) for p in profiles], now=now)
+
+
+def _rows(*, physician: User, page: list[tuple], now: datetime | None) -> list[selectors.CaseloadRow]:
+    """page: [(patient id, stored entry or None, the patient as shown)] in display order."""
     now = now or timezone.now()
-    stored = {p.user_id: _stored(p) for p in profiles}
+    stored = {pid: entry for pid, entry, _patient in page}
     stale = {
         pid: entry.version
         for pid, entry in stored.items()
@@ -299,16 +309,84 @@ def page_rows(*, physician: User, profiles: list, now: datetime | None = None) -
         stale.update(versions_of(missing))
     live = refresh(physician=physician, versions=stale, now=now) if stale else {}
     rows = []
-    for p in profiles:
-        row = live.get(p.user_id)
+    for pid, entry, patient in page:
+        row = live.get(pid)
         if row is not None:
-            row.patient = p.user
-        elif p.user_id not in stale:
-            row = row_from_entry(stored[p.user_id], p.user)
+            row.patient = patient
+        elif pid not in stale:
+            row = row_from_entry(entry, patient)
         else:
             continue  # moved to another caseload since the page was read
         rows.append(row)
     return rows
+
+
+# --- the endpoint's page: one compiled statement, plain rows (docs/caseload.md#reading) -------
+
+
+class PagePatient:
+    """A patient as the caseload page shows them; audited as the accounts.User row it is. (Not a
+    tuple: audit_log flattens tuples and lists of objects.)"""
+
+    __slots__ = ("first_name", "last_name", "pk", "public_id")
+
+    def __init__(self, pk: int, public_id: UUID, first_name: str, last_name: str):
+        self.pk, self.public_id, self.first_name, self.last_name = pk, public_id, first_name, last_name
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.pk
+
+
+PATIENT_OBJECT_TYPE = User._meta.label_lower
+# The stored row's columns as the page reads them (attribute names as on the model: physician_id).
+_ENTRY_FIELDS = [f for f in CaseloadEntry._meta.concrete_fields if f.name != "patient"]
+_PageRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 - built from the model's fields
+    "_PageRow", ["patient_id", "public_id", "first_name", "last_name", *(f.attname for f in _ENTRY_FIELDS), "total"]
+)
+
+
+def _page_values(physician_id: int):
+    return (
+        page_queryset(physician=User(pk=physician_id))
+        .annotate(**{TOTAL: Window(Count("*"))})
+        .values_list(
+            "user_id",
+            "user__public_id",
+            "user__first_name",
+            "user__last_name",
+            *(f"user__caseload_entry__{f.name}" for f in _ENTRY_FIELDS),
+            TOTAL,
+        )
+    )
+
+
+_PAGE = CompiledQuery(_page_values, "physician_id")
+
+
+def paged(*, physician: User) -> PagedRows:
+    """page_queryset's rows and total, a page at a time, as plain rows (for page_rows_of): the
+    same statement page_queryset gives with COUNT(*) OVER (), compiled once per process. No model
+    instance is built for a row that may be shown as stored."""
+
+    def fetch(offset: int, limit: int) -> tuple[list, int]:
+        rows = [_PageRow(*r) for r in _PAGE.run(limit=limit, offset=offset, physician_id=physician.pk)]
+        return rows, (rows[0].total if rows else 0)
+
+    return PagedRows(fetch)
+
+
+def page_rows_of(*, physician: User, rows: list, now: datetime | None = None) -> list[selectors.CaseloadRow]:
+    """page_rows for a page of `paged`: the same rows, with PagePatient as each row's patient."""
+    page = [
+        (
+            r.patient_id,
+            r if r.version is not None else None,
+            PagePatient(r.patient_id, r.public_id, r.first_name, r.last_name),
+        )
+        for r in rows
+    ]
+    return _rows(physician=physician, page=page, now=now)
 
 
 # --- rebuilding -------------------------------------------------------------------------------

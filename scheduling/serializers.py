@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from accounts import scopes
 from api.serializers import ReferenceIdsMixin
@@ -318,8 +321,21 @@ class AppointmentOutput(serializers.ModelSerializer):
 _DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builders
 
 
-def _dt(value) -> str | None:
-    return _DATETIME.to_representation(value)
+def _iso_output() -> bool:
+    return str(getattr(_DATETIME, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601
+
+
+def _dt(value, zone=None) -> str | None:
+    """_DATETIME.to_representation(value): the same text, without DRF's per-call format and zone
+    lookups for an aware datetime (the caseload's and visit lists' builders call it per cell and
+    pass `zone`, the current time zone read once per answer)."""
+    if value is None or isinstance(value, str) or value.tzinfo is None or not settings.USE_TZ or not _iso_output():
+        return _DATETIME.to_representation(value)
+    try:
+        text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
+    except OverflowError:
+        return _DATETIME.to_representation(value)  # DRF's own error
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def person_data(user) -> dict:
@@ -507,23 +523,25 @@ CaseloadRowOutput = type(
 )
 
 
-def _score_data(score) -> dict | None:
+def _score_data(score, zone=None) -> dict | None:
     if score is None:
         return None
-    return {"score": score.total, "band": score.band, "taken_at": _dt(score.taken_at)}
+    return {"score": score.total, "band": score.band, "taken_at": _dt(score.taken_at, zone)}
 
 
-def caseload_row_data(row) -> dict:
+def caseload_row_data(row, zone=None) -> dict:
     """CaseloadRowOutput's representation of a scheduling.selectors.CaseloadRow, built directly
-    (the same keys, order and values; tests/perf/test_read_paths.py compares them)."""
+    (the same keys, order and values; tests/perf/test_read_paths.py compares them). `zone`: the
+    current time zone, read once by a caller that builds many rows."""
+    zone = zone or timezone.get_current_timezone()
     standing = row.subscription
     return {
         "patient": person_data(row.patient),
         "next_appointment_id": str(row.next_appointment_id) if row.next_appointment_id is not None else None,
-        "next_appointment_at": _dt(row.next_appointment_at),
-        "last_visit_at": _dt(row.last_visit_at),
-        "phq9": _score_data(row.scores.get("phq9")),
-        "gad7": _score_data(row.scores.get("gad7")),
+        "next_appointment_at": _dt(row.next_appointment_at, zone),
+        "last_visit_at": _dt(row.last_visit_at, zone),
+        "phq9": _score_data(row.scores.get("phq9"), zone),
+        "gad7": _score_data(row.scores.get("gad7"), zone),
         "open_safety_flags": row.open_flags,
         "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
         "prescription_status": row.prescription_status,
