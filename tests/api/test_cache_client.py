@@ -58,3 +58,9 @@ def test_shared_client_is_safe_across_threads():
         t.join()
     assert errors == []
     cache.delete_many([f"{n}:{i}" for n in range(8) for i in range(200)])
+
+
+def test_keys_are_not_checked_for_memcached(recwarn):
+    cache = ReusedClientRedisCache("redis://127.0.0.1:1/0", {})
+    cache.validate_key("a key with spaces " + "x" * 300)
+    assert not [w for w in recwarn if "memcached" in str(w.message).lower()]
