@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability
+from api.compiled import CompiledQuery
 from api.errors import NotFound
 from patients import policy
 from patients.models import (
@@ -54,21 +55,23 @@ def patient_profile(*, patient: User) -> PatientProfile | None:
     return PatientProfile.objects.select_related("county", "assigned_physician").filter(user=patient).first()
 
 
+_LOCATION = CompiledQuery(
+    lambda patient_id: PatientProfile.objects.filter(user_id=patient_id).values_list(
+        "state", "county_id", "time_zone", "zip_code", "address_verified_at"
+    ),
+    "patient_id",
+)
+
+
 def patient_location(*, patient: User) -> Location | None:
-    """Contract: where the patient lives, from the verified profile address (None: no profile yet)."""
-    row = (
-        PatientProfile.objects.filter(user=patient)
-        .values("state", "county_id", "time_zone", "zip_code", "address_verified_at")
-        .first()
-    )
-    if row is None:
+    """Contract: where the patient lives, from the verified profile address (None: no profile yet).
+    Read on every availability search: one statement compiled once (api/compiled.py)."""
+    rows = _LOCATION.run(limit=1, patient_id=patient.pk)
+    if not rows:
         return None
+    state, county_fips, time_zone, zip_code, verified_at = rows[0]
     return Location(
-        state=row["state"],
-        county_fips=row["county_id"],
-        time_zone=row["time_zone"],
-        zip_code=row["zip_code"],
-        verified=row["address_verified_at"] is not None,
+        state=state, county_fips=county_fips, time_zone=time_zone, zip_code=zip_code, verified=verified_at is not None
     )
 
 
