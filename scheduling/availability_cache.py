@@ -27,9 +27,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -188,3 +189,44 @@ def set_entries(entries: dict[str, str]) -> None:
     if entries:
         cache.set_many(entries, settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS)
         recent.set_many(entries)
+
+
+# --- one computation per cold search (docs/availability.md#cold) ------------------------------
+# A search whose entries are not cached computes them: 14 days of 200 physicians take ~1.8 s of
+# CPU. Before this, twenty patients asking at once (after a deploy, a cache flush, the morning's
+# first searches) each computed the same entries, sharing one core: every one of them waited
+# ~20x as long, and the growth benchmark at scale 5 measured 1.9 requests/s. Now the first
+# computes and the others wait for its entries, polling the cache; a waiter whose computer died
+# (its lock expires) or takes too long computes what is still missing itself.
+LOCK_SECONDS = 30
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+
+
+def computed_once(keys: list[str], compute: Callable[[list[str]], dict[str, str]]) -> dict[str, str]:
+    """The entries of `keys` (none cached when called), computed by `compute(keys)` in one request
+    at a time across processes, and stored."""
+    if not keys:
+        return {}
+    lock = entry_key("computing", *sorted(keys))
+    if cache.add(lock, 1, LOCK_SECONDS):
+        try:
+            entries = compute(keys)
+            set_entries(entries)
+            return entries
+        finally:
+            cache.delete(lock)
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        done = cache.get(lock) is None  # before reading: a finished computer stored its entries first
+        found.update(get_entries([k for k in keys if k not in found]))
+        if done or len(found) == len(keys):
+            break
+    missing = [k for k in keys if k not in found]
+    if missing:
+        computed = compute(missing)
+        set_entries(computed)
+        found.update(computed)
+    return found

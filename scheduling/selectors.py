@@ -425,9 +425,19 @@ def _search_pairs(
     keys = _entry_keys(pairs, search) if pairs and availability_cache.enabled() else {}
     found = availability_cache.get_entries(list(keys.values()))
     texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
-    computed = _render_missing([(pid, loc) for pid, loc in pairs if _pair_id(pid, loc) not in texts], search)
-    texts.update(computed)
-    availability_cache.set_entries({keys[k]: text for k, text in computed.items() if k in keys})
+    missing = [(pid, loc) for pid, loc in pairs if _pair_id(pid, loc) not in texts]
+    if keys:
+        # Concurrent identical searches compute their missing entries once (availability_cache).
+        pair_of = {keys[_pair_id(pid, loc)]: (pid, loc) for pid, loc in missing}
+        computed = availability_cache.computed_once(
+            list(pair_of),
+            lambda wanted: {
+                keys[k]: text for k, text in _render_missing([pair_of[key] for key in wanted], search).items()
+            },
+        )
+        texts.update({_pair_id(*pair_of[key]): text for key, text in computed.items()})
+    else:
+        texts.update(_render_missing(missing, search))
     found_pairs = [
         (p, loc, texts.get(_pair_id(p.pk, loc)), keys.get(_pair_id(p.pk, loc)))
         for p in physicians

@@ -135,12 +135,16 @@ def test_the_growth_table_follows_each_endpoint_from_scale_to_scale():
 
     rows = {
         1.0: {"sizes": {"patients": 20_000}, "endpoints": {"caseload": result(300.0, 20.0)}},
-        5.0: {"sizes": {"patients": 100_000}, "endpoints": {"caseload": result(200.0, 30.0)}},
+        5.0: {
+            "sizes": {"patients": 100_000},
+            "endpoints": {"caseload": {**result(200.0, 30.0), "first_request_ms": 3210.4}},
+        },
     }
     text = growth_table(rows)
-    assert "x1" in text and "x5" in text and "100,000" in text
+    assert "x1" in text and "x5" in text and "100,000" in text and "first ms" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("caseload"))
     assert "300.0" in line and "200.0" in line and "1.50 x" in line
+    assert "3210" in line  # the first (cold) request at scale 5; none recorded at scale 1: "-"
     assert next(ln for ln in text.splitlines() if ln.startswith("delivery_board")).split()[1] == "-"
     url = "postgres://postgres@127.0.0.1:5432/practice_bench"
     assert scale_database_url(url, 1.0, 1.0) == url
@@ -230,3 +234,17 @@ def test_the_load_generator_speaks_http_1_1_keep_alive_chunked_and_close():
     assert result.errors == 2
     assert seen["bodies"] == [b"{}"] * 8
     assert seen["connections"] == 4  # reused for three answers, reopened after each close and hang-up
+
+
+def test_the_in_process_profiler_builds_wsgi_requests_and_refuses_unknown_endpoints():
+    from bench.load import Req
+    from bench.profile import _environ, main
+
+    env = _environ(
+        Req("POST", "/api/v1/x/?a=1&b=2", {"Authorization": "Bearer t", "Content-Type": "application/json"}, b"{}")
+    )
+    assert env["PATH_INFO"] == "/api/v1/x/" and env["QUERY_STRING"] == "a=1&b=2"
+    assert env["HTTP_AUTHORIZATION"] == "Bearer t" and env["CONTENT_TYPE"] == "application/json"
+    assert env["CONTENT_LENGTH"] == "2" and env["wsgi.input"].read() == b"{}"
+    with pytest.raises(SystemExit, match="webhook"):
+        main(["--only", "webhook"])
