@@ -9,8 +9,7 @@ while PostgreSQL answers in well under a millisecond (bench.profile on the casel
 queryset (usually a `values_list`) for given parameter values; it is built once per database
 with distinct sentinel values, compiled, and the sentinels' positions among the parameters
 recorded. Each run executes that SQL text with the real values and `LIMIT %s OFFSET %s`
-appended, and returns plain tuples. The same text each time also lets psycopg prepare the
-statement on the server.
+appended, and returns plain tuples (the fields' own conversions applied, as the ORM would).
 
 Only for shapes whose SQL does not depend on the values (filters by equality on ids, a fixed
 ordering): `build` is asked once. If the compiled parameters are not exactly the sentinels, the
