@@ -10,7 +10,7 @@ the object itself when it is a patient user. Rows never hold values, only ids an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
@@ -50,7 +50,7 @@ def audit_log(
     actor: User | None = _UNSET,
     detail: str = "",
     object_type: str | None = None,
-) -> list[AuditEvent]:
+) -> WrittenRows:
     """Write one audit row per object, in one INSERT statement, in the caller's transaction
     (outside one, the statement is atomic on its own)."""
     if actor is _UNSET:
@@ -58,7 +58,7 @@ def audit_log(
         actor = user if user is not None and user.is_authenticated else None
     objects = list(_flatten(objects))
     if not objects:
-        return []
+        return WrittenRows(None, [])
     # The same values for every row but the object's own.
     created_at = timezone.now()
     shared = {
@@ -80,7 +80,36 @@ def audit_log(
         for obj in objects
     ]
     _insert(created_at, values)
-    return [AuditEvent(created_at=created_at, **row) for row in values]
+    return WrittenRows(created_at, values)
+
+
+class WrittenRows(Sequence):
+    """The rows one audit_log call wrote, as unsaved AuditEvent instances built when first read.
+    Views never read them; building 20 model instances was a quarter of the CPU an audited page
+    spends on its audit rows (0.29 of 1.16 ms, bench.profile's machine)."""
+
+    def __init__(self, created_at, values: list[dict]):
+        self._created_at = created_at
+        self._values = values
+        self._events: list[AuditEvent] | None = None
+
+    def _built(self) -> list[AuditEvent]:
+        if self._events is None:
+            self._events = [AuditEvent(created_at=self._created_at, **row) for row in self._values]
+        return self._events
+
+    def __getitem__(self, index):
+        return self._built()[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking sequence, like list
 
 
 def _insert(created_at, values: list[dict]) -> None:
