@@ -422,28 +422,32 @@ def _search_pairs(
         infos=infos,
         windows=windows,
     )
-    keys = _entry_keys(pairs, search) if pairs and availability_cache.enabled() else {}
-    found = availability_cache.get_entries(list(keys.values()))
-    texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
-    missing = [(pid, loc) for pid, loc in pairs if _pair_id(pid, loc) not in texts]
-    if keys:
-        # Concurrent identical searches compute their missing entries once (availability_cache).
-        pair_of = {keys[_pair_id(pid, loc)]: (pid, loc) for pid, loc in missing}
-        computed = availability_cache.computed_once(
-            list(pair_of),
-            lambda wanted: {
-                keys[k]: text for k, text in _render_missing([pair_of[key] for key in wanted], search).items()
-            },
-        )
-        texts.update({_pair_id(*pair_of[key]): text for key, text in computed.items()})
-    else:
-        texts.update(_render_missing(missing, search))
+    keys, texts = _entry_texts(pairs, search)
     found_pairs = [
         (p, loc, texts.get(_pair_id(p.pk, loc)), keys.get(_pair_id(p.pk, loc)))
         for p in physicians
         for loc in places.get(p.pk, [])
     ]
     return found_pairs, infos, bool(keys) and len(keys) == len(pairs)
+
+
+def _entry_texts(pairs: list[tuple[int, VisitLocation | None]], search: _PairSearch) -> tuple[dict, dict]:
+    """({pair id: cache key}, {pair id: entry text}): the cached entries, the others computed
+    (once across concurrent identical searches: availability_cache.computed_once) and stored."""
+    keys = _entry_keys(pairs, search) if pairs and availability_cache.enabled() else {}
+    found = availability_cache.get_entries(list(keys.values()))
+    texts = {pid_loc: found[key] for pid_loc, key in keys.items() if key in found}
+    missing = [(pid, loc) for pid, loc in pairs if _pair_id(pid, loc) not in texts]
+    if not keys:
+        texts.update(_render_missing(missing, search))
+        return keys, texts
+    pair_of = {keys[_pair_id(pid, loc)]: (pid, loc) for pid, loc in missing}
+    computed = availability_cache.computed_once(
+        list(pair_of),
+        lambda wanted: {keys[k]: text for k, text in _render_missing([pair_of[key] for key in wanted], search).items()},
+    )
+    texts.update({_pair_id(*pair_of[key]): text for key, text in computed.items()})
+    return keys, texts
 
 
 def _pair_id(pid: int, loc: VisitLocation | None) -> tuple[int, int | None]:
