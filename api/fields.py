@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import fields
 from rest_framework.exceptions import ValidationError
@@ -54,3 +56,28 @@ def install() -> None:
         TIMEZONE_REQUIRED: TIMEZONE_REQUIRED_MESSAGE,
     }
     fields.DateTimeField.to_internal_value = _aware_to_internal_value
+
+
+def iso_datetime(value: dt.datetime | str | None) -> str | None:
+    """`serializers.DateTimeField().to_representation(value)` without its per-call cost (the
+    current zone is read through an asgiref Local on every call): ISO 8601 in the default zone
+    (settings.TIME_ZONE), UTC written as "Z", a naive value read as in that zone, None as None.
+
+    The same text as DRF's wherever no `timezone.activate()` / `timezone.override()` is in force:
+    nothing in the API sets one (the staff console's HTML views do, and render with DRF or the
+    templates, not with this). tests/api/test_iso_datetime.py compares the two."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    if not settings.USE_TZ:
+        if value.utcoffset() is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat()
+    zone = timezone.get_default_timezone()
+    if value.utcoffset() is None:
+        value = timezone.make_aware(value, zone)
+    else:
+        value = value.astimezone(zone)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
