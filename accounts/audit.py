@@ -122,7 +122,8 @@ def _insert(created_at, values: list[dict]) -> None:
 
 def _flatten(objects: Iterable[Any]) -> Iterable[Any]:
     for obj in objects:
-        if isinstance(obj, (list, tuple)):
+        # A list or plain tuple of records; a NamedTuple is one record (api/prepared.py's rows).
+        if isinstance(obj, list) or type(obj) is tuple:
             yield from obj
         else:
             yield obj

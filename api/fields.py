@@ -72,7 +72,7 @@ def iso_datetime(value: dt.datetime | str | None) -> str | None:
         return value
     if not settings.USE_TZ:
         if value.utcoffset() is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat()
     zone = timezone.get_default_timezone()
     if value.utcoffset() is None:

@@ -16,6 +16,8 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from api.prepared import Rows
+
 # No list is read this deep by page number (lists that can grow that far use cursors): a larger
 # number is refused as past the end before any query, whatever the strategy.
 MAX_PAGE = 100_000
@@ -37,7 +39,8 @@ class PageFirstPaginator(DjangoPaginator):
       matching row before the limit.
     - a `count` callable: the total comes from it (a cached count, see the staff delivery board).
 
-    Anything but a QuerySet (a list) is paged as Django does."""
+    `Rows` (api/prepared.py) are paged like a QuerySet by "from_page" and by a `count`; anything
+    else (a list) is paged as Django does."""
 
     def __init__(self, object_list, per_page, *, strategy: str = "query", count=None):
         super().__init__(object_list, per_page)
@@ -46,7 +49,10 @@ class PageFirstPaginator(DjangoPaginator):
             self.count = count()
 
     def page(self, number):
-        if "count" in self.__dict__ or not isinstance(self.object_list, QuerySet) or self.strategy == "query":
+        pageable = isinstance(self.object_list, QuerySet) or (
+            isinstance(self.object_list, Rows) and self.strategy == "from_page"
+        )
+        if "count" in self.__dict__ or not pageable or self.strategy == "query":
             return super().page(number)
         try:
             if isinstance(number, float) and not number.is_integer():
@@ -139,10 +145,14 @@ class KeysetPagination(BasePagination):
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
         backwards = cursor is not None and cursor["d"] == "p"
         ordering = tuple(_flip(f) for f in self.ordering) if backwards else self.ordering
-        rows_qs = queryset.order_by(*ordering)
-        if cursor is not None:
-            rows_qs = rows_qs.filter(_after(ordering, cursor["k"]))
-        rows = list(rows_qs[: self.size + 1])
+        after = _after(ordering, cursor["k"]) if cursor is not None else None
+        if isinstance(queryset, Rows):
+            rows = queryset.keyset(ordering, after, self.size + 1)
+        else:
+            rows_qs = queryset.order_by(*ordering)
+            if after is not None:
+                rows_qs = rows_qs.filter(after)
+            rows = list(rows_qs[: self.size + 1])
         more = len(rows) > self.size
         rows = rows[: self.size]
         if backwards:
@@ -278,10 +288,12 @@ def _ordering(queryset, declared, default) -> tuple[str, ...]:
     ordering = tuple(declared or ())
     if not ordering and isinstance(queryset, QuerySet):
         ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering or ())
+    if not ordering and isinstance(queryset, Rows):
+        ordering = queryset.ordering
     ordering = ordering or tuple(default)
     if not all(isinstance(f, str) for f in ordering) or ordering[-1].lstrip("-") not in ("id", "pk"):
         raise ImproperlyConfigured(f"a keyset ordering ends with the primary key and names fields only: {ordering}")
-    if isinstance(queryset, QuerySet):
+    if isinstance(queryset, (QuerySet, Rows)):
         # NULL compares as neither before nor after: a nullable key would drop rows between pages.
         for name in (f.lstrip("-") for f in ordering):
             try:

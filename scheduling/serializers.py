@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import scopes
+from api.fields import iso_datetime
 from api.serializers import ReferenceIdsMixin
 from api.us_fields import USZipCode
 from practice.models import ServiceState
@@ -21,6 +22,7 @@ from scheduling.models import (
     VisitLocationKind,
     Weekday,
     WeeklyAvailability,
+    address_text,
 )
 from scheduling.selectors import location_data
 
@@ -315,11 +317,8 @@ class AppointmentOutput(serializers.ModelSerializer):
         return location_data(obj.location) if obj.location_id else None
 
 
-_DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builders
-
-
 def _dt(value) -> str | None:
-    return _DATETIME.to_representation(value)
+    return iso_datetime(value)
 
 
 def person_data(user) -> dict:
@@ -327,32 +326,66 @@ def person_data(user) -> dict:
     return {"id": str(user.public_id), "first_name": user.first_name, "last_name": user.last_name}
 
 
-def appointment_list_data(appointments) -> list[dict]:
-    """AppointmentOutput(appointments, many=True).data as plain dicts (the same keys, order and
-    values; tests/perf/test_read_paths.py compares them): the list endpoint is a patient's
-    first screen and DRF's generic field machinery was most of its Python time."""
+def appointment_list_data(rows) -> list[dict]:
+    """AppointmentOutput(appointments, many=True).data as plain dicts, from the list's
+    AppointmentRow tuples (selectors.appointment_list_rows; the same keys, order and values:
+    tests/perf/test_read_paths.py compares them): the list endpoint is a patient's first screen,
+    and DRF's field machinery, model instances and the query's compilation were most of its time."""
+    dt = iso_datetime
     return [
         {
             "id": str(a.public_id),
-            "patient": person_data(a.patient),
-            "physician": person_data(a.physician),
-            "appointment_type": a.appointment_type.code,
-            "starts_at": _dt(a.starts_at),
-            "ends_at": _dt(a.ends_at),
+            "patient": {
+                "id": str(a.patient__public_id),
+                "first_name": a.patient__first_name,
+                "last_name": a.patient__last_name,
+            },
+            "physician": {
+                "id": str(a.physician__public_id),
+                "first_name": a.physician__first_name,
+                "last_name": a.physician__last_name,
+            },
+            "appointment_type": a.appointment_type__code,
+            "starts_at": dt(a.starts_at),
+            "ends_at": dt(a.ends_at),
             "status": a.status,
             "modality": a.modality,
             "patient_state": a.patient_state,
             "patient_state_at_visit": a.patient_state_at_visit,
-            "started_at": _dt(a.started_at),
-            "completed_at": _dt(a.completed_at),
-            "cancelled_at": _dt(a.cancelled_at),
+            "started_at": dt(a.started_at),
+            "completed_at": dt(a.completed_at),
+            "cancelled_at": dt(a.cancelled_at),
             "reschedule_count": a.reschedule_count,
             "video_ready": a.video_status == "ready",
-            "location": location_data(a.location) if a.location_id else None,
-            "created_at": _dt(a.created_at),
+            "location": _location_row_data(a) if a.location_id else None,
+            "created_at": dt(a.created_at),
         }
-        for a in appointments
+        for a in rows
     ]
+
+
+def _location_row_data(a) -> dict:
+    """location_data(appointment.location) from an AppointmentRow's location columns."""
+    return {
+        "id": str(a.location__public_id),
+        "name": a.location__name,
+        "kind": a.location__kind,
+        "address": address_text(
+            a.location__kind,
+            a.location__address_line1,
+            a.location__address_line2,
+            a.location__city,
+            a.location__state,
+            a.location__zip_code,
+        ),
+        "address_line1": a.location__address_line1,
+        "address_line2": a.location__address_line2,
+        "city": a.location__city,
+        "state": a.location__state,
+        "zip_code": a.location__zip_code,
+        "time_zone": a.location__time_zone,
+        "instructions": a.location__instructions,
+    }
 
 
 class AppointmentDetailOutput(AppointmentOutput):
