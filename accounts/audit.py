@@ -50,9 +50,12 @@ def audit_log(
     actor: User | None = _UNSET,
     detail: str = "",
     object_type: str | None = None,
+    returning: bool = True,
 ) -> list[AuditEvent]:
     """Write one audit row per object, in one INSERT statement, in the caller's transaction
-    (outside one, the statement is atomic on its own)."""
+    (outside one, the statement is atomic on its own). The rows come back as unsaved AuditEvent
+    instances; `returning=False` writes the same rows and returns [] (a list view that does not
+    look at them: building 20 instances was a tenth of the staff board's request)."""
     if actor is _UNSET:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
@@ -80,6 +83,8 @@ def audit_log(
         for obj in objects
     ]
     _insert(created_at, values)
+    if not returning:
+        return []
     return [AuditEvent(created_at=created_at, **row) for row in values]
 
 

@@ -11,8 +11,10 @@ forget it; the answers (to_representation) are unchanged and always carry the of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import fields
@@ -70,14 +72,29 @@ def iso_datetime(value: dt.datetime | str | None) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if not settings.USE_TZ:
+    zone = _output_zone()
+    if zone is None:  # USE_TZ off: naive text, an aware value in UTC
         if value.utcoffset() is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat()
-    zone = timezone.get_default_timezone()
     if value.utcoffset() is None:
         value = timezone.make_aware(value, zone)
     else:
         value = value.astimezone(zone)
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@functools.cache
+def _output_zone() -> dt.tzinfo | None:
+    """The zone DRF's DateTimeField writes in outside timezone.override() (None: USE_TZ is off),
+    kept until a test changes the settings (each settings read goes through LazySettings)."""
+    return timezone.get_default_timezone() if settings.USE_TZ else None
+
+
+def _forget_zone(*, setting: str, **kwargs) -> None:
+    if setting in ("USE_TZ", "TIME_ZONE"):
+        _output_zone.cache_clear()
+
+
+setting_changed.connect(_forget_zone)

@@ -355,7 +355,7 @@ class StaffDeliveryOrderListApi(_Paged):
         rows = selectors.delivery_order_board(**filters)
         count = selectors.delivery_order_board_count(filters=filters)
         page = self.paginator.paginate_queryset(rows, request, view=self, count=count)
-        audit_log(request, AuditAction.READ, *page, detail="list", object_type=_ORDER_LABEL)
+        audit_log(request, AuditAction.READ, *page, detail="list", object_type=_ORDER_LABEL, returning=False)
         return self.get_paginated_response(s.delivery_order_list_data(page))
 
 

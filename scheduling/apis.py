@@ -366,7 +366,7 @@ class AppointmentListApi(GenericAPIView):
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
         page = self.paginate_queryset(selectors.appointment_list_rows(viewer=request.user))
-        audit_log(request, AuditAction.READ, *page, object_type=APPOINTMENT_LABEL)
+        audit_log(request, AuditAction.READ, *page, object_type=APPOINTMENT_LABEL, returning=False)
         return self.get_paginated_response(appointment_list_data(page))
 
     @extend_schema(
