@@ -16,7 +16,7 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from api.prepared import Rows
+from api.prepared import Rows, keyset_after
 
 # No list is read this deep by page number (lists that can grow that far use cursors): a larger
 # number is refused as past the end before any query, whatever the strategy.
@@ -145,13 +145,12 @@ class KeysetPagination(BasePagination):
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
         backwards = cursor is not None and cursor["d"] == "p"
         ordering = tuple(_flip(f) for f in self.ordering) if backwards else self.ordering
-        after = _after(ordering, cursor["k"]) if cursor is not None else None
         if isinstance(queryset, Rows):
-            rows = queryset.keyset(ordering, after, self.size + 1)
+            rows = queryset.keyset(ordering, cursor["k"] if cursor is not None else None, self.size + 1)
         else:
             rows_qs = queryset.order_by(*ordering)
-            if after is not None:
-                rows_qs = rows_qs.filter(after)
+            if cursor is not None:
+                rows_qs = rows_qs.filter(keyset_after(ordering, cursor["k"]))
             rows = list(rows_qs[: self.size + 1])
         more = len(rows) > self.size
         rows = rows[: self.size]
@@ -307,18 +306,6 @@ def _ordering(queryset, declared, default) -> tuple[str, ...]:
 
 def _flip(field: str) -> str:
     return field[1:] if field.startswith("-") else f"-{field}"
-
-
-def _after(ordering: tuple[str, ...], values: list) -> Q:
-    """Rows strictly after `values` in `ordering` (mixed directions): the keyset condition."""
-    condition = Q()
-    for i, field in enumerate(ordering):
-        name = field.lstrip("-")
-        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
-        for prior, value in zip(ordering[:i], values[:i], strict=False):
-            step &= Q(**{prior.lstrip("-"): value})
-        condition |= step
-    return condition
 
 
 def _row_value(row, path: str):

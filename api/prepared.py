@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Model, Q, QuerySet
 
@@ -34,6 +35,15 @@ from django.db.models import Model, Q, QuerySet
 # compiled as an empty result).
 _INT_SENTINEL = -1_987_650_000
 _STR_SENTINEL = "\x00prepared-read-{}\x00"
+_DATETIME_SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+_INTEGER_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class _Compiled:
     compiler: Any
     converters: dict
     ordering: tuple[str, ...]
+    adapters: dict[str, Callable[[Any], Any]]  # per value name: how it reaches the parameters
 
 
 class PreparedRead:
@@ -63,6 +74,7 @@ class PreparedRead:
         self.params = params
         self.types = types or {}
         self._compiled: WeakKeyDictionary = WeakKeyDictionary()
+        self._keysets: dict[tuple[str, ...], PreparedRead | None] = {}
 
     def rows(self, **arguments) -> Rows:
         return Rows(self, arguments)
@@ -85,21 +97,61 @@ class PreparedRead:
         return found
 
     def _sentinels(self, offset: int) -> dict:
-        return {
-            name: (_STR_SENTINEL.format(i + offset) if self.types.get(name) is str else _INT_SENTINEL - i - offset)
-            for i, name in enumerate(self.params)
-        }
+        values: dict[str, Any] = {}
+        for i, name in enumerate(self.params):
+            kind = self.types.get(name, int)
+            if kind is str:
+                values[name] = _STR_SENTINEL.format(i + offset)
+            elif kind is datetime:
+                values[name] = _DATETIME_SENTINEL + timedelta(seconds=i + offset)
+            else:
+                values[name] = _INT_SENTINEL - i - offset
+        return values
+
+    def _adapters(self, connection) -> dict[str, Callable[[Any], Any]]:
+        """How each value reaches the parameters: a datetime as the backend adapts a DateTimeField's."""
+        return {n: connection.ops.adapt_datetimefield_value for n in self.params if self.types.get(n) is datetime}
+
+    def keyset_read(self, ordering: tuple[str, ...]) -> PreparedRead | None:
+        """This list in `ordering` after a keyset position (`key0`, `key1`, ...: the cursor's
+        values), as a read of its own; None when a key is neither an integer nor a datetime."""
+        if ordering not in self._keysets:
+            types: dict[str, type] = {}
+            for i, name in enumerate(ordering):
+                try:
+                    field = self.model._meta.get_field(name.lstrip("-"))
+                except FieldDoesNotExist:
+                    self._keysets[ordering] = None
+                    return None
+                internal = field.get_internal_type()
+                kind = datetime if internal == "DateTimeField" else int if internal in _INTEGER_FIELDS else None
+                if kind is None:
+                    self._keysets[ordering] = None
+                    return None
+                types[f"key{i}"] = kind
+            base = self
+
+            def build(**arguments) -> QuerySet:
+                keys = [arguments.pop(f"key{i}") for i in range(len(ordering))]
+                return base.queryset(arguments).order_by(*ordering).filter(keyset_after(ordering, keys))
+
+            self._keysets[ordering] = PreparedRead(
+                self.model, self.row, build, params=(*self.params, *types), types={**self.types, **types}
+            )
+        return self._keysets[ordering]
 
     def _compile(self, connection, shape: dict) -> _Compiled:
         sentinels = self._sentinels(0)
+        adapters = self._adapters(connection)
         queryset = self.queryset({**shape, **sentinels})
         ordering = cast(tuple[str, ...], tuple(queryset.query.order_by))
         compiler = queryset.query.get_compiler(connection=connection)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
-            return _Compiled(None, (), compiler, {}, ordering)
-        by_value = {(type(v), v): name for name, v in sentinels.items()}
+            return _Compiled(None, (), compiler, {}, ordering, {})
+        adapted = {name: adapters[name](v) if name in adapters else v for name, v in sentinels.items()}
+        by_value = {(type(v), v): name for name, v in adapted.items()}
         slots = tuple((by_value.get((type(p), p)), p) for p in params)
         # Compiled again with other values: every parameter that moves must be a value's own slot
         # (a value the ORM transformed, a str made a UUID, would otherwise run as the sentinel).
@@ -116,7 +168,7 @@ class PreparedRead:
         ):
             raise ImproperlyConfigured(f"prepared read {self.row.__name__}: a value does not reach the SQL unchanged")
         converters = compiler.get_converters([col for col, _, _ in compiler.select[: compiler.col_count]])
-        return _Compiled(sql, slots, compiler, converters, ordering)
+        return _Compiled(sql, slots, compiler, converters, ordering, adapters)
 
 
 class Rows:
@@ -162,6 +214,8 @@ class Rows:
             return []
         connection = compiled.compiler.connection
         values = self.arguments
+        if compiled.adapters:
+            values = {**values, **{name: adapt(values[name]) for name, adapt in compiled.adapters.items()}}
         params = [values[name] if name is not None else constant for name, constant in compiled.slots]
         limits = connection.ops.limit_offset_sql(start, stop)
         sql = f"{compiled.sql} {limits}" if limits else compiled.sql
@@ -173,15 +227,31 @@ class Rows:
         new, row = tuple.__new__, self.read.row
         return [new(row, r) for r in fetched]
 
-    def keyset(self, ordering: tuple[str, ...], after: Q | None, limit: int) -> list:
-        """The first `limit` rows in `ordering` after the keyset condition `after`."""
-        if self.prepared and after is None and tuple(ordering) == self.ordering:
+    def keyset(self, ordering: tuple[str, ...], keys: list | None, limit: int) -> list:
+        """The first `limit` rows in `ordering` after the keyset position `keys` (None: from the start)."""
+        ordering = tuple(ordering)
+        if self.prepared and keys is None and ordering == self.ordering:
             return self.slice(0, limit)
+        read = self.read.keyset_read(ordering) if self.prepared and keys is not None else None
+        if read is not None:
+            return Rows(read, {**self.arguments, **{f"key{i}": v for i, v in enumerate(keys or ())}}).slice(0, limit)
         queryset = self.queryset.order_by(*ordering)
-        if after is not None:
-            queryset = queryset.filter(after)
+        if keys is not None:
+            queryset = queryset.filter(keyset_after(ordering, keys))
         return self._wrap(queryset[:limit])
 
     def _wrap(self, tuples: Iterable) -> list:
         new, row = tuple.__new__, self.read.row
         return [new(row, r) for r in tuples]
+
+
+def keyset_after(ordering: tuple[str, ...], values: list) -> Q:
+    """Rows strictly after `values` in `ordering` (mixed directions): the keyset condition."""
+    condition = Q()
+    for i, field in enumerate(ordering):
+        name = field.lstrip("-")
+        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
+        for prior, value in zip(ordering[:i], values[:i], strict=False):
+            step &= Q(**{prior.lstrip("-"): value})
+        condition |= step
+    return condition

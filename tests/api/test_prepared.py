@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 def _prepared_sql(read, arguments, start, stop):
     compiled = read.compiled("default", arguments)
-    params = [arguments[name] if name else constant for name, constant in compiled.slots]
+    values = {name: compiled.adapters.get(name, lambda v: v)(value) for name, value in arguments.items()}
+    params = [values[name] if name else constant for name, constant in compiled.slots]
     limits = connection.ops.limit_offset_sql(start, stop)
     return f"{compiled.sql} {limits}" if limits else compiled.sql, tuple(params)
 
@@ -101,3 +102,31 @@ def test_the_list_endpoints_audit_each_row_as_before():
     assert sorted((r.object_type, r.object_id, r.patient_id, r.actor_id, r.detail) for r in rows) == sorted(
         ("prescriptions.deliveryorder", str(o.pk), o.patient_id, staff.pk, "list") for o in orders
     )
+
+
+@pytest.mark.parametrize("ordering", [("-created_at", "-id"), ("created_at", "id")])
+def test_keyset_pages_run_the_orms_sql_and_rows(ordering):
+    from api.prepared import keyset_after
+    from prescriptions.selectors import BOARD_ROWS, delivery_order_board
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+
+    rx = SignedPrescriptionFactory()
+    orders = [DeliveryOrderFactory(prescription=rx, sequence=i + 1) for i in range(5)]
+    middle = orders[2]
+    keys = [middle.created_at, middle.pk]
+    read = BOARD_ROWS.keyset_read(ordering)
+    prepared = _prepared_sql(read, {"key0": keys[0], "key1": keys[1]}, 0, 3)
+    orm = BOARD_ROWS.queryset({}).order_by(*ordering).filter(keyset_after(ordering, keys))[0:3]
+    orm_sql, orm_params = orm.query.get_compiler(connection=connection).as_sql()
+    assert prepared == (orm_sql, tuple(orm_params))
+    page = delivery_order_board().keyset(ordering, keys, 3)
+    assert page == delivery_order_board()._wrap(orm) and len(page) == 2
+    assert [row.id for row in page] == [o.pk for o in (orders[:2][::-1] if ordering[0][0] == "-" else orders[3:])]
+    assert delivery_order_board(status=middle.status).keyset(ordering, keys, 3) == page  # the ORM's, filtered
+
+
+def test_a_keyset_on_another_kind_of_key_goes_through_the_orm():
+    from prescriptions.selectors import BOARD_ROWS
+
+    assert BOARD_ROWS.keyset_read(("-status", "-id")) is None
+    assert BOARD_ROWS.keyset_read(("-patient__public_id", "-id")) is None
