@@ -10,7 +10,7 @@ from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, QuerySet, Window
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
