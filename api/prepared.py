@@ -6,17 +6,18 @@ names the columns an answer needs as a NamedTuple (`row`, its fields the ORM pat
 `patient__public_id`) and builds the list's queryset with `build(**arguments)`; `read.rows(...)`
 is a `Rows` that the paginators of api/pagination.py page:
 
-- the list's own order from its start (a page number, or a keyset's first page) runs SQL that
-  Django compiled once per database connection and shape, with this request's parameters in
-  their places and the page's LIMIT / OFFSET appended, the column converters applied as the ORM
-  applies them;
-- anything else (a keyset cursor, another order, the total) runs the ORM on the same queryset.
+- a page of the list's own order (page numbers, a keyset's first page) and a keyset page after a
+  cursor (on integer and datetime keys, either direction) run SQL that Django compiled once per
+  database connection (kept on it) and shape, with this request's values in their places and the
+  page's LIMIT / OFFSET appended, the column converters applied as the ORM applies them;
+- anything else (another order, the total, `read.orm_rows(...)`) runs the ORM on the same queryset.
 
-Arguments named in `params` are values (int or str: a viewer's id); the others name the query's
-shape and are part of the compiled SQL's key (hashable, few values: a role's reach). The SQL is
-compiled from `build` called with a distinct sentinel for each value (twice, with two sets: a
-value the ORM would transform on its way to the parameters is refused at the first call).
-tests/api/test_prepared.py checks that each read's SQL equals what the ORM compiles.
+Arguments named in `params` are values (int, str or datetime, by `types`: a viewer's id); the
+others name the query's shape and are part of the compiled SQL's key (hashable, few values: a
+role's reach). The SQL is compiled from `build` called with a distinct sentinel for each value,
+twice with two sets: a value that the ORM would transform on its way to the parameters (other
+than a datetime, adapted as the backend adapts a DateTimeField's) is refused at the first call.
+tests/api/test_prepared.py checks that the reads' SQL equals what the ORM compiles.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, router
@@ -35,6 +35,7 @@ from django.db.models import Model, Q, QuerySet
 # compiled as an empty result).
 _INT_SENTINEL = -1_987_650_000
 _STR_SENTINEL = "\x00prepared-read-{}\x00"
+_ON_CONNECTION = "_api_prepared_reads"  # the compiled reads of a database connection
 _DATETIME_SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
 _INTEGER_FIELDS = {
     "AutoField",
@@ -73,7 +74,6 @@ class PreparedRead:
         self.build = build
         self.params = params
         self.types = types or {}
-        self._compiled: WeakKeyDictionary = WeakKeyDictionary()
         self._keysets: dict[tuple[str, ...], PreparedRead | None] = {}
 
     def rows(self, **arguments) -> Rows:
@@ -90,10 +90,12 @@ class PreparedRead:
     def compiled(self, using: str, arguments: dict) -> _Compiled:
         connection = connections[using]
         shape = tuple(sorted((k, v) for k, v in arguments.items() if k not in self.params))
-        per_connection = self._compiled.setdefault(connection, {})
-        found = per_connection.get(shape)
+        # Kept on the connection (one per thread), not in a registry: the entry holds the
+        # compiler, which holds the connection, so a registry would keep every connection alive.
+        per_connection = connection.__dict__.setdefault(_ON_CONNECTION, {})
+        found = per_connection.get((self, shape))
         if found is None:
-            found = per_connection[shape] = self._compile(connection, dict(shape))
+            found = per_connection[(self, shape)] = self._compile(connection, dict(shape))
         return found
 
     def _sentinels(self, offset: int) -> dict:

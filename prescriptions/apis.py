@@ -333,6 +333,10 @@ class PatientDeliveryOrderDetailApi(APIView):
 
 
 # --- Staff delivery board ---------------------------------------------------------------------
+_BOARD_FILTERS = frozenset(s.DeliveryOrderQueryInput._declared_fields)
+_ORDER_LABEL = DeliveryOrder._meta.label_lower  # the audit rows of the board's plain rows
+
+
 class StaffDeliveryOrderListApi(_Paged):
     """The board grows with every order ever placed: keyset pages (constant cost at any depth);
     `?page=` still works for clients written before cursors (docs/api-conventions.md#pagination)."""
@@ -357,10 +361,6 @@ class StaffDeliveryOrderListApi(_Paged):
         page = self.paginator.paginate_queryset(rows, request, view=self, count=count)
         audit_log(request, AuditAction.READ, *page, detail="list", object_type=_ORDER_LABEL, returning=False)
         return self.get_paginated_response(s.delivery_order_list_data(page))
-
-
-_BOARD_FILTERS = frozenset(s.DeliveryOrderQueryInput._declared_fields)
-_ORDER_LABEL = DeliveryOrder._meta.label_lower  # the audit rows of the board's plain rows
 
 
 class StaffDeliveryOrderDetailApi(APIView):
