@@ -52,7 +52,8 @@ def audit_log(
     object_type: str | None = None,
 ) -> WrittenRows:
     """Write one audit row per object, in one INSERT statement, in the caller's transaction
-    (outside one, the statement is atomic on its own)."""
+    (outside one, the statement is atomic on its own). The rows come back as unsaved AuditEvent
+    instances, built only when read (WrittenRows)."""
     if actor is _UNSET:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
@@ -151,7 +152,8 @@ def _insert(created_at, values: list[dict]) -> None:
 
 def _flatten(objects: Iterable[Any]) -> Iterable[Any]:
     for obj in objects:
-        if isinstance(obj, (list, tuple)):
+        # A list or plain tuple of records; a NamedTuple is one record (api/prepared.py's rows).
+        if isinstance(obj, list) or type(obj) is tuple:
             yield from obj
         else:
             yield obj

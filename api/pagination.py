@@ -11,11 +11,13 @@ from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, QuerySet, Window
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from api.prepared import Rows, keyset_after
 
 # No list is read this deep by page number (lists that can grow that far use cursors): a larger
 # number is refused as past the end before any query, whatever the strategy.
@@ -28,7 +30,7 @@ TOTAL = "_page_total_rows"
 class PagedRows:
     """A list read one page at a time by `fetch(offset, limit) -> (rows, total)`: one statement
     that returns the page's rows (plain tuples, dicts...) and the list's total, e.g. with
-    COUNT(*) OVER () (api/compiled.py). An empty page cannot tell the total: `fetch(0, 1)` then."""
+    COUNT(*) OVER () (scheduling/caseload.py: paged). An empty page cannot tell the total: `fetch(0, 1)` then."""
 
     def __init__(self, fetch: Callable[[int, int], tuple[list, int]]):
         self.fetch = fetch
@@ -51,7 +53,8 @@ class PageFirstPaginator(DjangoPaginator):
       matching row before the limit.
     - a `count` callable: the total comes from it (a cached count, see the staff delivery board).
 
-    Anything but a QuerySet (a list) is paged as Django does."""
+    `Rows` (api/prepared.py) are paged like a QuerySet by "from_page" and by a `count`; anything
+    else (a list) is paged as Django does."""
 
     def __init__(self, object_list, per_page, *, strategy: str = "query", count=None):
         super().__init__(object_list, per_page)
@@ -61,9 +64,10 @@ class PageFirstPaginator(DjangoPaginator):
 
     def page(self, number):
         paged = isinstance(self.object_list, PagedRows)
-        if not paged and (
-            "count" in self.__dict__ or not isinstance(self.object_list, QuerySet) or self.strategy == "query"
-        ):
+        pageable = isinstance(self.object_list, QuerySet) or (
+            isinstance(self.object_list, Rows) and self.strategy == "from_page"
+        )
+        if not paged and ("count" in self.__dict__ or not pageable or self.strategy == "query"):
             return super().page(number)
         try:
             if isinstance(number, float) and not number.is_integer():
@@ -167,10 +171,13 @@ class KeysetPagination(BasePagination):
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
         backwards = cursor is not None and cursor["d"] == "p"
         ordering = tuple(_flip(f) for f in self.ordering) if backwards else self.ordering
-        rows_qs = queryset.order_by(*ordering)
-        if cursor is not None:
-            rows_qs = rows_qs.filter(_after(ordering, cursor["k"]))
-        rows = list(rows_qs[: self.size + 1])
+        if isinstance(queryset, Rows):
+            rows = queryset.keyset(ordering, cursor["k"] if cursor is not None else None, self.size + 1)
+        else:
+            rows_qs = queryset.order_by(*ordering)
+            if cursor is not None:
+                rows_qs = rows_qs.filter(keyset_after(ordering, cursor["k"]))
+            rows = list(rows_qs[: self.size + 1])
         more = len(rows) > self.size
         rows = rows[: self.size]
         if backwards:
@@ -306,10 +313,12 @@ def _ordering(queryset, declared, default) -> tuple[str, ...]:
     ordering = tuple(declared or ())
     if not ordering and isinstance(queryset, QuerySet):
         ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering or ())
+    if not ordering and isinstance(queryset, Rows):
+        ordering = queryset.ordering
     ordering = ordering or tuple(default)
     if not all(isinstance(f, str) for f in ordering) or ordering[-1].lstrip("-") not in ("id", "pk"):
         raise ImproperlyConfigured(f"a keyset ordering ends with the primary key and names fields only: {ordering}")
-    if isinstance(queryset, QuerySet):
+    if isinstance(queryset, (QuerySet, Rows)):
         # NULL compares as neither before nor after: a nullable key would drop rows between pages.
         for name in (f.lstrip("-") for f in ordering):
             try:
@@ -323,18 +332,6 @@ def _ordering(queryset, declared, default) -> tuple[str, ...]:
 
 def _flip(field: str) -> str:
     return field[1:] if field.startswith("-") else f"-{field}"
-
-
-def _after(ordering: tuple[str, ...], values: list) -> Q:
-    """Rows strictly after `values` in `ordering` (mixed directions): the keyset condition."""
-    condition = Q()
-    for i, field in enumerate(ordering):
-        name = field.lstrip("-")
-        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
-        for prior, value in zip(ordering[:i], values[:i], strict=False):
-            step &= Q(**{prior.lstrip("-"): value})
-        condition |= step
-    return condition
 
 
 def _row_value(row, path: str):

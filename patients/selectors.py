@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
@@ -17,8 +18,8 @@ from django.db.models.functions import Coalesce, RowNumber
 from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability
-from api.compiled import CompiledQuery
 from api.errors import NotFound
+from api.prepared import PreparedRead
 from patients import policy
 from patients.models import (
     Assessment,
@@ -55,23 +56,35 @@ def patient_profile(*, patient: User) -> PatientProfile | None:
     return PatientProfile.objects.select_related("county", "assigned_physician").filter(user=patient).first()
 
 
-_LOCATION = CompiledQuery(
-    lambda patient_id: PatientProfile.objects.filter(user_id=patient_id).values_list(
-        "state", "county_id", "time_zone", "zip_code", "address_verified_at"
-    ),
-    "patient_id",
+class _LocationRow(NamedTuple):
+    state: str
+    county_id: str | None
+    time_zone: str
+    zip_code: str
+    address_verified_at: datetime | None
+
+
+_LOCATION = PreparedRead(
+    PatientProfile,
+    _LocationRow,
+    lambda patient_id: PatientProfile.objects.filter(user_id=patient_id),
+    params=("patient_id",),
 )
 
 
 def patient_location(*, patient: User) -> Location | None:
     """Contract: where the patient lives, from the verified profile address (None: no profile yet).
-    Read on every availability search: one statement compiled once (api/compiled.py)."""
-    rows = _LOCATION.run(limit=1, patient_id=patient.pk)
+    Read on every availability search: its SQL compiled once (api/prepared.py)."""
+    rows = _LOCATION.rows(patient_id=patient.pk).slice(0, 1)
     if not rows:
         return None
-    state, county_fips, time_zone, zip_code, verified_at = rows[0]
+    row = rows[0]
     return Location(
-        state=state, county_fips=county_fips, time_zone=time_zone, zip_code=zip_code, verified=verified_at is not None
+        state=row.state,
+        county_fips=row.county_id,
+        time_zone=row.time_zone,
+        zip_code=row.zip_code,
+        verified=row.address_verified_at is not None,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -71,11 +72,20 @@ class MedicationProduct(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.strength_text}"
+        return product_label(self.name, self.strength, self.strength_unit)
 
     @property
     def strength_text(self) -> str:
-        return f"{self.strength.normalize():f} {self.strength_unit}"
+        return strength_text(self.strength, self.strength_unit)
+
+
+def strength_text(strength: Decimal, unit: str) -> str:
+    return f"{strength.normalize():f} {unit}"
+
+
+def product_label(name: str, strength: Decimal, unit: str) -> str:
+    """A product as people name it ("Ketamine troche 100 mg"; also for a row of its columns)."""
+    return f"{name} {strength_text(strength, unit)}"
 
 
 # --- Pharmacies -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -32,6 +34,7 @@ from accounts.models import Role, User
 from accounts.scopes import Capability
 from api.clock import practice_date
 from api.errors import NotFound
+from api.prepared import PreparedRead, Rows
 from patients.selectors import patient_visible_to
 from prescriptions.models import (
     DeliveryOrder,
@@ -318,6 +321,62 @@ def delivery_order_list_for_staff(
     return qs.order_by("-created_at", "-id")
 
 
+class DeliveryOrderRow(NamedTuple):
+    """An order as the staff board shows it (prescriptions.serializers.delivery_order_list_data)."""
+
+    id: int
+    public_id: UUID
+    patient_id: int
+    prescription__public_id: UUID
+    patient__public_id: UUID
+    pharmacy__public_id: UUID
+    pharmacy__name: str
+    pharmacy__ncpdp_id: str
+    pharmacy__phone: str
+    pharmacy__city: str
+    pharmacy__state: str
+    prescription__product__name: str
+    prescription__product__strength: Decimal
+    prescription__product__strength_unit: str
+    sequence: int
+    quantity: int
+    status: str
+    status_changed_at: datetime
+    ship_to_state: str
+    adult_signature_required: bool
+    carrier: str
+    tracking_number: str
+    carrier_status: str
+    last_carrier_update: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    hold_reasons: list | None
+    created_at: datetime
+
+    @property
+    def pk(self) -> int:  # audit_log's object id
+        return self.id
+
+
+BOARD_ROWS = PreparedRead(DeliveryOrder, DeliveryOrderRow, lambda **filters: delivery_order_list_for_staff(**filters))
+
+
+def delivery_order_board(**filters) -> Rows:
+    """delivery_order_list_for_staff's orders (the same filters and order) as DeliveryOrderRow
+    tuples. The unfiltered board (the page every staff member opens) runs SQL compiled once
+    (api/prepared.py); a filtered one goes through the ORM."""
+    filters = {k: v for k, v in filters.items() if v not in (None, "")}
+    return BOARD_ROWS.orm_rows(**filters) if filters else BOARD_ROWS.rows()
+
+
+class _NewestOrder(NamedTuple):
+    id: int
+    public_id: UUID
+
+
+_NEWEST_ORDER = PreparedRead(DeliveryOrder, _NewestOrder, lambda: DeliveryOrder.objects.order_by("-id"))
+
+
 BOARD_COUNT_SECONDS = 60
 
 
@@ -334,10 +393,11 @@ def delivery_order_board_count(*, filters: dict) -> Callable[[], int] | None:
         return None
 
     def count() -> int:
-        newest = DeliveryOrder.objects.order_by("-id").values_list("id", "public_id").first()
-        if newest is None:
+        found = _NEWEST_ORDER.rows()[0:1]
+        if not found:
             return 0
-        key = f"prescriptions:board-count:{newest[0]}:{newest[1].hex}"
+        newest = found[0]
+        key = f"prescriptions:board-count:{newest.id}:{newest.public_id.hex}"
         total = cache.get(key)
         if total is None:
             total = DeliveryOrder.objects.count()

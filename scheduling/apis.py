@@ -32,7 +32,7 @@ from api.schema import PAGE_PARAMETERS, errors
 from practice import service_area
 from scheduling import availability_cache, calendar, caseload, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
-from scheduling.models import InPersonEvaluation
+from scheduling.models import Appointment, InPersonEvaluation
 from scheduling.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
@@ -70,6 +70,7 @@ from scheduling.services import booking, evaluations, visits
 from scheduling.services import locations as location_services
 
 TAGS = ["scheduling"]
+APPOINTMENT_LABEL = Appointment._meta.label_lower  # the audit rows of the list's plain rows
 
 # --- availability search -----------------------------------------------------------------
 
@@ -364,8 +365,8 @@ class AppointmentListApi(GenericAPIView):
 
     @extend_schema(responses={200: AppointmentOutput(many=True)}, tags=TAGS)
     def get(self, request):
-        page = self.paginate_queryset(selectors.appointment_list(viewer=request.user))
-        audit_log(request, AuditAction.READ, *page)
+        page = self.paginate_queryset(selectors.appointment_list_rows(viewer=request.user))
+        audit_log(request, AuditAction.READ, *page, object_type=APPOINTMENT_LABEL)
         return self.get_paginated_response(appointment_list_data(page))
 
     @extend_schema(
@@ -574,8 +575,7 @@ class PhysicianCaseloadApi(GenericAPIView):
             detail="caseload",
             object_type=caseload.PATIENT_OBJECT_TYPE,
         )
-        zone = timezone.get_current_timezone()
-        return self.get_paginated_response([caseload_row_data(r, zone) for r in rows])
+        return self.get_paginated_response([caseload_row_data(r) for r in rows])
 
 
 _ID = OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

@@ -37,8 +37,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from api.clock import practice_zone
-from api.compiled import CompiledQuery
-from api.pagination import TOTAL, PagedRows
+from api.pagination import PagedRows
+from api.prepared import PreparedRead
 from scheduling import caseload_columns, contracts, selectors
 from scheduling.models import CaseloadEntry
 
@@ -344,33 +344,34 @@ _ENTRY_FIELDS = [f for f in CaseloadEntry._meta.concrete_fields if f.name != "pa
 _PageRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 - built from the model's fields
     "_PageRow", ["patient_id", "public_id", "first_name", "last_name", *(f.attname for f in _ENTRY_FIELDS), "total"]
 )
-
-
-def _page_values(physician_id: int):
-    return (
-        page_queryset(physician=User(pk=physician_id))
-        .annotate(**{TOTAL: Window(Count("*"))})
-        .values_list(
-            "user_id",
-            "user__public_id",
-            "user__first_name",
-            "user__last_name",
-            *(f"user__caseload_entry__{f.name}" for f in _ENTRY_FIELDS),
-            TOTAL,
-        )
-    )
-
-
-_PAGE = CompiledQuery(_page_values, "physician_id")
+# The same columns as the ORM paths the page query reads them by (api/prepared.py's row).
+_PageColumns = namedtuple(  # type: ignore[misc]  # noqa: PYI024
+    "_PageColumns",
+    [
+        "user_id",
+        "user__public_id",
+        "user__first_name",
+        "user__last_name",
+        *(f"user__caseload_entry__{f.name}" for f in _ENTRY_FIELDS),
+        "page_total",
+    ],
+)
+_PAGE = PreparedRead(
+    contracts.PatientProfile,
+    _PageColumns,
+    lambda physician_id: page_queryset(physician=User(pk=physician_id)).annotate(page_total=Window(Count("*"))),
+    params=("physician_id",),
+)
 
 
 def paged(*, physician: User) -> PagedRows:
     """page_queryset's rows and total, a page at a time, as plain rows (for page_rows_of): the
-    same statement page_queryset gives with COUNT(*) OVER (), compiled once per process. No model
-    instance is built for a row that may be shown as stored."""
+    same statement page_queryset gives with COUNT(*) OVER (), its SQL compiled once
+    (api/prepared.py). No model instance is built for a row that may be shown as stored."""
 
     def fetch(offset: int, limit: int) -> tuple[list, int]:
-        rows = [_PageRow(*r) for r in _PAGE.run(limit=limit, offset=offset, physician_id=physician.pk)]
+        found = _PAGE.rows(physician_id=physician.pk).slice(offset, offset + limit)
+        rows = [_PageRow._make(r) for r in found]
         return rows, (rows[0].total if rows else 0)
 
     return PagedRows(fetch)

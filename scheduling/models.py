@@ -75,10 +75,15 @@ class VisitLocation(models.Model):
 
     @property
     def address_text(self) -> str:
-        if self.kind == VisitLocationKind.HOME_VISIT:
-            return "At your home"
-        parts = [self.address_line1, self.address_line2, self.city, f"{self.state} {self.zip_code}".strip()]
-        return ", ".join(p for p in parts if p)
+        return address_text(self.kind, self.address_line1, self.address_line2, self.city, self.state, self.zip_code)
+
+
+def address_text(kind: str, line1: str, line2: str, city: str, state: str, zip_code: str) -> str:
+    """A visit location's address as one line (also for a row of its columns)."""
+    if kind == VisitLocationKind.HOME_VISIT:
+        return "At your home"
+    parts = [line1, line2, city, f"{state} {zip_code}".strip()]
+    return ", ".join(p for p in parts if p)
 
 
 class WeeklyAvailability(models.Model):

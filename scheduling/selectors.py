@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from accounts import scopes
 from accounts.models import Role, User
 from accounts.scopes import Capability, Reach
 from api.errors import NotFound
+from api.prepared import PreparedRead, Rows
 from scheduling import appointment_types, availability_cache, caseload_columns, contracts
 from scheduling.errors import InvalidWindow, WindowTooLong
 from scheduling.models import (
@@ -672,6 +674,69 @@ def appointment_list(*, viewer: User) -> QuerySet[Appointment]:
     if reach is Reach.SELF:
         return qs.filter(patient=viewer)
     return qs.none()
+
+
+class AppointmentRow(NamedTuple):
+    """A visit as the appointment list shows it (scheduling.serializers.appointment_list_data)."""
+
+    id: int
+    public_id: UUID
+    patient_id: int
+    patient__public_id: UUID
+    patient__first_name: str
+    patient__last_name: str
+    physician__public_id: UUID
+    physician__first_name: str
+    physician__last_name: str
+    appointment_type__code: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    modality: str
+    patient_state: str
+    patient_state_at_visit: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    reschedule_count: int
+    video_status: str
+    location_id: int | None
+    location__public_id: UUID | None
+    location__name: str | None
+    location__kind: str | None
+    location__address_line1: str | None
+    location__address_line2: str | None
+    location__city: str | None
+    location__state: str | None
+    location__zip_code: str | None
+    location__time_zone: str | None
+    location__instructions: str | None
+    created_at: datetime
+
+    @property
+    def pk(self) -> int:  # audit_log's object id
+        return self.id
+
+
+def _appointment_rows(*, reach: Reach, viewer_id: int) -> QuerySet[Appointment]:
+    """appointment_list's visits for a viewer of this reach (the same filter and order)."""
+    qs = Appointment.objects.order_by("-starts_at", "-id")
+    if reach is Reach.ALL:
+        return qs
+    if reach is Reach.CARE:
+        return qs.filter(physician_id=viewer_id)
+    if reach is Reach.SELF:
+        return qs.filter(patient_id=viewer_id)
+    return qs.none()
+
+
+APPOINTMENT_ROWS = PreparedRead(Appointment, AppointmentRow, _appointment_rows, params=("viewer_id",))
+
+
+def appointment_list_rows(*, viewer: User) -> Rows:
+    """appointment_list's visits as AppointmentRow tuples, its SQL compiled once (api/prepared.py):
+    the list endpoint's page (a patient's first screen)."""
+    return APPOINTMENT_ROWS.rows(reach=scopes.reach(viewer, Capability.SCHEDULING), viewer_id=viewer.pk)
 
 
 def appointment_get(*, viewer: User, public_id) -> Appointment:

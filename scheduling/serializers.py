@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import ISO_8601, serializers
-from rest_framework.settings import api_settings
+from rest_framework import serializers
 
 from accounts import scopes
+from api.fields import iso_datetime
 from api.serializers import ReferenceIdsMixin
 from api.us_fields import USZipCode
 from practice.models import ServiceState
@@ -24,6 +22,7 @@ from scheduling.models import (
     VisitLocationKind,
     Weekday,
     WeeklyAvailability,
+    address_text,
 )
 from scheduling.selectors import location_data
 
@@ -318,24 +317,8 @@ class AppointmentOutput(serializers.ModelSerializer):
         return location_data(obj.location) if obj.location_id else None
 
 
-_DATETIME = serializers.DateTimeField()  # its ISO 8601 output in the current zone, for the plain builders
-
-
-def _iso_output() -> bool:
-    return str(getattr(_DATETIME, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601
-
-
-def _dt(value, zone=None) -> str | None:
-    """_DATETIME.to_representation(value): the same text, without DRF's per-call format and zone
-    lookups for an aware datetime (the caseload's and visit lists' builders call it per cell and
-    pass `zone`, the current time zone read once per answer)."""
-    if value is None or isinstance(value, str) or value.tzinfo is None or not settings.USE_TZ or not _iso_output():
-        return _DATETIME.to_representation(value)
-    try:
-        text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
-    except OverflowError:
-        return _DATETIME.to_representation(value)  # DRF's own error
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _dt(value) -> str | None:
+    return iso_datetime(value)
 
 
 def person_data(user) -> dict:
@@ -343,32 +326,66 @@ def person_data(user) -> dict:
     return {"id": str(user.public_id), "first_name": user.first_name, "last_name": user.last_name}
 
 
-def appointment_list_data(appointments) -> list[dict]:
-    """AppointmentOutput(appointments, many=True).data as plain dicts (the same keys, order and
-    values; tests/perf/test_read_paths.py compares them): the list endpoint is a patient's
-    first screen and DRF's generic field machinery was most of its Python time."""
+def appointment_list_data(rows) -> list[dict]:
+    """AppointmentOutput(appointments, many=True).data as plain dicts, from the list's
+    AppointmentRow tuples (selectors.appointment_list_rows; the same keys, order and values:
+    tests/perf/test_read_paths.py compares them): the list endpoint is a patient's first screen,
+    and DRF's field machinery, model instances and the query's compilation were most of its time."""
+    dt = iso_datetime
     return [
         {
             "id": str(a.public_id),
-            "patient": person_data(a.patient),
-            "physician": person_data(a.physician),
-            "appointment_type": a.appointment_type.code,
-            "starts_at": _dt(a.starts_at),
-            "ends_at": _dt(a.ends_at),
+            "patient": {
+                "id": str(a.patient__public_id),
+                "first_name": a.patient__first_name,
+                "last_name": a.patient__last_name,
+            },
+            "physician": {
+                "id": str(a.physician__public_id),
+                "first_name": a.physician__first_name,
+                "last_name": a.physician__last_name,
+            },
+            "appointment_type": a.appointment_type__code,
+            "starts_at": dt(a.starts_at),
+            "ends_at": dt(a.ends_at),
             "status": a.status,
             "modality": a.modality,
             "patient_state": a.patient_state,
             "patient_state_at_visit": a.patient_state_at_visit,
-            "started_at": _dt(a.started_at),
-            "completed_at": _dt(a.completed_at),
-            "cancelled_at": _dt(a.cancelled_at),
+            "started_at": dt(a.started_at),
+            "completed_at": dt(a.completed_at),
+            "cancelled_at": dt(a.cancelled_at),
             "reschedule_count": a.reschedule_count,
             "video_ready": a.video_status == "ready",
-            "location": location_data(a.location) if a.location_id else None,
-            "created_at": _dt(a.created_at),
+            "location": _location_row_data(a) if a.location_id else None,
+            "created_at": dt(a.created_at),
         }
-        for a in appointments
+        for a in rows
     ]
+
+
+def _location_row_data(a) -> dict:
+    """location_data(appointment.location) from an AppointmentRow's location columns."""
+    return {
+        "id": str(a.location__public_id),
+        "name": a.location__name,
+        "kind": a.location__kind,
+        "address": address_text(
+            a.location__kind,
+            a.location__address_line1,
+            a.location__address_line2,
+            a.location__city,
+            a.location__state,
+            a.location__zip_code,
+        ),
+        "address_line1": a.location__address_line1,
+        "address_line2": a.location__address_line2,
+        "city": a.location__city,
+        "state": a.location__state,
+        "zip_code": a.location__zip_code,
+        "time_zone": a.location__time_zone,
+        "instructions": a.location__instructions,
+    }
 
 
 class AppointmentDetailOutput(AppointmentOutput):
@@ -523,25 +540,23 @@ CaseloadRowOutput = type(
 )
 
 
-def _score_data(score, zone=None) -> dict | None:
+def _score_data(score) -> dict | None:
     if score is None:
         return None
-    return {"score": score.total, "band": score.band, "taken_at": _dt(score.taken_at, zone)}
+    return {"score": score.total, "band": score.band, "taken_at": _dt(score.taken_at)}
 
 
-def caseload_row_data(row, zone=None) -> dict:
+def caseload_row_data(row) -> dict:
     """CaseloadRowOutput's representation of a scheduling.selectors.CaseloadRow, built directly
-    (the same keys, order and values; tests/perf/test_read_paths.py compares them). `zone`: the
-    current time zone, read once by a caller that builds many rows."""
-    zone = zone or timezone.get_current_timezone()
+    (the same keys, order and values; tests/perf/test_read_paths.py compares them)."""
     standing = row.subscription
     return {
         "patient": person_data(row.patient),
         "next_appointment_id": str(row.next_appointment_id) if row.next_appointment_id is not None else None,
-        "next_appointment_at": _dt(row.next_appointment_at, zone),
-        "last_visit_at": _dt(row.last_visit_at, zone),
-        "phq9": _score_data(row.scores.get("phq9"), zone),
-        "gad7": _score_data(row.scores.get("gad7"), zone),
+        "next_appointment_at": _dt(row.next_appointment_at),
+        "last_visit_at": _dt(row.last_visit_at),
+        "phq9": _score_data(row.scores.get("phq9")),
+        "gad7": _score_data(row.scores.get("gad7")),
         "open_safety_flags": row.open_flags,
         "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
         "prescription_status": row.prescription_status,

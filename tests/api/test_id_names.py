@@ -168,6 +168,7 @@ class _Own(ReferenceIdsMixin, serializers.Serializer):
 
 
 def test_board_rows_and_availability_carry_both_names(physician):
+    from prescriptions.selectors import delivery_order_board
     from prescriptions.serializers import DeliveryOrderDetailOutput, DeliveryOrderOutput, delivery_order_list_data
     from scheduling.serializers import AvailabilityExceptionOutput, VisitNoteOutput, WeeklyAvailabilityOutput
     from tests.prescriptions.factories import DeliveryOrderFactory
@@ -176,7 +177,7 @@ def test_board_rows_and_availability_carry_both_names(physician):
     for row in (
         DeliveryOrderOutput(order).data,
         DeliveryOrderDetailOutput(order).data,
-        delivery_order_list_data([order])[0],
+        delivery_order_list_data(delivery_order_board()[0:1])[0],
     ):
         assert row["patient_id"] == row["patient"] == str(order.patient.public_id)
         assert row["prescription_id"] == row["prescription"] == str(order.prescription.public_id)

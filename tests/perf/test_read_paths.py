@@ -5,6 +5,7 @@ the contracts they fold into one query, page totals equal to COUNT(*), and absol
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import client_for
-from tests.factories import PatientUserFactory, PhysicianUserFactory, StaffUserFactory
+from tests.factories import PatientUserFactory, PharmacyLiaisonFactory, PhysicianUserFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +123,9 @@ def test_caseload_answer_is_the_serializers_shape(physician):
 
 def test_appointment_list_answer_is_the_serializers_shape(physician):
     from scheduling.models import Appointment
+    from scheduling.selectors import appointment_list, appointment_list_rows
     from scheduling.serializers import AppointmentOutput, appointment_list_data
-    from tests.scheduling.factories import AppointmentFactory
+    from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory
 
     patient = PatientUserFactory()
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
@@ -132,16 +134,51 @@ def test_appointment_list_answer_is_the_serializers_shape(physician):
     Appointment.objects.filter(starts_at=start).update(
         status="completed", started_at=start, completed_at=start + timedelta(minutes=40), video_status="ready"
     )
-    page = list(Appointment.objects.select_related("appointment_type", "patient", "physician").order_by("starts_at"))
-    expected = AppointmentOutput(page, many=True).data
-    assert appointment_list_data(page) == expected
-    assert [list(d) for d in appointment_list_data(page)] == [list(d) for d in expected]
-    assert expected[0]["video_ready"] is True and expected[0]["completed_at"] is not None
+    office = VisitLocationFactory(address_line2="Suite 2")
+    AppointmentFactory(
+        patient=patient,
+        physician=physician,
+        starts_at=start + timedelta(hours=4),
+        modality="in_person",
+        location=office,
+    )
+    home = VisitLocationFactory(kind="home_visit", address_line1="", city="", zip_code="")
+    AppointmentFactory(
+        patient=patient, physician=physician, starts_at=start + timedelta(hours=6), modality="in_person", location=home
+    )
+    for viewer in (patient, physician, StaffUserFactory()):
+        page = list(appointment_list(viewer=viewer))
+        expected = AppointmentOutput(page, many=True).data
+        with CaptureQueriesContext(connection) as ctx:
+            data = appointment_list_data(appointment_list_rows(viewer=viewer)[0:20])
+        assert len(ctx.captured_queries) == 1
+        assert data == expected
+        assert [list(d) for d in data] == [list(d) for d in expected]
+        assert json.dumps(data) == json.dumps(expected)
+    assert expected[-1]["video_ready"] is True and expected[-1]["completed_at"] is not None
+    assert [d["location"] and d["location"]["address"] for d in expected[:2]] == ["At your home", office.address_text]
+    assert appointment_list_rows(viewer=PharmacyLiaisonFactory())[0:20] == []
+
+
+def test_appointment_rows_through_the_orm_are_the_prepared_rows(physician):
+    """A keyset cursor or another order reads the rows through the ORM: the same tuples."""
+    from scheduling.selectors import appointment_list_rows
+
+    patient = PatientUserFactory()
+    _appointments(patient, physician, 5)
+    rows = appointment_list_rows(viewer=patient)
+    prepared = rows[0:20]
+    assert len(prepared) == 5
+    assert rows._wrap(rows.queryset) == prepared
+    assert rows.keyset(("-starts_at", "-id"), None, 3) == prepared[:3]
+    assert rows.keyset(("starts_at", "id"), None, 20) == prepared[::-1]
+    assert rows[1:3] == prepared[1:3] and rows[4:9] == prepared[4:]
+    assert rows.count() == 5 and rows.ordering == ("-starts_at", "-id")
 
 
 def test_delivery_board_answer_is_the_serializers_shape(physician):
     from prescriptions.models import DeliveryOrder
-    from prescriptions.selectors import delivery_order_list_for_staff
+    from prescriptions.selectors import delivery_order_board, delivery_order_list_for_staff
     from prescriptions.serializers import DeliveryOrderOutput, delivery_order_list_data
     from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
 
@@ -151,14 +188,18 @@ def test_delivery_board_answer_is_the_serializers_shape(physician):
     DeliveryOrder.objects.filter(sequence=1).update(
         status="shipped", carrier="UPS", tracking_number="1Z999", shipped_at=F("created_at")
     )
+    DeliveryOrder.objects.filter(sequence=2).update(hold_reasons=["address_unverified"], status="on_hold")
     with CaptureQueriesContext(connection) as ctx:
-        page = list(delivery_order_list_for_staff())
-        data = delivery_order_list_data(page)
-    assert len(ctx.captured_queries) == 1  # the trimmed columns are all the output reads
+        data = delivery_order_list_data(delivery_order_board()[0:20])
+    assert len(ctx.captured_queries) == 1  # the row's columns are all the output reads
     full = list(DeliveryOrder.objects.select_related("patient", "pharmacy", "prescription__product").order_by("-id"))
     expected = DeliveryOrderOutput(full, many=True).data
     assert sorted(data, key=lambda d: d["id"]) == sorted(expected, key=lambda d: d["id"])
     assert [list(d) for d in data] == [list(d) for d in expected]
+    assert json.dumps(data) == json.dumps(DeliveryOrderOutput(list(delivery_order_list_for_staff()), many=True).data)
+    shipped = delivery_order_list_data(delivery_order_board(status="shipped")[0:20])  # through the ORM
+    assert shipped == DeliveryOrderOutput(list(delivery_order_list_for_staff(status="shipped")), many=True).data
+    assert len(shipped) == 1
 
 
 # --- page totals ---------------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""Plain rows for the hot list endpoints, with their SQL compiled once (docs/performance.md#prepared-reads).
+
+On a page of 20 the ORM spent more CPU compiling the same SELECT again (get_select, get_order_by,
+the joins) and building model instances than everything else the request did. A `PreparedRead`
+names the columns an answer needs as a NamedTuple (`row`, its fields the ORM paths:
+`patient__public_id`) and builds the list's queryset with `build(**arguments)`; `read.rows(...)`
+is a `Rows` that the paginators of api/pagination.py page:
+
+- a page of the list's own order (page numbers, a keyset's first page) and a keyset page after a
+  cursor (on integer and datetime keys, either direction) run SQL that Django compiled once per
+  database connection (kept on it) and shape, with this request's values in their places and the
+  page's LIMIT / OFFSET appended, the column converters applied as the ORM applies them;
+- anything else (another order, the total, `read.orm_rows(...)`) runs the ORM on the same queryset.
+
+Arguments named in `params` are values (int, str or datetime, by `types`: a viewer's id); the
+others name the query's shape and are part of the compiled SQL's key (hashable, few values: a
+role's reach). The SQL is compiled from `build` called with a distinct sentinel for each value,
+twice with two sets: a value that the ORM would transform on its way to the parameters (other
+than a datetime, adapted as the backend adapts a DateTimeField's) is refused at the first call.
+tests/api/test_prepared.py checks that the reads' SQL equals what the ORM compiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ImproperlyConfigured
+from django.db import connections, router
+from django.db.models import Model, Q, QuerySet
+
+# Values no real parameter takes (within a 32-bit integer: an out-of-range integer lookup is
+# compiled as an empty result).
+_INT_SENTINEL = -1_987_650_000
+_STR_SENTINEL = "\x00prepared-read-{}\x00"
+_ON_CONNECTION = "_api_prepared_reads"  # the compiled reads of a database connection
+_DATETIME_SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+_INTEGER_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+}
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str | None  # None: the query has no rows whatever the values (EmptyResultSet)
+    slots: tuple[tuple[str | None, Any], ...]  # per parameter: the value's name, or None and a constant
+    compiler: Any
+    converters: dict
+    ordering: tuple[str, ...]
+    adapters: dict[str, Callable[[Any], Any]]  # per value name: how it reaches the parameters
+
+
+class PreparedRead:
+    """One list's columns (`row`), its queryset (`build`) and its compiled SQL (see the module)."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        row: type[Any],  # a NamedTuple class
+        build: Callable[..., QuerySet],
+        *,
+        params: tuple[str, ...] = (),
+        types: dict[str, type] | None = None,
+    ):
+        self.model = model
+        self.row = row
+        self.build = build
+        self.params = params
+        self.types = types or {}
+        self._keysets: dict[tuple[str, ...], PreparedRead | None] = {}
+
+    def rows(self, **arguments) -> Rows:
+        return Rows(self, arguments)
+
+    def orm_rows(self, **arguments) -> Rows:
+        """The same rows through the ORM every time: for arguments of many values (a list's
+        filters) that would each compile and keep SQL of their own."""
+        return Rows(self, arguments, prepared=False)
+
+    def queryset(self, arguments: dict) -> QuerySet:
+        return self.build(**arguments).values_list(*self.row._fields)
+
+    def compiled(self, using: str, arguments: dict) -> _Compiled:
+        connection = connections[using]
+        shape = tuple(sorted((k, v) for k, v in arguments.items() if k not in self.params))
+        # Kept on the connection (one per thread), not in a registry: the entry holds the
+        # compiler, which holds the connection, so a registry would keep every connection alive.
+        per_connection = connection.__dict__.setdefault(_ON_CONNECTION, {})
+        found = per_connection.get((self, shape))
+        if found is None:
+            found = per_connection[(self, shape)] = self._compile(connection, dict(shape))
+        return found
+
+    def _sentinels(self, offset: int) -> dict:
+        values: dict[str, Any] = {}
+        for i, name in enumerate(self.params):
+            kind = self.types.get(name, int)
+            if kind is str:
+                values[name] = _STR_SENTINEL.format(i + offset)
+            elif kind is datetime:
+                values[name] = _DATETIME_SENTINEL + timedelta(seconds=i + offset)
+            else:
+                values[name] = _INT_SENTINEL - i - offset
+        return values
+
+    def _adapters(self, connection) -> dict[str, Callable[[Any], Any]]:
+        """How each value reaches the parameters: a datetime as the backend adapts a DateTimeField's."""
+        return {n: connection.ops.adapt_datetimefield_value for n in self.params if self.types.get(n) is datetime}
+
+    def keyset_read(self, ordering: tuple[str, ...]) -> PreparedRead | None:
+        """This list in `ordering` after a keyset position (`key0`, `key1`, ...: the cursor's
+        values), as a read of its own; None when a key is neither an integer nor a datetime."""
+        if ordering not in self._keysets:
+            types: dict[str, type] = {}
+            for i, name in enumerate(ordering):
+                try:
+                    field = self.model._meta.get_field(name.lstrip("-"))
+                except FieldDoesNotExist:
+                    self._keysets[ordering] = None
+                    return None
+                internal = field.get_internal_type()
+                kind = datetime if internal == "DateTimeField" else int if internal in _INTEGER_FIELDS else None
+                if kind is None:
+                    self._keysets[ordering] = None
+                    return None
+                types[f"key{i}"] = kind
+            base = self
+
+            def build(**arguments) -> QuerySet:
+                keys = [arguments.pop(f"key{i}") for i in range(len(ordering))]
+                return base.queryset(arguments).order_by(*ordering).filter(keyset_after(ordering, keys))
+
+            self._keysets[ordering] = PreparedRead(
+                self.model, self.row, build, params=(*self.params, *types), types={**self.types, **types}
+            )
+        return self._keysets[ordering]
+
+    def _compile(self, connection, shape: dict) -> _Compiled:
+        sentinels = self._sentinels(0)
+        adapters = self._adapters(connection)
+        queryset = self.queryset({**shape, **sentinels})
+        ordering = cast(tuple[str, ...], tuple(queryset.query.order_by))
+        compiler = queryset.query.get_compiler(connection=connection)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _Compiled(None, (), compiler, {}, ordering, {})
+        adapted = {name: adapters[name](v) if name in adapters else v for name, v in sentinels.items()}
+        by_value = {(type(v), v): name for name, v in adapted.items()}
+        slots = tuple((by_value.get((type(p), p)), p) for p in params)
+        # Compiled again with other values: every parameter that moves must be a value's own slot
+        # (a value the ORM transformed, a str made a UUID, would otherwise run as the sentinel).
+        other_sql, other = (
+            self.queryset({**shape, **self._sentinels(len(self.params))})
+            .query.get_compiler(connection=connection)
+            .as_sql()
+        )
+        moved = [i for i, (a, b) in enumerate(zip(params, other, strict=False)) if a != b]
+        if (
+            other_sql != sql
+            or len(other) != len(params)
+            or moved != [i for i, (name, _) in enumerate(slots) if name is not None]
+        ):
+            raise ImproperlyConfigured(f"prepared read {self.row.__name__}: a value does not reach the SQL unchanged")
+        converters = compiler.get_converters([col for col, _, _ in compiler.select[: compiler.col_count]])
+        return _Compiled(sql, slots, compiler, converters, ordering, adapters)
+
+
+class Rows:
+    """A list of `read.row` tuples for the paginators (and a plain `list(rows)`)."""
+
+    ordered = True  # Django's Paginator asks
+
+    def __init__(self, read: PreparedRead, arguments: dict, *, prepared: bool = True):
+        self.read = read
+        self.arguments = arguments
+        self.prepared = prepared
+        self.model = read.model
+        self.using = router.db_for_read(read.model)
+
+    @property
+    def queryset(self) -> QuerySet:
+        """The ORM's queryset of the same rows (as value tuples)."""
+        return self.read.queryset(self.arguments)
+
+    @property
+    def ordering(self) -> tuple[str, ...]:
+        if not self.prepared:
+            return cast(tuple[str, ...], tuple(self.queryset.query.order_by))
+        return self.read.compiled(self.using, self.arguments).ordering
+
+    def __getitem__(self, k: slice) -> list:
+        if not isinstance(k, slice) or k.step is not None or (k.start or 0) < 0 or (k.stop is not None and k.stop < 0):
+            raise TypeError("Rows are paged by slices with a start and a stop")
+        return self.slice(k.start or 0, k.stop)
+
+    def __iter__(self):  # no __len__: list(rows) would ask the database for a COUNT first
+        return iter(self.slice(0, None))
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def slice(self, start: int, stop: int | None) -> list:
+        """Rows start..stop of the list's own order: the compiled SQL."""
+        if not self.prepared:
+            return self._wrap(self.queryset[start:stop])
+        compiled = self.read.compiled(self.using, self.arguments)
+        if compiled.sql is None or (stop is not None and stop <= start):
+            return []
+        connection = compiled.compiler.connection
+        values = self.arguments
+        if compiled.adapters:
+            values = {**values, **{name: adapt(values[name]) for name, adapt in compiled.adapters.items()}}
+        params = [values[name] if name is not None else constant for name, constant in compiled.slots]
+        limits = connection.ops.limit_offset_sql(start, stop)
+        sql = f"{compiled.sql} {limits}" if limits else compiled.sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched: Iterable = cursor.fetchall()
+        if compiled.converters:
+            fetched = compiled.compiler.apply_converters(fetched, compiled.converters)
+        new, row = tuple.__new__, self.read.row
+        return [new(row, r) for r in fetched]
+
+    def keyset(self, ordering: tuple[str, ...], keys: list | None, limit: int) -> list:
+        """The first `limit` rows in `ordering` after the keyset position `keys` (None: from the start)."""
+        ordering = tuple(ordering)
+        if self.prepared and keys is None and ordering == self.ordering:
+            return self.slice(0, limit)
+        read = self.read.keyset_read(ordering) if self.prepared and keys is not None else None
+        if read is not None:
+            return Rows(read, {**self.arguments, **{f"key{i}": v for i, v in enumerate(keys or ())}}).slice(0, limit)
+        queryset = self.queryset.order_by(*ordering)
+        if keys is not None:
+            queryset = queryset.filter(keyset_after(ordering, keys))
+        return self._wrap(queryset[:limit])
+
+    def _wrap(self, tuples: Iterable) -> list:
+        new, row = tuple.__new__, self.read.row
+        return [new(row, r) for r in tuples]
+
+
+def keyset_after(ordering: tuple[str, ...], values: list) -> Q:
+    """Rows strictly after `values` in `ordering` (mixed directions): the keyset condition."""
+    condition = Q()
+    for i, field in enumerate(ordering):
+        name = field.lstrip("-")
+        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
+        for prior, value in zip(ordering[:i], values[:i], strict=False):
+            step &= Q(**{prior.lstrip("-"): value})
+        condition |= step
+    return condition

@@ -1,0 +1,132 @@
+"""api.prepared: a prepared read runs the SQL the ORM compiles for its queryset, with each call's
+values in their places, and its rows are the ORM's rows; the list endpoints on it keep their audit rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NamedTuple
+from uuid import UUID
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.scopes import Reach
+from api.prepared import PreparedRead
+from tests.conftest import client_for
+from tests.factories import PatientUserFactory, PhysicianUserFactory, StaffUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _prepared_sql(read, arguments, start, stop):
+    compiled = read.compiled("default", arguments)
+    values = {name: compiled.adapters.get(name, lambda v: v)(value) for name, value in arguments.items()}
+    params = [values[name] if name else constant for name, constant in compiled.slots]
+    limits = connection.ops.limit_offset_sql(start, stop)
+    return f"{compiled.sql} {limits}" if limits else compiled.sql, tuple(params)
+
+
+def _orm_sql(read, arguments, start, stop):
+    sql, params = read.queryset(arguments)[start:stop].query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
+@pytest.mark.parametrize("reach", [Reach.ALL, Reach.CARE, Reach.SELF])
+@pytest.mark.parametrize(("start", "stop"), [(0, 21), (40, 60), (0, None), (5, None)])
+def test_appointment_rows_run_the_orms_sql(reach, start, stop):
+    from scheduling.selectors import APPOINTMENT_ROWS
+
+    arguments = {"reach": reach, "viewer_id": 4321}
+    assert _prepared_sql(APPOINTMENT_ROWS, arguments, start, stop) == _orm_sql(APPOINTMENT_ROWS, arguments, start, stop)
+
+
+def test_board_and_newest_order_run_the_orms_sql():
+    from prescriptions.selectors import _NEWEST_ORDER, BOARD_ROWS
+
+    for read in (BOARD_ROWS, _NEWEST_ORDER):
+        assert _prepared_sql(read, {}, 0, 21) == _orm_sql(read, {}, 0, 21)
+
+
+def test_a_read_with_no_rows_for_its_shape_reads_nothing():
+    from scheduling.selectors import APPOINTMENT_ROWS
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert APPOINTMENT_ROWS.rows(reach=Reach.NONE, viewer_id=1)[0:20] == []
+    assert ctx.captured_queries == []
+
+
+class _Row(NamedTuple):
+    id: int
+    public_id: UUID
+
+
+def test_a_value_the_orm_transforms_is_refused():
+    from scheduling.models import Appointment
+
+    read = PreparedRead(
+        Appointment,
+        _Row,
+        lambda text: Appointment.objects.filter(status__icontains=text),
+        params=("text",),
+        types={"text": str},
+    )
+    with pytest.raises(ImproperlyConfigured):
+        read.rows(text="book")[0:1]  # the ORM sends %book%
+
+
+def test_the_list_endpoints_audit_each_row_as_before():
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+    from tests.scheduling.factories import AppointmentFactory
+
+    physician = PhysicianUserFactory()
+    patient = PatientUserFactory()
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    visits = [
+        AppointmentFactory(patient=patient, physician=physician, starts_at=start + timedelta(hours=i)) for i in range(3)
+    ]
+    client_for(patient).get(reverse("v1:appointments"))
+    rows = AuditEvent.objects.filter(path=reverse("v1:appointments")).order_by("id")
+    assert [(r.object_type, r.object_id, r.patient_id, r.actor_id, r.detail) for r in rows] == [
+        ("scheduling.appointment", str(v.pk), patient.pk, patient.pk, "") for v in reversed(visits)
+    ]
+    rx = SignedPrescriptionFactory(physician=physician)
+    orders = [DeliveryOrderFactory(prescription=rx, sequence=i + 1) for i in range(2)]
+    staff = StaffUserFactory()
+    client_for(staff).get(reverse("v1:staff-order-list"))
+    rows = AuditEvent.objects.filter(path=reverse("v1:staff-order-list")).order_by("id")
+    assert sorted((r.object_type, r.object_id, r.patient_id, r.actor_id, r.detail) for r in rows) == sorted(
+        ("prescriptions.deliveryorder", str(o.pk), o.patient_id, staff.pk, "list") for o in orders
+    )
+
+
+@pytest.mark.parametrize("ordering", [("-created_at", "-id"), ("created_at", "id")])
+def test_keyset_pages_run_the_orms_sql_and_rows(ordering):
+    from api.prepared import keyset_after
+    from prescriptions.selectors import BOARD_ROWS, delivery_order_board
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+
+    rx = SignedPrescriptionFactory()
+    orders = [DeliveryOrderFactory(prescription=rx, sequence=i + 1) for i in range(5)]
+    middle = orders[2]
+    keys = [middle.created_at, middle.pk]
+    read = BOARD_ROWS.keyset_read(ordering)
+    prepared = _prepared_sql(read, {"key0": keys[0], "key1": keys[1]}, 0, 3)
+    orm = BOARD_ROWS.queryset({}).order_by(*ordering).filter(keyset_after(ordering, keys))[0:3]
+    orm_sql, orm_params = orm.query.get_compiler(connection=connection).as_sql()
+    assert prepared == (orm_sql, tuple(orm_params))
+    page = delivery_order_board().keyset(ordering, keys, 3)
+    assert page == delivery_order_board()._wrap(orm) and len(page) == 2
+    assert [row.id for row in page] == [o.pk for o in (orders[:2][::-1] if ordering[0][0] == "-" else orders[3:])]
+    assert delivery_order_board(status=middle.status).keyset(ordering, keys, 3) == page  # the ORM's, filtered
+
+
+def test_a_keyset_on_another_kind_of_key_goes_through_the_orm():
+    from prescriptions.selectors import BOARD_ROWS
+
+    assert BOARD_ROWS.keyset_read(("-status", "-id")) is None
+    assert BOARD_ROWS.keyset_read(("-patient__public_id", "-id")) is None
