@@ -156,6 +156,8 @@ class _Objects:
 
 
 contexts = _Objects(max_items=32)
+# Day strips by the keys of the entries they summarise (scheduling.selectors.availability_days).
+strips = _Objects(max_items=512)
 
 
 def get_object(key: str):

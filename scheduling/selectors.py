@@ -619,7 +619,7 @@ def availability_days(
     location's zone for its slots), how many physicians have a free slot and the earliest one.
     The same search as availability_entries, each physician's summary cached alike; it agrees
     with the day view by construction (docs/availability.md#strip)."""
-    pairs, _, _ = _search_pairs(
+    pairs, _, complete = _search_pairs(
         render="days",
         start=start,
         end=end,
@@ -631,6 +631,18 @@ def availability_days(
         location_public_id=location_public_id,
         now=now,
     )
+    # The strip from the same entries is the same strip: kept in this process under their keys
+    # (which name every physician's version), it spares parsing and summing ~50-200 entries.
+    answer_key = availability_cache.entry_key("strip", *(key for *_, key in pairs)) if complete else None
+    if answer_key is not None and (found := availability_cache.strips.get(answer_key)) is not None:
+        return list(found)
+    days = _strip_of(pairs, start=start, end=end)
+    if answer_key is not None:
+        availability_cache.strips.set(answer_key, tuple(days))
+    return days
+
+
+def _strip_of(pairs: list, *, start: date, end: date) -> list[AvailabilityDay]:
     who: dict[str, set[int]] = {}
     counts: dict[str, int] = {}
     earliest: dict[str, str] = {}
