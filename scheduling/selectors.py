@@ -675,17 +675,9 @@ def _strip_of(pairs: list, *, start: date, end: date) -> list[AvailabilityDay]:
 def appointment_list(*, viewer: User) -> QuerySet[Appointment]:
     """Patient: own; physician: own visits; care coordinators and the medical director: all;
     anyone else (a pharmacy liaison, an administrator): none."""
-    qs = Appointment.objects.select_related("appointment_type", "patient", "physician", "location").order_by(
-        "-starts_at", "-id"
+    return _appointment_rows(reach=scopes.reach(viewer, Capability.SCHEDULING), viewer_id=viewer.pk).select_related(
+        "appointment_type", "patient", "physician", "location"
     )
-    reach = scopes.reach(viewer, Capability.SCHEDULING)
-    if reach is Reach.ALL:
-        return qs
-    if reach is Reach.CARE:
-        return qs.filter(physician=viewer)
-    if reach is Reach.SELF:
-        return qs.filter(patient=viewer)
-    return qs.none()
 
 
 class AppointmentRow(NamedTuple):
@@ -731,7 +723,8 @@ class AppointmentRow(NamedTuple):
 
 
 def _appointment_rows(*, reach: Reach, viewer_id: int) -> QuerySet[Appointment]:
-    """appointment_list's visits for a viewer of this reach (the same filter and order)."""
+    """The visits a viewer of this reach sees, newest first: the one scoping rule of
+    appointment_list and of its prepared rows."""
     qs = Appointment.objects.order_by("-starts_at", "-id")
     if reach is Reach.ALL:
         return qs
