@@ -12,7 +12,12 @@ is a `Rows` that the paginators of api/pagination.py page:
   page's LIMIT / OFFSET appended, the column converters applied as the ORM applies them;
 - anything else (another order, the total, `read.orm_rows(...)`) runs the ORM on the same queryset.
 
-Arguments named in `params` are values (int, str or datetime, by `types`: a viewer's id); the
+`row=None` reads model instances instead (`Model.from_db`, as the ORM's own iteration builds them:
+no select_related, no annotations), for the small reads of one row that services hand on as
+models (a physician's licences, a patient's subscriptions); `read.first(**arguments)` is the first
+row or None.
+
+Arguments named in `params` are values (int, str, UUID, date or datetime, by `types`: a viewer's id); the
 others name the query's shape and are part of the compiled SQL's key (hashable, few values: a
 role's reach). The SQL is compiled from `build` called with a distinct sentinel for each value,
 twice with two sets: a value that the ORM would transform on its way to the parameters (other
@@ -24,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
+from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, router
@@ -37,6 +43,8 @@ _INT_SENTINEL = -1_987_650_000
 _STR_SENTINEL = "\x00prepared-read-{}\x00"
 _ON_CONNECTION = "_api_prepared_reads"  # the compiled reads of a database connection
 _DATETIME_SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+_DATE_SENTINEL = date(1901, 2, 3)
+_UUID_SENTINEL = 0x5E171E1_0000_4000_8000_000000000000
 _INTEGER_FIELDS = {
     "AutoField",
     "BigAutoField",
@@ -55,6 +63,7 @@ class _Compiled:
     converters: dict
     ordering: tuple[str, ...]
     adapters: dict[str, Callable[[Any], Any]]  # per value name: how it reaches the parameters
+    attnames: tuple[str, ...] = ()  # a read of model instances: the selected fields' attnames
 
 
 class PreparedRead:
@@ -63,7 +72,7 @@ class PreparedRead:
     def __init__(
         self,
         model: type[Model],
-        row: type[Any],  # a NamedTuple class
+        row: type[Any] | None,  # a NamedTuple class; None: model instances
         build: Callable[..., QuerySet],
         *,
         params: tuple[str, ...] = (),
@@ -84,7 +93,14 @@ class PreparedRead:
         filters) that would each compile and keep SQL of their own."""
         return Rows(self, arguments, prepared=False)
 
+    def first(self, **arguments) -> Any:
+        """The first row (in the query's own order) or None."""
+        found = Rows(self, arguments).slice(0, 1)
+        return found[0] if found else None
+
     def queryset(self, arguments: dict) -> QuerySet:
+        if self.row is None:
+            return self.build(**arguments)
         return self.build(**arguments).values_list(*self.row._fields)
 
     def compiled(self, using: str, arguments: dict) -> _Compiled:
@@ -106,17 +122,29 @@ class PreparedRead:
                 values[name] = _STR_SENTINEL.format(i + offset)
             elif kind is datetime:
                 values[name] = _DATETIME_SENTINEL + timedelta(seconds=i + offset)
+            elif kind is date:
+                values[name] = _DATE_SENTINEL + timedelta(days=i + offset)
+            elif kind is UUID:
+                values[name] = UUID(int=_UUID_SENTINEL + i + offset)
             else:
                 values[name] = _INT_SENTINEL - i - offset
         return values
 
     def _adapters(self, connection) -> dict[str, Callable[[Any], Any]]:
-        """How each value reaches the parameters: a datetime as the backend adapts a DateTimeField's."""
-        return {n: connection.ops.adapt_datetimefield_value for n in self.params if self.types.get(n) is datetime}
+        """How each value reaches the parameters: a datetime (a date) as the backend adapts a
+        DateTimeField's (a DateField's)."""
+        adapt = {
+            datetime: connection.ops.adapt_datetimefield_value,
+            date: connection.ops.adapt_datefield_value,
+            UUID: _uuid_adapter(connection),
+        }
+        return {n: adapt[self.types[n]] for n in self.params if self.types.get(n) in adapt}
 
     def keyset_read(self, ordering: tuple[str, ...]) -> PreparedRead | None:
         """This list in `ordering` after a keyset position (`key0`, `key1`, ...: the cursor's
         values), as a read of its own; None when a key is neither an integer nor a datetime."""
+        if self.row is None:
+            return None
         if ordering not in self._keysets:
             types: dict[str, type] = {}
             for i, name in enumerate(ordering):
@@ -170,7 +198,24 @@ class PreparedRead:
         ):
             raise ImproperlyConfigured(f"prepared read {self.row.__name__}: a value does not reach the SQL unchanged")
         converters = compiler.get_converters([col for col, _, _ in compiler.select[: compiler.col_count]])
-        return _Compiled(sql, slots, compiler, converters, ordering, adapters)
+        return _Compiled(sql, slots, compiler, converters, ordering, adapters, self._attnames(compiler))
+
+    def _attnames(self, compiler) -> tuple[str, ...]:
+        """A read of model instances: the attnames of the selected columns, which must be the
+        model's own fields and nothing else (no select_related, no annotations, no extra)."""
+        if self.row is not None:
+            return ()
+        query = compiler.query
+        if (
+            query.select_related
+            or query.annotation_select
+            or query.extra_select
+            or compiler.col_count != len(compiler.select)
+        ):
+            raise ImproperlyConfigured(f"prepared read of {self.model.__name__}: its own fields only")
+        if compiler.klass_info is None or compiler.klass_info.get("related_klass_infos"):
+            raise ImproperlyConfigured(f"prepared read of {self.model.__name__}: its own fields only")
+        return tuple(col.target.attname for col, _, _ in compiler.select)
 
 
 class Rows:
@@ -220,12 +265,17 @@ class Rows:
             values = {**values, **{name: adapt(values[name]) for name, adapt in compiled.adapters.items()}}
         params = [values[name] if name is not None else constant for name, constant in compiled.slots]
         limits = connection.ops.limit_offset_sql(start, stop)
+        if limits and compiled.compiler.query.select_for_update:
+            raise ImproperlyConfigured("a prepared read that locks its rows is read whole: slice(0, None)")
         sql = f"{compiled.sql} {limits}" if limits else compiled.sql
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched: Iterable = cursor.fetchall()
         if compiled.converters:
             fetched = compiled.compiler.apply_converters(fetched, compiled.converters)
+        if self.read.row is None:
+            from_db, using, names = self.model.from_db, self.using, compiled.attnames
+            return [from_db(using, names, r) for r in fetched]
         new, row = tuple.__new__, self.read.row
         return [new(row, r) for r in fetched]
 
@@ -243,8 +293,23 @@ class Rows:
         return self._wrap(queryset[:limit])
 
     def _wrap(self, tuples: Iterable) -> list:
+        if self.read.row is None:
+            return list(tuples)
         new, row = tuple.__new__, self.read.row
         return [new(row, r) for r in tuples]
+
+
+def _uuid_adapter(connection) -> Callable[[Any], Any]:
+    """A UUID (or its text) as UUIDField.get_db_prep_value sends it: native, or 32 hex digits.
+    Text that is no UUID raises ValidationError, as the ORM's filter does."""
+    from django.db.models import UUIDField
+
+    field = UUIDField()
+
+    def adapt(value):
+        return field.get_db_prep_value(value, connection)
+
+    return adapt
 
 
 def keyset_after(ordering: tuple[str, ...], values: list) -> Q:

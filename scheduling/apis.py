@@ -61,6 +61,7 @@ from scheduling.serializers import (
     WeeklyAvailabilityInput,
     WeeklyAvailabilityOutput,
     WeeklyAvailabilityPatchInput,
+    appointment_data,
     appointment_list_data,
     appointment_type_data,
     caseload_row_data,
@@ -400,7 +401,7 @@ class AppointmentListApi(GenericAPIView):
             request=request,
         )
         return Response(
-            AppointmentOutput(result.appointment).data,
+            appointment_data(result.appointment),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 

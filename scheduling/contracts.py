@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils.module_loading import import_string
 
 from accounts.models import Role, User
+from api.prepared import PreparedRead
 from billing import selectors as billing_selectors
 from billing.services import standing as billing_standing
 from patients import selectors as patients_selectors
@@ -44,18 +46,36 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
+class _InfoRow(NamedTuple):
+    user_id: int
+    time_zone: str
+    accepting_new_patients: bool
+    new_patient_cap: int | None
+    static_video_url: str
+
+
+# One physician's profile, read by every booking: compiled once (api/prepared.py).
+_INFO = PreparedRead(
+    PhysicianProfile,
+    _InfoRow,
+    lambda physician_id: PhysicianProfile.objects.filter(user_id=physician_id),
+    params=("physician_id",),
+)
+
+
 def physician_infos(physician_ids: list[int]) -> dict[int, PhysicianInfo]:
     """One query. A physician without a profile gets the practice zone and no new patients."""
-    rows = PhysicianProfile.objects.filter(user_id__in=physician_ids).values(
-        "user_id", "time_zone", "accepting_new_patients", "new_patient_cap", "static_video_url"
-    )
+    if len(physician_ids) == 1:
+        rows = _INFO.rows(physician_id=physician_ids[0]).slice(0, None)
+    else:
+        rows = PhysicianProfile.objects.filter(user_id__in=physician_ids).values_list(*_InfoRow._fields)
     infos = {
-        r["user_id"]: PhysicianInfo(
-            user_id=r["user_id"],
-            time_zone=zone(r["time_zone"]),
-            accepting_new_patients=r["accepting_new_patients"],
-            new_patient_cap=r["new_patient_cap"],
-            static_video_url=r["static_video_url"] or "",
+        r[0]: PhysicianInfo(
+            user_id=r[0],
+            time_zone=zone(r[1]),
+            accepting_new_patients=r[2],
+            new_patient_cap=r[3],
+            static_video_url=r[4] or "",
         )
         for r in rows
     }
@@ -116,8 +136,27 @@ def assigned_counts(physician_ids: list[int]) -> dict[int, int]:
     return {r["assigned_physician_id"]: r["n"] for r in rows}
 
 
+class _AssignedRow(NamedTuple):
+    assigned_physician_id: int | None
+
+
+class _ContactRow(NamedTuple):
+    phone: str
+    time_zone: str
+
+
+def _profile_of(*, patient_id: int) -> QuerySet:
+    return PatientProfile.objects.filter(user_id=patient_id).order_by("pk")
+
+
+# Read by every booking (the contact) and free consultation (the physician): compiled once.
+_ASSIGNED = PreparedRead(PatientProfile, _AssignedRow, _profile_of, params=("patient_id",))
+_CONTACT = PreparedRead(PatientProfile, _ContactRow, _profile_of, params=("patient_id",))
+
+
 def assigned_physician_id(patient) -> int | None:
-    return PatientProfile.objects.filter(user=patient).values_list("assigned_physician_id", flat=True).first()
+    row = _ASSIGNED.first(patient_id=patient.pk)
+    return None if row is None else row.assigned_physician_id
 
 
 def caseload_patient(*, physician, patient_public_id):
@@ -129,8 +168,10 @@ def caseload_patient(*, physician, patient_public_id):
 
 def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
     """(email, phone or "", time zone) for reminders."""
-    row = PatientProfile.objects.filter(user=patient).values("phone", "time_zone").first() or {}
-    return patient.email, str(row.get("phone") or ""), zone(row.get("time_zone"))
+    row = _CONTACT.first(patient_id=patient.pk)
+    if row is None:
+        return patient.email, "", zone(None)
+    return patient.email, str(row.phone or ""), zone(row.time_zone)
 
 
 def patient_contacts(patients) -> dict[int, tuple[str, str, ZoneInfo]]:

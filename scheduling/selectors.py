@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -161,24 +161,74 @@ def slots_for_physicians(
     return result
 
 
+class _WeeklyRow(NamedTuple):
+    physician_id: int
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+class _ExceptionRow(NamedTuple):
+    physician_id: int
+    date: date
+    kind: str
+    start_time: time | None
+    end_time: time | None
+
+
+def _place(location_id: int | None) -> Q:
+    return Q(location__isnull=True) if location_id is None else Q(location_id=location_id)
+
+
+def _weekly_of(*, physician_id: int, location_id: int | None) -> QuerySet:
+    return WeeklyAvailability.objects.filter(_place(location_id), physician_id=physician_id)
+
+
+def _exceptions_of(*, physician_id: int, location_id: int | None, first: date, last: date) -> QuerySet:
+    return AvailabilityException.objects.filter(
+        _place(location_id) | Q(kind=ExceptionKind.TIME_OFF),
+        physician_id=physician_id,
+        date__gte=first,
+        date__lte=last,
+    )
+
+
+# One physician's hours, read in every booking's transaction: compiled once per place (the
+# location is part of the statement's shape; locations are few).
+_WEEKLY = PreparedRead(WeeklyAvailability, _WeeklyRow, _weekly_of, params=("physician_id",))
+_EXCEPTIONS = PreparedRead(
+    AvailabilityException,
+    _ExceptionRow,
+    _exceptions_of,
+    params=("physician_id", "first", "last"),
+    types={"first": date, "last": date},
+)
+
+
 def _hours_by_physician(
     physician_ids: list[int], *, location: VisitLocation | None, start: date, end: date
 ) -> tuple[dict[int, list[WeeklyBlock]], dict[int, list[DateException]]]:
     """Each physician's weekly hours at the place (video: the hours without a location) and their
     date exceptions around [start, end] (time off wherever it applies): two queries."""
     place = Q(location__isnull=True) if location is None else Q(location=location)
+    first, last = start - timedelta(days=2), end + timedelta(days=2)
+    location_id = None if location is None else location.pk
     weekly: dict[int, list[WeeklyBlock]] = {pid: [] for pid in physician_ids}
-    for pid, weekday, start_time, end_time in WeeklyAvailability.objects.filter(
-        place, physician_id__in=physician_ids
-    ).values_list("physician_id", "weekday", "start_time", "end_time"):
-        weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
     exceptions: dict[int, list[DateException]] = {pid: [] for pid in physician_ids}
-    for pid, day, kind, start_time, end_time in AvailabilityException.objects.filter(
-        place | Q(kind=ExceptionKind.TIME_OFF),
-        physician_id__in=physician_ids,
-        date__gte=start - timedelta(days=2),
-        date__lte=end + timedelta(days=2),
-    ).values_list("physician_id", "date", "kind", "start_time", "end_time"):
+    if len(physician_ids) == 1:  # a booking's re-check: the statements compiled once
+        (pid,) = physician_ids
+        weekly_rows = list(_WEEKLY.rows(physician_id=pid, location_id=location_id))
+        exception_rows = list(_EXCEPTIONS.rows(physician_id=pid, location_id=location_id, first=first, last=last))
+    else:
+        weekly_rows = WeeklyAvailability.objects.filter(place, physician_id__in=physician_ids).values_list(
+            *_WeeklyRow._fields
+        )
+        exception_rows = AvailabilityException.objects.filter(
+            place | Q(kind=ExceptionKind.TIME_OFF), physician_id__in=physician_ids, date__gte=first, date__lte=last
+        ).values_list(*_ExceptionRow._fields)
+    for pid, weekday, start_time, end_time in weekly_rows:
+        weekly[pid].append(WeeklyBlock(weekday, start_time, end_time))
+    for pid, day, kind, start_time, end_time in exception_rows:
         exceptions[pid].append(DateException(day, kind, start_time, end_time))
     return weekly, exceptions
 
@@ -902,31 +952,42 @@ def _count_of(qs) -> Coalesce:
     return Coalesce(Subquery(qs.order_by().values("patient_id").annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
+class _CountsRow(NamedTuple):
+    used: int
+    grants: int
+    future: int
+
+
+def _booking_counts_of(*, patient_id: int, now: datetime) -> QuerySet:
+    return User.objects.filter(pk=patient_id).annotate(
+        used=_count_of(
+            Appointment.objects.filter(
+                patient_id=OuterRef("pk"), appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION
+            ).exclude(status=AppointmentStatus.CANCELLED)
+        ),
+        grants=_count_of(FreeConsultationGrant.objects.filter(patient_id=OuterRef("pk"))),
+        future=_count_of(
+            Appointment.objects.filter(
+                patient_id=OuterRef("pk"),
+                status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS],
+                starts_at__gte=now,
+            )
+        ),
+    )
+
+
+# Read inside every booking's transaction: its three subqueries compiled once (api/prepared.py).
+BOOKING_COUNTS = PreparedRead(
+    User, _CountsRow, _booking_counts_of, params=("patient_id", "now"), types={"now": datetime}
+)
+
+
 def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
     """The patient's booking limits in one query: free consultations used (every one not
     cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
     booked or in progress from `now` on."""
-    row = (
-        User.objects.filter(pk=patient.pk)
-        .annotate(
-            used=_count_of(
-                Appointment.objects.filter(
-                    patient_id=OuterRef("pk"), appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION
-                ).exclude(status=AppointmentStatus.CANCELLED)
-            ),
-            grants=_count_of(FreeConsultationGrant.objects.filter(patient_id=OuterRef("pk"))),
-            future=_count_of(
-                Appointment.objects.filter(
-                    patient_id=OuterRef("pk"),
-                    status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS],
-                    starts_at__gte=now,
-                )
-            ),
-        )
-        .values("used", "grants", "future")
-        .first()
-    ) or {"used": 0, "grants": 0, "future": 0}
-    return BookingCounts(row["used"], 1 + row["grants"], row["future"])
+    row = BOOKING_COUNTS.first(patient_id=patient.pk, now=now) or _CountsRow(0, 0, 0)
+    return BookingCounts(row.used, 1 + row.grants, row.future)
 
 
 # --- Evidence for the prescribing basis (read by prescriptions; docs/prescribing-basis.md) ------

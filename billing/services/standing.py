@@ -22,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
+from api.prepared import PreparedRead
 from billing.models import Subscription, SubscriptionStatus
 
 
@@ -121,7 +122,13 @@ def standing_from(subscription: Subscription | None, *, on: date) -> Standing:
     return Standing(ok=False, status=status, reason=SUBSCRIPTION_INACTIVE, shipments_paused=True)
 
 
+# A patient's subscriptions, read by every booking and prescribing check: compiled once (api/prepared.py).
+_SUBSCRIPTIONS = PreparedRead(
+    Subscription, None, lambda patient_id: Subscription.objects.filter(patient_id=patient_id), params=("patient_id",)
+)
+
+
 def patient_good_standing(*, patient: User, on: date | None = None) -> Standing:
     """Is this patient in good standing on date `on` (default: today in the practice's zone)? Contract."""
-    subscriptions = list(Subscription.objects.filter(patient=patient))
+    subscriptions = _SUBSCRIPTIONS.rows(patient_id=patient.pk).slice(0, None)
     return standing_from(current_subscription(subscriptions), on=on or today())

@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from accounts.models import Role, User
+from api.prepared import PreparedRead
 from practice.models import (
     CredentialStatus,
     DEARegistration,
@@ -142,13 +143,36 @@ class Credentials:
     cds: list[NJCDSRegistration] = field(default_factory=list)
 
 
+# The rows judged on every booking and prescription: their statements compiled once (api/prepared.py).
+_LICENCES = PreparedRead(
+    StateLicense,
+    None,
+    lambda physician_id, state: StateLicense.objects.filter(physician_id=physician_id, state=state),
+    params=("physician_id", "state"),
+    types={"state": str},
+)
+_DEA = PreparedRead(
+    DEARegistration,
+    None,
+    lambda physician_id, state: DEARegistration.objects.filter(physician_id=physician_id, state=state),
+    params=("physician_id", "state"),
+    types={"state": str},
+)
+_CDS = PreparedRead(
+    NJCDSRegistration,
+    None,
+    lambda physician_id: NJCDSRegistration.objects.filter(physician_id=physician_id),
+    params=("physician_id",),
+)
+
+
 def credentials_for(*, physician: User, state: str, action: str) -> Credentials:
     """The rows `physician_authorization` judges (one query per kind it needs)."""
-    licences = list(StateLicense.objects.filter(physician=physician, state=state))
+    licences = _LICENCES.rows(physician_id=physician.pk, state=state).slice(0, None)
     if action != PRESCRIBE:
         return Credentials(licences=licences)
-    dea = list(DEARegistration.objects.filter(physician=physician, state=state))
-    cds = list(NJCDSRegistration.objects.filter(physician=physician)) if state == ServiceState.NEW_JERSEY else []
+    dea = _DEA.rows(physician_id=physician.pk, state=state).slice(0, None)
+    cds = _CDS.rows(physician_id=physician.pk).slice(0, None) if state == ServiceState.NEW_JERSEY else []
     return Credentials(licences=licences, dea=dea, cds=cds)
 
 

@@ -13,21 +13,25 @@ A slot must never be sold twice. Three lines of defence:
 from __future__ import annotations
 
 import logging
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, router, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.audit import audit_log
 from accounts.models import AuditAction, Role, User
 from api.errors import DomainError, Forbidden
+from api.prepared import PreparedRead
 from notifications.models import NotificationPreference
-from notifications.preferences import preference_and_device_of, with_preference_and_device
+from notifications.preferences import with_preference_and_device
 from scheduling import contracts, selectors
 from scheduling.errors import (
     CutoffPassed,
@@ -163,18 +167,40 @@ def _where(*, patient: User, location: VisitLocation | None, place_tz: ZoneInfo)
     return patient_location.state, contracts.zone(patient_location.time_zone)
 
 
+class _HeldRow(NamedTuple):
+    starts_at: datetime
+    ends_at: datetime
+    buffer_minutes: int
+
+
+def _visits_around(*, physician_id: int, before: datetime, after: datetime, exclude_id: int = 0) -> QuerySet:
+    return Appointment.objects.filter(
+        physician_id=physician_id,
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
+        starts_at__lt=before,
+        ends_at__gt=after,
+    ).exclude(pk=exclude_id)
+
+
+# Read in every booking's and rescheduling's transaction: compiled once (api/prepared.py).
+_VISITS_AROUND = PreparedRead(
+    Appointment,
+    _HeldRow,
+    _visits_around,
+    params=("physician_id", "before", "after", "exclude_id"),
+    types={"before": datetime, "after": datetime},
+)
+
+
 def _refuse_overlap(*, physician: User, held: Interval, exclude_appointment_id: int | None) -> None:
     """SlotUnavailable when a visit of the physician (with its buffer) overlaps `held`."""
-    taken = Appointment.objects.filter(
-        physician=physician,
-        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED],
-        starts_at__lt=held.end,
-        ends_at__gt=held.start - timedelta(minutes=120),
-    )
-    if exclude_appointment_id is not None:
-        taken = taken.exclude(pk=exclude_appointment_id)
-    for row in taken.values("starts_at", "ends_at", "buffer_minutes"):
-        if Interval(row["starts_at"], row["ends_at"] + timedelta(minutes=row["buffer_minutes"])).overlaps(held):
+    for row in _VISITS_AROUND.rows(
+        physician_id=physician.pk,
+        before=held.end,
+        after=held.start - timedelta(minutes=120),
+        exclude_id=exclude_appointment_id or 0,  # 0: no visit (ids start at 1)
+    ):
+        if Interval(row.starts_at, row.ends_at + timedelta(minutes=row.buffer_minutes)).overlaps(held):
             raise SlotUnavailable()
 
 
@@ -231,14 +257,38 @@ def _lock_patient_and_physician(
     bookings serialise on their row. A physician not offering visits is a field error.
     The same statement reads the patient's notification choices and whether they have a push
     device, which the reminders are planned on (not lock-sensitive; docs/write-budgets.md#booking)."""
-    offering = Q(role=Role.PHYSICIAN, is_active=True, public_id=physician_public_id)
-    locked = User.objects.select_for_update(of=("self",)).filter(Q(pk=patient.pk) | offering).order_by("pk")
-    rows = list(with_preference_and_device(locked))
-    physician = next((u for u in rows if u.pk != patient.pk), None)
+    rows = _LOCKED.rows(patient_id=patient.pk, physician_public_id=physician_public_id).slice(0, None)
+    physician = next((r for r in rows if r.id != patient.pk), None)
     if physician is None:
         raise ValidationError({"physician": ValidationError("Unknown physician.", code="does_not_exist")})
-    mine = next(u for u in rows if u.pk == patient.pk)
-    return physician, preference_and_device_of(mine)
+    mine = next(r for r in rows if r.id == patient.pk)
+    using = router.db_for_write(User)
+    preference = None
+    if mine[_PREFERENCE_AT] is not None:  # the preference row's id: the patient has one
+        preference = NotificationPreference.from_db(
+            using, _PREFERENCE_FIELDS, mine[_PREFERENCE_AT : _PREFERENCE_AT + len(_PREFERENCE_FIELDS)]
+        )
+    return User.from_db(using, _USER_FIELDS, physician[:_PREFERENCE_AT]), (preference, bool(mine.has_device))
+
+
+def _locked_rows(*, patient_id: int, physician_public_id) -> QuerySet:
+    offering = Q(role=Role.PHYSICIAN, is_active=True, public_id=physician_public_id)
+    locked = User.objects.select_for_update(of=("self",)).filter(Q(pk=patient_id) | offering).order_by("pk")
+    return with_preference_and_device(locked)
+
+
+# The lock of every booking, as plain columns compiled once (api/prepared.py): the user's own
+# fields (the physician is built from them), the patient's preference row's (an outer join) and
+# whether they have a push device.
+_USER_FIELDS = tuple(f.attname for f in User._meta.concrete_fields)
+_PREFERENCE_FIELDS = tuple(f.attname for f in NotificationPreference._meta.concrete_fields)
+_PREFERENCE_AT = len(_USER_FIELDS)
+_LockedRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 (fields named by the models)
+    "_LockedRow", [*_USER_FIELDS, *(f"notification_preference__{n}" for n in _PREFERENCE_FIELDS), "has_device"]
+)
+_LOCKED = PreparedRead(
+    User, _LockedRow, _locked_rows, params=("patient_id", "physician_public_id"), types={"physician_public_id": UUID}
+)
 
 
 def _lock_physician(physician: User) -> None:

@@ -130,3 +130,100 @@ def test_a_keyset_on_another_kind_of_key_goes_through_the_orm():
 
     assert BOARD_ROWS.keyset_read(("-status", "-id")) is None
     assert BOARD_ROWS.keyset_read(("-patient__public_id", "-id")) is None
+
+
+def _booking_reads():
+    """The reads inside a booking's transaction, each with arguments of every kind it takes."""
+    from billing.services.standing import _SUBSCRIPTIONS
+    from practice.services.licensing import _CDS, _DEA, _LICENCES
+    from scheduling.contracts import _ASSIGNED, _CONTACT, _INFO
+    from scheduling.selectors import _EXCEPTIONS, _WEEKLY, BOOKING_COUNTS
+    from scheduling.services.booking import _LOCKED, _VISITS_AROUND
+
+    now = timezone.now()
+    day = now.date()
+    return [
+        (BOOKING_COUNTS, {"patient_id": 7, "now": now}),
+        (_WEEKLY, {"physician_id": 3, "location_id": None}),
+        (_WEEKLY, {"physician_id": 3, "location_id": 12}),
+        (_EXCEPTIONS, {"physician_id": 3, "location_id": None, "first": day, "last": day + timedelta(days=4)}),
+        (_VISITS_AROUND, {"physician_id": 3, "before": now, "after": now - timedelta(hours=3), "exclude_id": 0}),
+        (_LOCKED, {"patient_id": 7, "physician_public_id": UUID("6f1c2d3e-0000-4000-8000-000000000001")}),
+        (_INFO, {"physician_id": 3}),
+        (_ASSIGNED, {"patient_id": 7}),
+        (_CONTACT, {"patient_id": 7}),
+        (_SUBSCRIPTIONS, {"patient_id": 7}),
+        (_LICENCES, {"physician_id": 3, "state": "NJ"}),
+        (_DEA, {"physician_id": 3, "state": "FL"}),
+        (_CDS, {"physician_id": 3}),
+    ]
+
+
+def test_the_booking_reads_run_the_orms_sql():
+    from django.db import transaction
+
+    with transaction.atomic():  # the lock's FOR UPDATE compiles only inside a transaction
+        for read, arguments in _booking_reads():
+            assert _prepared_sql(read, arguments, 0, None) == _orm_sql(read, arguments, 0, None), read.build
+
+
+def test_a_read_of_model_instances_gives_the_orms_instances():
+    from practice.services.licensing import _LICENCES
+    from tests.practice.factories import StateLicenseFactory
+
+    physician = PhysicianUserFactory()
+    StateLicenseFactory(physician=physician, state="NJ", number="NJ-2")
+    prepared = _LICENCES.rows(physician_id=physician.pk, state="NJ").slice(0, None)
+    orm = list(_LICENCES.queryset({"physician_id": physician.pk, "state": "NJ"}))
+    assert prepared == orm and prepared
+    assert [vars(p) | {"_state": None} for p in prepared] == [vars(o) | {"_state": None} for o in orm]
+    assert not prepared[0]._state.adding and prepared[0]._state.db == "default"
+    assert _LICENCES.first(physician_id=physician.pk, state="TX") is None
+
+
+def test_a_read_of_instances_refuses_related_or_annotated_rows():
+    from django.db.models import Count
+
+    from practice.models import StateLicense
+
+    for build in (
+        lambda physician_id: StateLicense.objects.select_related("physician").filter(physician_id=physician_id),
+        lambda physician_id: StateLicense.objects.annotate(n=Count("id")).filter(physician_id=physician_id),
+    ):
+        read = PreparedRead(StateLicense, None, build, params=("physician_id",))
+        with pytest.raises(ImproperlyConfigured):
+            read.first(physician_id=1)
+
+
+def test_uuid_values_reach_the_sql_as_the_orm_sends_them():
+    from scheduling.models import Appointment
+
+    read = PreparedRead(
+        Appointment,
+        _Row,
+        lambda public_id: Appointment.objects.filter(public_id=public_id),
+        params=("public_id",),
+        types={"public_id": UUID},
+    )
+    from tests.scheduling.factories import AppointmentFactory
+
+    visit = AppointmentFactory(starts_at=timezone.now().replace(microsecond=0) + timedelta(days=2))
+    assert read.first(public_id=visit.public_id) == (visit.pk, visit.public_id)
+    assert read.first(public_id=str(visit.public_id)) == (visit.pk, visit.public_id)  # text, as the ORM takes it
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        read.first(public_id="not-a-uuid")
+
+
+def test_a_locking_read_is_read_whole():
+    from django.db import transaction
+
+    from scheduling.services.booking import _LOCKED
+
+    with transaction.atomic():
+        rows = _LOCKED.rows(patient_id=1, physician_public_id=UUID(int=1))
+        if connection.features.has_select_for_update:
+            with pytest.raises(ImproperlyConfigured):
+                rows.slice(0, 1)
+        assert rows.slice(0, None) == []

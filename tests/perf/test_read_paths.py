@@ -124,7 +124,7 @@ def test_caseload_answer_is_the_serializers_shape(physician):
 def test_appointment_list_answer_is_the_serializers_shape(physician):
     from scheduling.models import Appointment
     from scheduling.selectors import appointment_list, appointment_list_rows
-    from scheduling.serializers import AppointmentOutput, appointment_list_data
+    from scheduling.serializers import AppointmentOutput, appointment_data, appointment_list_data
     from tests.scheduling.factories import AppointmentFactory, VisitLocationFactory
 
     patient = PatientUserFactory()
@@ -155,6 +155,10 @@ def test_appointment_list_answer_is_the_serializers_shape(physician):
         assert data == expected
         assert [list(d) for d in data] == [list(d) for d in expected]
         assert json.dumps(data) == json.dumps(expected)
+    for appointment in Appointment.objects.filter(patient=patient).order_by("starts_at"):
+        one = AppointmentOutput(appointment).data
+        assert appointment_data(appointment) == one
+        assert json.dumps(appointment_data(appointment)) == json.dumps(one)
     assert expected[-1]["video_ready"] is True and expected[-1]["completed_at"] is not None
     assert [d["location"] and d["location"]["address"] for d in expected[:2]] == ["At your home", office.address_text]
     assert appointment_list_rows(viewer=PharmacyLiaisonFactory())[0:20] == []
