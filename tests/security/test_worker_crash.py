@@ -37,9 +37,14 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, seriali
 def broker(on_postgres, tmp_path, settings):
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs a real Redis broker (REDIS_URL), run by .ci/run")
-    previous = (app.conf.task_always_eager, dict(app.conf.broker_transport_options or {}))
+    previous = (app.conf.task_always_eager, dict(app.conf.broker_transport_options or {}), app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY}
+    # A broker database of this xdist worker's own: on one Redis database, two of these tests
+    # running at once on two workers took each other's tasks (ids of the other's test database),
+    # and each waited in vain for its own.
+    broker_url = _own_broker_url(os.environ["REDIS_URL"])
+    _use_broker(broker_url)
     with app.connection_for_write() as conn:
         for queue in QUEUES:
             conn.default_channel.queue_purge(queue)
@@ -50,6 +55,7 @@ def broker(on_postgres, tmp_path, settings):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
         "SMS_BACKEND": "tests.security.crash_sms.SlowFileSMSBackend",
@@ -88,7 +94,31 @@ def broker(on_postgres, tmp_path, settings):
         if worker.poll() is None:
             worker.kill()
             worker.wait(10)
-    app.conf.task_always_eager, app.conf.broker_transport_options = previous
+    app.conf.task_always_eager, app.conf.broker_transport_options, url = previous
+    _use_broker(url)
+
+
+def _own_broker_url(url: str) -> str:
+    """REDIS_URL with a database of this xdist worker's own (gw0: the next one, gw1: the one
+    after), or REDIS_URL itself outside xdist."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + 1 + int(worker[2:])) % 16}"))
+
+
+def _use_broker(url: str) -> None:
+    """Point this process's Celery app at `url`: its pools of connections to another are dropped
+    (not closed: a producer taken from them may still be in use, and is collected with them)."""
+    if app.conf.broker_url == url:
+        return
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def lines(log: Path, prefix: str) -> list[str]:
