@@ -35,7 +35,7 @@ from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, router
-from django.db.models import Model, Q, QuerySet
+from django.db.models import NOT_PROVIDED, Model, Q, QuerySet
 
 # Values no real parameter takes (within a 32-bit integer: an out-of-range integer lookup is
 # compiled as an empty result).
@@ -322,3 +322,57 @@ def keyset_after(ordering: tuple[str, ...], values: list) -> Q:
             step &= Q(**{prior.lstrip("-"): value})
         condition |= step
     return condition
+
+
+_INSERTS = "_api_prepared_inserts"  # per connection: {(model, rows): INSERT text}
+
+
+def insert_new(objs: list[Model], *, signals: bool = False) -> list[Model]:
+    """INSERT new instances of one model in one statement whose text is built once per database
+    connection and row count, and set their primary keys (RETURNING), as `bulk_create` and
+    `save()` leave them: every concrete field but an auto primary key, each value as the field
+    prepares it for a new row (`pre_save(obj, add=True)`: auto_now_add, defaults already set;
+    `get_db_prep_save`). Django's insert compiler spent more CPU than the rest of the write on
+    booking's visit and reminders (docs/performance.md#profile).
+
+    `signals=True` sends pre_save and post_save (created) around it, as `save()` does (one
+    instance); without, none, as `bulk_create`. Models with parents (multi-table inheritance)
+    or without an auto primary key are refused."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    meta = model._meta
+    if meta.parents or meta.auto_field is None or any(type(o) is not model or not o._state.adding for o in objs):
+        raise ImproperlyConfigured(f"insert_new: new {model.__name__} rows of one model without parents")
+    if signals and len(objs) != 1:
+        raise ImproperlyConfigured("insert_new: signals are sent for one instance, as save() does")
+    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    if any(getattr(f, "generated", False) or f.db_default is not NOT_PROVIDED for f in fields):
+        raise ImproperlyConfigured(f"insert_new: {model.__name__} has a field the database fills")
+    using = router.db_for_write(model)
+    connection = connections[using]
+    per_connection = connection.__dict__.setdefault(_INSERTS, {})
+    sql = per_connection.get((model, len(objs)))
+    if sql is None:
+        quote = connection.ops.quote_name
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = per_connection[(model, len(objs))] = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(meta.auto_field.column)}"
+        )
+    if signals:
+        from django.db.models.signals import pre_save
+
+        pre_save.send(sender=model, instance=objs[0], raw=False, using=using, update_fields=None)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    for obj, (pk,) in zip(objs, keys, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, using
+    if signals:
+        from django.db.models.signals import post_save
+
+        post_save.send(sender=model, instance=objs[0], created=True, update_fields=None, raw=False, using=using)
+    return objs

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import AuditAction, Role, User
 from api.errors import DomainError, Forbidden
-from api.prepared import PreparedRead
+from api.prepared import PreparedRead, insert_new
 from notifications.models import NotificationPreference
 from notifications.preferences import with_preference_and_device
 from scheduling import contracts, selectors
@@ -341,7 +341,7 @@ def _appointment_create(
     appointment.full_clean(
         exclude=["patient", "physician", "appointment_type"], validate_unique=False, validate_constraints=False
     )
-    appointment.save()
+    insert_new([appointment], signals=True)  # save(), its INSERT's text built once (api/prepared.py)
     return appointment
 
 

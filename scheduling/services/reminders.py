@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.prepared import insert_new
 from notifications.kinds import render
 from notifications.models import NotificationPreference
 from notifications.preferences import (
@@ -99,10 +100,12 @@ def reminders_plan(
         if due > now:
             for channel in channels:
                 wanted[(channel.value, kind)] = due
-    if new:
-        return Reminder.objects.bulk_create(
-            Reminder(appointment=appointment, channel=channel, kind=kind, due_at=due)
-            for (channel, kind), due in wanted.items()
+    if new:  # bulk_create's rows, the INSERT's text built once (api/prepared.py)
+        return insert_new(
+            [
+                Reminder(appointment=appointment, channel=channel, kind=kind, due_at=due)
+                for (channel, kind), due in wanted.items()
+            ]
         )
     existing = {(r.channel, r.kind): r for r in Reminder.objects.filter(appointment=appointment)}
     planned = []

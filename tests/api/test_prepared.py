@@ -227,3 +227,80 @@ def test_a_locking_read_is_read_whole():
             with pytest.raises(ImproperlyConfigured):
                 rows.slice(0, 1)
         assert rows.slice(0, None) == []
+
+
+def _stored(obj) -> dict:
+    model = type(obj)
+    return model.objects.filter(pk=obj.pk).values(*[f.attname for f in model._meta.concrete_fields]).get()
+
+
+def test_insert_new_stores_what_bulk_create_and_save_store():
+    from api.prepared import insert_new
+    from scheduling.models import Reminder
+    from tests.scheduling.factories import AppointmentFactory
+
+    visit = AppointmentFactory(starts_at=timezone.now().replace(microsecond=0) + timedelta(days=3))
+    due = visit.starts_at - timedelta(hours=24)
+    mine = insert_new([Reminder(appointment=visit, channel=c, kind="24h", due_at=due) for c in ("email", "sms")])
+    theirs = Reminder.objects.bulk_create(
+        [Reminder(appointment=visit, channel=c, kind="1h", due_at=due) for c in ("email", "sms")]
+    )
+    assert all(r.pk and not r._state.adding and r._state.db == "default" for r in mine)
+    for a, b in zip(mine, theirs, strict=True):
+        assert {**_stored(a), "id": 0, "kind": ""} == {**_stored(b), "id": 0, "kind": ""}
+    assert insert_new([]) == []
+
+
+def test_insert_new_with_signals_is_save():
+    from django.db.models.signals import post_save, pre_save
+
+    from api.prepared import insert_new
+    from scheduling.models import Appointment
+    from tests.scheduling.factories import AppointmentFactory
+
+    template = AppointmentFactory(starts_at=timezone.now().replace(microsecond=0) + timedelta(days=3))
+    sent = []
+
+    def pre(sender, instance, **kwargs):
+        sent.append(("pre", instance.pk, kwargs["raw"], kwargs["update_fields"]))
+
+    def post(sender, instance, **kwargs):
+        sent.append(("post", instance.pk, kwargs["created"], kwargs["update_fields"]))
+
+    pre_save.connect(pre, sender=Appointment, weak=False, dispatch_uid="t-pre")
+    post_save.connect(post, sender=Appointment, weak=False, dispatch_uid="t-post")
+    try:
+        fields = ["patient", "physician", "appointment_type", "ends_at", "buffer_minutes", "patient_state"]
+        later = template.starts_at + timedelta(hours=5)
+        visit = Appointment(
+            **{f: getattr(template, f) for f in fields},
+            starts_at=later,
+            idempotency_key="insert-new",
+        )
+        visit.ends_at = later + (template.ends_at - template.starts_at)
+        insert_new([visit], signals=True)
+    finally:
+        pre_save.disconnect(sender=Appointment, dispatch_uid="t-pre")
+        post_save.disconnect(sender=Appointment, dispatch_uid="t-post")
+    assert sent == [("pre", None, False, None), ("post", visit.pk, True, None)]
+    stored = Appointment.objects.get(pk=visit.pk)
+    assert stored.public_id == visit.public_id and stored.created_at == visit.created_at is not None
+    assert stored.idempotency_key == "insert-new" and stored.status == "booked"
+
+
+def test_insert_new_refuses_what_it_cannot_store_as_save_would():
+    from api.prepared import insert_new
+    from scheduling.models import Reminder
+    from tests.scheduling.factories import AppointmentFactory
+
+    visit = AppointmentFactory(starts_at=timezone.now().replace(microsecond=0) + timedelta(days=3))
+    stored = Reminder.objects.create(appointment=visit, channel="email", kind="24h", due_at=visit.starts_at)
+    with pytest.raises(ImproperlyConfigured):
+        insert_new([stored])  # not new
+    with pytest.raises(ImproperlyConfigured):
+        insert_new([Reminder(appointment=visit, channel="sms", kind="1h", due_at=visit.starts_at), visit])
+    with pytest.raises(ImproperlyConfigured):
+        insert_new(
+            [Reminder(appointment=visit, channel=c, kind="1h", due_at=visit.starts_at) for c in ("sms", "push")],
+            signals=True,
+        )
