@@ -330,12 +330,22 @@ def appointment_data(a) -> dict:
     """AppointmentOutput(appointment).data built directly (the same keys, order and values:
     tests/perf/test_read_paths.py compares them): the booking's answer, where building the
     ModelSerializer's fields cost more than the rest of the answer."""
-    dt = iso_datetime
     return {
         "id": str(a.public_id),
         "patient": person_data(a.patient),
         "physician": person_data(a.physician),
         "appointment_type": a.appointment_type.code,
+        **_visit_fields(a),
+        "location": location_data(a.location) if a.location_id else None,
+        "created_at": iso_datetime(a.created_at),
+    }
+
+
+def _visit_fields(a) -> dict:
+    """The visit's own fields of AppointmentOutput, from a model instance or an AppointmentRow
+    (the same attribute names)."""
+    dt = iso_datetime
+    return {
         "starts_at": dt(a.starts_at),
         "ends_at": dt(a.ends_at),
         "status": a.status,
@@ -347,8 +357,6 @@ def appointment_data(a) -> dict:
         "cancelled_at": dt(a.cancelled_at),
         "reschedule_count": a.reschedule_count,
         "video_ready": a.video_status == "ready",
-        "location": location_data(a.location) if a.location_id else None,
-        "created_at": dt(a.created_at),
     }
 
 
@@ -372,17 +380,7 @@ def appointment_list_data(rows) -> list[dict]:
                 "last_name": a.physician__last_name,
             },
             "appointment_type": a.appointment_type__code,
-            "starts_at": dt(a.starts_at),
-            "ends_at": dt(a.ends_at),
-            "status": a.status,
-            "modality": a.modality,
-            "patient_state": a.patient_state,
-            "patient_state_at_visit": a.patient_state_at_visit,
-            "started_at": dt(a.started_at),
-            "completed_at": dt(a.completed_at),
-            "cancelled_at": dt(a.cancelled_at),
-            "reschedule_count": a.reschedule_count,
-            "video_ready": a.video_status == "ready",
+            **_visit_fields(a),
             "location": _location_row_data(a) if a.location_id else None,
             "created_at": dt(a.created_at),
         }

@@ -144,20 +144,19 @@ class Credentials:
 
 
 # The rows judged on every booking and prescription: their statements compiled once (api/prepared.py).
-_LICENCES = PreparedRead(
-    StateLicense,
-    None,
-    lambda physician_id, state: StateLicense.objects.filter(physician_id=physician_id, state=state),
-    params=("physician_id", "state"),
-    types={"state": str},
-)
-_DEA = PreparedRead(
-    DEARegistration,
-    None,
-    lambda physician_id, state: DEARegistration.objects.filter(physician_id=physician_id, state=state),
-    params=("physician_id", "state"),
-    types={"state": str},
-)
+def _in_state(model) -> PreparedRead:
+    """A physician's rows of `model` for one state, as model instances."""
+    return PreparedRead(
+        model,
+        None,
+        lambda physician_id, state: model.objects.filter(physician_id=physician_id, state=state),
+        params=("physician_id", "state"),
+        types={"state": str},
+    )
+
+
+_LICENCES = _in_state(StateLicense)
+_DEA = _in_state(DEARegistration)
 _CDS = PreparedRead(
     NJCDSRegistration,
     None,
