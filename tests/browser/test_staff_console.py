@@ -62,6 +62,20 @@ def sign_in(browser, email: str) -> None:
     assert browser.find_element(By.ID, "user-tools").is_displayed(), f"{email} did not get in"
 
 
+def submit(browser, button_id: str) -> None:
+    """Click a form's submit button and wait for the next page: the old one gone (stale), the new
+    one loaded. Read right after the click, current_url could still be the old page's (CI, once)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, button_id).click()
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def open_page(browser, path: str) -> str:
     browser.get(f"{browser.live_server_url}{path}")
     return browser.page_source
@@ -110,7 +124,7 @@ def test_the_liaison_filters_overdue_moves_an_order_one_step_and_sees_it_in_the_
     screenshot("board")
 
     Select(browser.find_element(By.ID, "f-overdue")).select_by_value("yes")
-    browser.find_element(By.ID, "filter-submit").click()
+    submit(browser, "filter-submit")
     assert "overdue=yes" in browser.current_url
     shown = {
         r.get_attribute("data-order") for r in browser.find_elements(By.CSS_SELECTOR, "#board tbody tr[data-order]")
@@ -124,7 +138,7 @@ def test_the_liaison_filters_overdue_moves_an_order_one_step_and_sees_it_in_the_
     browser.find_element(By.CSS_SELECTOR, f'input[name=orders][value="{stuck}"]').click()
     Select(browser.find_element(By.ID, "b-to")).select_by_value(OrderStatus.COMPOUNDING)
     browser.find_element(By.ID, "b-note").send_keys("pharmacy confirmed")
-    browser.find_element(By.ID, "bulk-submit").click()
+    submit(browser, "bulk-submit")
     assert "1 order(s) moved to compounding." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert "overdue=yes" in browser.current_url  # back to the same filter
     screenshot("board-after-move")
@@ -148,7 +162,7 @@ def test_a_refused_move_is_shown_as_a_message(browser, screenshot, demo):
     on_time = str(demo["on_time"].public_id)
     browser.find_element(By.CSS_SELECTOR, f'input[name=orders][value="{on_time}"]').click()
     Select(browser.find_element(By.ID, "b-to")).select_by_value(OrderStatus.DELIVERED)
-    browser.find_element(By.ID, "bulk-submit").click()
+    submit(browser, "bulk-submit")
     assert "refused (illegal_transition)" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     screenshot("board-refusal")
 
