@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts import notifications
 from accounts.models import AuditEvent
+from api.clock import practice_date
 from billing.services.standing import patient_good_standing
 from tests.billing.fake_stripe import event
 
@@ -99,7 +100,7 @@ def test_payment_failure_past_due_grace_pause_then_payment_resumes(api, member, 
 def test_the_grace_period_is_a_setting(member, patient, fake_stripe, deliver, settings):
     settings.BILLING_PAST_DUE_GRACE_DAYS = 2
     deliver(event("invoice.payment_failed", _renewal_fails(fake_stripe, member)))
-    today = timezone.localdate()
+    today = practice_date()  # the grace period counts local days in the practice zone
     assert patient_good_standing(patient=patient, on=today + timedelta(days=1)).ok
     assert not patient_good_standing(patient=patient, on=today + timedelta(days=3)).ok
 

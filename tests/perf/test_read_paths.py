@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from api.clock import practice_date
 from tests.conftest import client_for
 from tests.factories import PatientUserFactory, PharmacyLiaisonFactory, PhysicianUserFactory, StaffUserFactory
 
@@ -57,9 +58,7 @@ def _caseload(physician, n: int) -> list:
         elif i % 4 == 1:
             PrescriptionFactory(patient=patient, physician=physician)
         elif i % 4 == 2:
-            SignedPrescriptionFactory(
-                patient=patient, physician=physician, expires_on=timezone.localdate() - timedelta(1)
-            )
+            SignedPrescriptionFactory(patient=patient, physician=physician, expires_on=practice_date() - timedelta(1))
         if i % 2 == 1:
             AppointmentFactory(patient=patient, physician=physician, starts_at=start + timedelta(hours=i))
     return patients
