@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Count, Window
+from django.db.models import Count
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from api.clock import practice_zone
 from api.pagination import PagedRows
 from api.prepared import PreparedRead
 from scheduling import caseload_columns, contracts, selectors
+from scheduling.contracts import resync_names
 from scheduling.models import CaseloadEntry
 
 logger = logging.getLogger(__name__)
@@ -321,7 +322,7 @@ def _rows(*, physician: User, page: list[tuple], now: datetime | None) -> list[s
     return rows
 
 
-# --- the endpoint's page: one compiled statement, plain rows (docs/caseload.md#reading) -------
+# --- the endpoint's page: compiled statements, plain rows (docs/caseload.md#reading) ------
 
 
 class PagePatient:
@@ -339,40 +340,83 @@ class PagePatient:
 
 
 PATIENT_OBJECT_TYPE = User._meta.label_lower
-# The stored row's columns as the page reads them (attribute names as on the model: physician_id).
+
+
+# The page's columns as the ORM paths the page query reads them by (api/prepared.py's row): the
+# patient as shown, the order's copies of the name (to notice a copy that drifted), the stored row.
 _ENTRY_FIELDS = [f for f in CaseloadEntry._meta.concrete_fields if f.name != "patient"]
-_PageRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 - built from the model's fields
-    "_PageRow", ["patient_id", "public_id", "first_name", "last_name", *(f.attname for f in _ENTRY_FIELDS), "total"]
-)
-# The same columns as the ORM paths the page query reads them by (api/prepared.py's row).
-_PageColumns = namedtuple(  # type: ignore[misc]  # noqa: PYI024
+_PageColumns = namedtuple(  # type: ignore[misc]  # noqa: PYI024 - built from the model's fields
     "_PageColumns",
     [
         "user_id",
         "user__public_id",
         "user__first_name",
         "user__last_name",
+        "user_first_name",
+        "user_last_name",
         *(f"user__caseload_entry__{f.name}" for f in _ENTRY_FIELDS),
-        "page_total",
     ],
 )
+# The same row with the stored row's attribute names (what is_fresh and row_from_entry read).
+_PageRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024
+    "_PageRow",
+    ["patient_id", "public_id", "first_name", "last_name", "order_first", "order_last"]
+    + [f.attname for f in _ENTRY_FIELDS],
+)
+
+
+def ordered_queryset(*, physician: User):
+    """page_queryset in the order kept on the profile (its copies of the name, indexed with the
+    assignment: docs/caseload.md#order), so a page is read from the index: its cost does not grow
+    with the caseload."""
+    return page_queryset(physician=physician).order_by("user_last_name", "user_first_name", "user_id")
+
+
+class _Total(NamedTuple):
+    assigned_physician_id: int
+    total: int
+
+
 _PAGE = PreparedRead(
     contracts.PatientProfile,
     _PageColumns,
-    lambda physician_id: page_queryset(physician=User(pk=physician_id)).annotate(page_total=Window(Count("*"))),
+    lambda physician_id: ordered_queryset(physician=User(pk=physician_id)),
+    params=("physician_id",),
+)
+_TOTAL = PreparedRead(  # the caseload's size: an index-only count
+    contracts.PatientProfile,
+    _Total,
+    lambda physician_id: (
+        contracts.caseload_profiles(User(pk=physician_id))
+        .values("assigned_physician_id")
+        .annotate(total=Count("*"))
+        .order_by()
+    ),
     params=("physician_id",),
 )
 
 
+def _page(physician: User, offset: int, limit: int) -> list:
+    rows = [_PageRow._make(r) for r in _PAGE.rows(physician_id=physician.pk).slice(offset, offset + limit)]
+    if any((r.order_last, r.order_first) != (r.last_name, r.first_name) for r in rows):
+        # A name written past save() (docs/caseload.md#order): repair the copies, read again.
+        logger.warning("caseload order: name copies repaired", extra={"physician_id": physician.pk})
+        resync_names(assigned_physician=physician)
+        rows = [_PageRow._make(r) for r in _PAGE.rows(physician_id=physician.pk).slice(offset, offset + limit)]
+    return rows
+
+
 def paged(*, physician: User) -> PagedRows:
-    """page_queryset's rows and total, a page at a time, as plain rows (for page_rows_of): the
-    same statement page_queryset gives with COUNT(*) OVER (), its SQL compiled once
-    (api/prepared.py). No model instance is built for a row that may be shown as stored."""
+    """The caseload a page at a time, for page_rows_of: the page (patients, their stored rows) read
+    in the order kept on the profile, its SQL compiled once (api/prepared.py), and the total from
+    the page when the page ends the list, else from an index-only count (docs/caseload.md#reading)."""
 
     def fetch(offset: int, limit: int) -> tuple[list, int]:
-        found = _PAGE.rows(physician_id=physician.pk).slice(offset, offset + limit)
-        rows = [_PageRow._make(r) for r in found]
-        return rows, (rows[0].total if rows else 0)
+        rows = _page(physician, offset, limit)
+        if (rows and len(rows) < limit) or (not rows and offset == 0):
+            return rows, offset + len(rows)
+        found = _TOTAL.rows(physician_id=physician.pk)[0:1]
+        return rows, (found[0].total if found else 0)
 
     return PagedRows(fetch)
 
@@ -397,8 +441,11 @@ def rebuild(*, physician: User | None = None, batch: int = 200, progress: Callab
     """Compute the rows of one physician's caseload, or of every caseload, again. Idempotent and
     safe while the practice is in use (each batch reads its versions before its inputs). Rows
     are never deleted (a version only grows); a patient's row names the physician it was
-    computed for, so a patient who moved reads as stale until recomputed. Returns rows stored."""
+    computed for, so a patient who moved reads as stale until recomputed. Returns rows stored.
+    The caseload order's copies of the names are repaired first (docs/caseload.md#order)."""
     say = progress or (lambda _msg: None)
+    repaired = resync_names(**({"assigned_physician": physician} if physician is not None else {}))
+    say(f"caseload order: {repaired} name copies repaired")
     physicians = (
         [physician]
         if physician is not None

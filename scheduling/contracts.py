@@ -21,6 +21,7 @@ from billing import selectors as billing_selectors
 from billing.services import standing as billing_standing
 from patients import selectors as patients_selectors
 from patients.models import PatientProfile
+from patients.ordering import resync_names  # noqa: F401 - the caseload order's repair (docs/caseload.md#order)
 from patients.services import caseload as patients_caseload
 from practice import search_context
 from practice import selectors as practice_selectors

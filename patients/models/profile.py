@@ -54,10 +54,22 @@ class PatientProfile(models.Model):
         related_name="caseload_profiles",
     )
     physician_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Copies of the user's last and first name (accounts.User), the caseload's order: with the
+    # index below, a page of a physician's patients by name is read in order from the index,
+    # without visiting every patient's user to sort them. Kept equal to the user's by
+    # patients.signals (docs/caseload.md#order); never shown.
+    user_last_name = models.CharField(max_length=150, blank=True, default="", editable=False)
+    user_first_name = models.CharField(max_length=150, blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["assigned_physician", "user_last_name", "user_first_name", "user"],
+                name="profile_caseload_order",
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=SERVED_STATES), name="patientprofile_state_served"),
             models.CheckConstraint(condition=models.Q(zip_code__regex=r"^[0-9]{5}$"), name="patientprofile_zip5"),

@@ -284,15 +284,19 @@ def test_a_write_while_a_row_is_computed_leaves_it_untrusted(physician):
     assert caseload.is_fresh(entry, physician_id=physician.pk, now=timezone.now())
 
 
-def test_a_stored_page_costs_three_queries_whatever_its_size(physician, django_assert_num_queries):
+def test_a_stored_page_costs_four_queries_whatever_its_size(physician, django_assert_num_queries):
     _mixed_caseload(physician, 30)
     call_command("caseload_rebuild", stdout=StringIO())
     client = client_for(physician)
     client.get(URL, {"page_size": 1})  # per-process caches
     for size in (1, 5, 30):
-        with django_assert_num_queries(3):  # auth, the page with its rows and total, the audit rows
+        # auth, the page with its stored rows, the caseload's size (a full page cannot tell), the audit rows
+        with django_assert_num_queries(4):
             response = client.get(URL, {"page_size": size})
-        assert len(response.json()["results"]) == size
+        assert len(response.json()["results"]) == size and response.json()["count"] == 30
+    with django_assert_num_queries(3):  # a page that ends the list tells the total
+        response = client.get(URL, {"page_size": 20, "page": 2})
+    assert len(response.json()["results"]) == 10 and response.json()["count"] == 30
 
 
 def test_caseload_rebuild_is_idempotent_and_takes_one_physician(physician, other_physician):
@@ -311,3 +315,77 @@ def test_caseload_rebuild_is_idempotent_and_takes_one_physician(physician, other
     assert trusted_rows_are_live(physician) == 5 and trusted_rows_are_live(other_physician) == 1
     with pytest.raises(CommandError):
         call_command("caseload_rebuild", "--physician", "nobody@example.test", stdout=StringIO())
+
+
+# --- the order kept on the profile (patients/ordering.py, docs/caseload.md#order) -------------
+
+
+def _names(physician, **params) -> list[tuple[str, str]]:
+    response = client_for(physician).get(URL, {"page_size": 100, **params})
+    assert response.status_code == 200
+    return [(r["patient"]["last_name"], r["patient"]["first_name"]) for r in response.json()["results"]]
+
+
+def _live_order(physician) -> list[tuple[str, str]]:
+    return [(p.user.last_name, p.user.first_name) for p in caseload.page_queryset(physician=physician)]
+
+
+def test_a_new_profile_copies_its_users_name():
+    profile = PatientProfileFactory(user__last_name="Ng", user__first_name="Ada")
+    profile.refresh_from_db()
+    assert (profile.user_last_name, profile.user_first_name) == ("Ng", "Ada")
+
+
+def test_a_name_change_moves_the_patient_in_the_caseload(physician):
+    patients = [PatientProfileFactory(assigned_physician=physician, user__last_name=n).user for n in "BCD"]
+    assert [n for n, _ in _names(physician)] == ["B", "C", "D"]
+    patients[2].last_name = "A"
+    patients[2].save()
+    assert [n for n, _ in _names(physician)] == ["A", "B", "C"]
+    assert _names(physician) == _live_order(physician)
+
+
+def test_a_save_that_does_not_touch_the_name_costs_no_statement(physician, django_assert_num_queries):
+    patient = PatientProfileFactory(assigned_physician=physician).user
+    with django_assert_num_queries(1):  # the user's own UPDATE
+        patient.save(update_fields=["last_login"])
+
+
+def test_a_name_written_past_save_is_repaired_by_the_next_page(physician):
+    for name in ("B", "C", "D"):
+        PatientProfileFactory(assigned_physician=physician, user__last_name=name)
+    from accounts.models import User
+
+    User.objects.filter(last_name="D").update(last_name="A")  # no signal: the copy still says D
+    assert [n for n, _ in _names(physician)] == ["A", "B", "C"]  # noticed on the page, repaired, read again
+    copies = PatientProfile.objects.filter(assigned_physician=physician).values_list("user_last_name", flat=True)
+    assert sorted(copies) == ["A", "B", "C"]
+
+
+def test_caseload_rebuild_repairs_every_copy(physician, other_physician):
+    PatientProfileFactory(assigned_physician=physician, user__last_name="Old")
+    PatientProfileFactory(assigned_physician=other_physician, user__last_name="Old")
+    from accounts.models import User
+
+    User.objects.filter(last_name="Old").update(last_name="New")
+    out = StringIO()
+    call_command("caseload_rebuild", stdout=out)
+    assert "2 name copies repaired" in out.getvalue()
+    assert set(PatientProfile.objects.values_list("user_last_name", flat=True)) == {"New"}
+
+
+def test_every_page_is_the_live_order_on_a_generated_practice(physician):
+    surnames = ["Diaz", "diaz", "Díaz", "O'Neil", "Oneil", "", "Zhang", "Abel", "Abel", "Abel"]
+    patients = [
+        PatientProfileFactory(assigned_physician=physician, user__last_name=surname, user__first_name=f"P{i % 4}").user
+        for i, surname in enumerate(surnames * 3)
+    ]
+    for patient in patients[::7]:  # renamed the ways the practice renames: save() (services, admin)
+        patient.last_name, patient.first_name = "Aaron", patient.first_name + "x"
+        patient.save()
+    shown = []
+    for page in (1, 2, 3, 4):
+        response = client_for(physician).get(URL, {"page_size": 8, "page": page})
+        assert response.status_code == 200 and response.json()["count"] == 30
+        shown += [(r["patient"]["last_name"], r["patient"]["first_name"]) for r in response.json()["results"]]
+    assert shown == _live_order(physician)

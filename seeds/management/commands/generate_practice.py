@@ -362,6 +362,8 @@ class Command(BaseCommand):
                 user=user,
                 legal_first_name=user.first_name,
                 legal_last_name=user.last_name,
+                user_first_name=user.first_name,  # bulk_create sends no pre_save (patients/ordering.py)
+                user_last_name=user.last_name,
                 date_of_birth=date(1950 + i % 50, 1 + i % 12, 1 + i % 28),
                 phone=f"+1305{5550000 + i % 10000:07d}"[:12],
                 address_line1=f"{1 + i % 999} Ocean Drive",
