@@ -8,6 +8,7 @@ Three ways to reach PostgreSQL, chosen from the environment:
   free connection; persistent connections are then off (Django requires it);
 * DATABASE_PGBOUNCER=true: behind PgBouncer in transaction mode: no server-side cursors and no
   prepared statements (both belong to one server session, which transaction pooling does not keep).
+  Otherwise the reads of api/prepared.py are prepared statements (planned once per connection).
 
 DATABASE_STATEMENT_TIMEOUT_MS stops any statement running longer (0: no limit), sent as a
 connection option; PgBouncer refuses that option, so behind it set the same limit on the role:
@@ -17,6 +18,8 @@ connection option; PgBouncer refuses that option, so behind it set the same limi
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
+
+PREPARE_ONLY_WHEN_ASKED = 2**62
 
 
 def tune_postgres(db: dict, *, env, statement_timeout_ms: int) -> dict:
@@ -41,4 +44,8 @@ def tune_postgres(db: dict, *, env, statement_timeout_ms: int) -> dict:
     if pgbouncer:
         db["DISABLE_SERVER_SIDE_CURSORS"] = True
         options["prepare_threshold"] = None
+    else:
+        # Prepared statements only where asked for (api.prepared.statement_cursor): Django's own
+        # cursors bind on the client and never prepare; no statement reaches this count.
+        options.setdefault("prepare_threshold", PREPARE_ONLY_WHEN_ASKED)
     return db

@@ -52,6 +52,56 @@ def test_board_and_newest_order_run_the_orms_sql():
         assert _prepared_sql(read, {}, 0, 21) == _orm_sql(read, {}, 0, 21)
 
 
+def test_the_caseload_page_and_size_run_the_orms_sql():
+    from scheduling.caseload import _PAGE, _TOTAL
+
+    for read in (_PAGE, _TOTAL):
+        for start, stop in ((0, 20), (40, 60)):
+            arguments = {"physician_id": 4321}
+            assert _prepared_sql(read, arguments, start, stop) == _orm_sql(read, arguments, start, stop)
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_on_postgresql_a_read_is_a_prepared_statement_logged_with_its_values():
+    from scheduling.selectors import APPOINTMENT_ROWS
+    from tests.scheduling.factories import AppointmentFactory
+
+    patient = AppointmentFactory(starts_at=timezone.now() + timedelta(days=2)).patient
+    arguments = {"reach": Reach.SELF, "viewer_id": patient.pk}
+    orm = list(APPOINTMENT_ROWS.orm_rows(**arguments)[0:20])
+    assert len(orm) == 1
+    with CaptureQueriesContext(connection) as ctx:
+        rows = APPOINTMENT_ROWS.rows(**arguments).slice(0, 20)
+    assert rows == orm
+    assert any('"scheduling_appointment"' in sql for sql in _prepared_statements())
+    assert f"= {patient.pk}" in ctx.captured_queries[0]["sql"]  # the log shows the values, not $1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_without_a_prepare_threshold_a_read_is_sent_unprepared_with_the_same_rows(monkeypatch):
+    """Behind PgBouncer (config/database.py) the connection has no threshold: nothing is prepared."""
+    from scheduling.selectors import APPOINTMENT_ROWS
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.connection._prepared.clear()  # psycopg's own record of what it prepared
+    from tests.scheduling.factories import AppointmentFactory
+
+    patient = AppointmentFactory(starts_at=timezone.now() + timedelta(days=2)).patient
+    arguments = {"reach": Reach.SELF, "viewer_id": patient.pk}
+    rows = APPOINTMENT_ROWS.rows(**arguments).slice(0, 20)
+    assert len(rows) == 1 and rows == list(APPOINTMENT_ROWS.orm_rows(**arguments)[0:20])
+    assert _prepared_statements() == []
+
+
 def test_a_read_with_no_rows_for_its_shape_reads_nothing():
     from scheduling.selectors import APPOINTMENT_ROWS
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from api.jsonlog import JsonFormatter, TaskIdLogFilter
 from api.middleware import RequestIdLogFilter, _request_id
-from config.database import tune_postgres
+from config.database import PREPARE_ONLY_WHEN_ASKED, tune_postgres
 from config.observability import SCRUBBED, scrub_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +152,11 @@ PG = {"ENGINE": "django.db.backends.postgresql", "NAME": "practice"}
 
 def test_database_default_is_a_persistent_connection_with_a_statement_timeout(clean_env):
     db = tune_postgres(dict(PG), env=environ.Env(), statement_timeout_ms=30_000)
-    assert db["OPTIONS"] == {"connect_timeout": 5, "options": "-c statement_timeout=30000"}
+    assert db["OPTIONS"] == {
+        "connect_timeout": 5,
+        "options": "-c statement_timeout=30000",
+        "prepare_threshold": PREPARE_ONLY_WHEN_ASKED,
+    }
     assert "DISABLE_SERVER_SIDE_CURSORS" not in db
 
 
@@ -163,6 +167,14 @@ def test_database_pool_turns_persistent_connections_off(clean_env):
     assert db["CONN_MAX_AGE"] == 0
     assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 4, "timeout": 10}
     assert "options" not in db["OPTIONS"]
+
+
+def test_database_prepares_only_the_statements_that_ask(clean_env):
+    assert tune_postgres(dict(PG), env=environ.Env(), statement_timeout_ms=0)["OPTIONS"]["prepare_threshold"] == (
+        PREPARE_ONLY_WHEN_ASKED
+    )
+    kept = tune_postgres({**PG, "OPTIONS": {"prepare_threshold": 5}}, env=environ.Env(), statement_timeout_ms=0)
+    assert kept["OPTIONS"]["prepare_threshold"] == 5
 
 
 def test_database_behind_pgbouncer_has_no_server_side_cursors_nor_prepared_statements(clean_env):
