@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import AuditAction, AuditEvent, Role, User
 from api.client_ip import client_ip as _client_ip
 from api.middleware import current_request_id
+from api.prepared import statement_cursor
 
 _UNSET: Any = object()
 
@@ -135,7 +136,7 @@ def _insert(created_at, values: list[dict]) -> None:
     ]
     table = ops.quote_name(AuditEvent._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in _SHARED + _OWN)
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:  # on PostgreSQL a prepared statement
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s, %s::inet, %s, %s, %s, u.t, u.o, u.p "

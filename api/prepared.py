@@ -309,8 +309,9 @@ def statement_cursor(connection):
     when the connection has a `prepare_threshold` (config/database.py sets one that no statement
     reaches by count; behind PgBouncer there is none, and the statement is then sent unprepared,
     still bound on the server). The cursor is wrapped as Django wraps its own, so query logging,
-    execute_wrapper and the test query counts see it."""
-    if connection.vendor != "postgresql":
+    execute_wrapper and the test query counts see it. It loads timestamps with psycopg's own
+    loader (see _preparing_cursor_class)."""
+    if connection.vendor != "postgresql" or connection.timezone is None:  # USE_TZ off: Django's naive loader
         return connection.cursor()
     connection.ensure_connection()
     raw = _preparing_cursor_class()(connection.connection)
@@ -323,8 +324,23 @@ _PREPARING: list = []  # the class, built on first use (PostgreSQL's modules loa
 def _preparing_cursor_class():
     if not _PREPARING:
         from django.db.backends.postgresql.base import ServerBindingCursor
+        from psycopg import adapters as psycopg_adapters
+        from psycopg.postgres import types as pg_types
+        from psycopg.pq import Format
+
+        # psycopg's own timestamptz loader (C, with psycopg[binary]): the value in the session's
+        # zone, which Django sets to its own (connection.timezone_name), so the same datetime as
+        # Django's loader (psycopg_any.BaseTzLoader, Python: parse, then replace the zone) at a
+        # fraction of the cost (the board's page: 0.41 -> 0.23 ms of CPU; the caseload page reads
+        # ~110 timestamps).
+        timestamptz = pg_types["timestamptz"].oid
+        fast_loader = psycopg_adapters.get_loader(timestamptz, Format.TEXT)
 
         class PreparingCursor(ServerBindingCursor):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.adapters.register_loader(timestamptz, fast_loader)
+
             def execute(self, query, params=None, *, prepare=None, binary=None):
                 super().execute(query, params, prepare=True, binary=binary)
                 if self._query is None:  # a prepared statement's run leaves no text behind

@@ -79,6 +79,9 @@ def test_on_postgresql_a_read_is_a_prepared_statement_logged_with_its_values():
     with CaptureQueriesContext(connection) as ctx:
         rows = APPOINTMENT_ROWS.rows(**arguments).slice(0, 20)
     assert rows == orm
+    assert [(r.starts_at.tzinfo, r.starts_at.isoformat()) for r in rows] == [
+        (r.starts_at.tzinfo, r.starts_at.isoformat()) for r in orm
+    ]  # psycopg's timestamp loader gives what Django's gives, zone object included
     assert any('"scheduling_appointment"' in sql for sql in _prepared_statements())
     assert f"= {patient.pk}" in ctx.captured_queries[0]["sql"]  # the log shows the values, not $1
 
