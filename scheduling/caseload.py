@@ -287,6 +287,7 @@ def row_from_entry(entry: CaseloadEntry, patient: User) -> selectors.CaseloadRow
         else None,
         prescription_status=entry.prescription_status,
         columns=entry.columns,
+        columns_represented=True,  # stored as their fields represent them (_entry)
     )
 
 

@@ -874,6 +874,8 @@ class CaseloadRow:
     subscription: object | None
     prescription_status: str | None
     columns: dict = field(default_factory=dict)  # the upper apps' columns (scheduling/caseload_columns.py)
+    # True when `columns` already hold their fields' representations (a stored row: docs/caseload.md)
+    columns_represented: bool = False
 
 
 def caseload_queryset(*, physician: User, now: datetime | None = None):

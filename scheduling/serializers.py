@@ -584,10 +584,14 @@ def caseload_row_data(row) -> dict:
         "open_safety_flags": row.open_flags,
         "subscription": {"ok": bool(standing.ok), "status": standing.status} if standing is not None else None,
         "prescription_status": row.prescription_status,
-        **{
-            name: (None if (value := row.columns.get(name)) is None else field.to_representation(value))
-            for name, field in _CASELOAD_EXTRA_FIELDS.items()
-        },
+        **(
+            {name: row.columns.get(name) for name in _CASELOAD_EXTRA_FIELDS}
+            if row.columns_represented
+            else {
+                name: (None if (value := row.columns.get(name)) is None else field.to_representation(value))
+                for name, field in _CASELOAD_EXTRA_FIELDS.items()
+            }
+        ),
     }
 
 
