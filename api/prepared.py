@@ -433,7 +433,7 @@ def insert_new(objs: list[Model], *, signals: bool = False) -> list[Model]:
 
         pre_save.send(sender=model, instance=objs[0], raw=False, using=using, update_fields=None)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:  # on PostgreSQL prepared: parsed once per connection
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for obj, (pk,) in zip(objs, keys, strict=True):
