@@ -135,7 +135,8 @@ def settle(database_url: str) -> None:
             conn.execute("CHECKPOINT")  # needs a superuser (the bench's postgres user is one)
         except psycopg.Error as exc:
             say(f"settle: no CHECKPOINT ({type(exc).__name__}); measuring anyway")
-    say(f"settle: caseload rows and profiles vacuumed and analysed, checkpoint done: {time.monotonic() - started:.1f} s")
+    elapsed = time.monotonic() - started
+    say(f"settle: caseload rows and profiles vacuumed and analysed, checkpoint done: {elapsed:.1f} s")
 
 
 def manage(*args: str, env: dict) -> None:

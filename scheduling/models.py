@@ -14,6 +14,7 @@ booking service refuses overlaps itself (SQLite's IMMEDIATE transactions seriali
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +23,11 @@ from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 
 from accounts.encryption import EncryptedTextField
+
+# The longest a visit type lasts and the longest buffer kept free after one (database constraints
+# on types and visits; a booking's overlap check relies on both).
+LONGEST_VISIT_MINUTES = 240
+LONGEST_BUFFER_MINUTES = 120
 
 
 class Weekday(models.IntegerChoices):
@@ -177,9 +183,10 @@ class AppointmentType(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(duration_minutes__gte=5, duration_minutes__lte=240), name="type_duration_range"
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=LONGEST_VISIT_MINUTES),
+                name="type_duration_range",
             ),
-            models.CheckConstraint(condition=Q(buffer_minutes__lte=120), name="type_buffer_range"),
+            models.CheckConstraint(condition=Q(buffer_minutes__lte=LONGEST_BUFFER_MINUTES), name="type_buffer_range"),
         ]
 
     def __str__(self) -> str:
@@ -276,6 +283,15 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_at__isnull=False),
                 name="appointment_completed_has_time",
+            ),
+            # A visit is as long as its type allows at most, its buffer as well: the overlap check
+            # of a booking reads only the visits that start within that reach of the slot.
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=models.F("starts_at") + timedelta(minutes=LONGEST_VISIT_MINUTES)),
+                name="appointment_length_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_minutes__lte=LONGEST_BUFFER_MINUTES), name="appointment_buffer_cap"
             ),
         ]
         indexes = [

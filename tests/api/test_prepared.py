@@ -200,7 +200,16 @@ def _booking_reads():
         (_WEEKLY, {"physician_id": 3, "location_id": None}),
         (_WEEKLY, {"physician_id": 3, "location_id": 12}),
         (_EXCEPTIONS, {"physician_id": 3, "location_id": None, "first": day, "last": day + timedelta(days=4)}),
-        (_VISITS_AROUND, {"physician_id": 3, "before": now, "after": now - timedelta(hours=3), "exclude_id": 0}),
+        (
+            _VISITS_AROUND,
+            {
+                "physician_id": 3,
+                "before": now,
+                "after": now - timedelta(hours=3),
+                "earliest": now - timedelta(hours=7),
+                "exclude_id": 0,
+            },
+        ),
         (_LOCKED, {"patient_id": 7, "physician_public_id": UUID("6f1c2d3e-0000-4000-8000-000000000001")}),
         (_INFO, {"physician_id": 3}),
         (_ASSIGNED, {"patient_id": 7}),

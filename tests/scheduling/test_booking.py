@@ -339,3 +339,39 @@ def test_booking_statement_budget(api, patient, physician, setup):
     assert len(statements) <= 10, "\n".join(s[:160] for s in statements)
     assert not [s for s in statements if s.startswith('SELECT "scheduling_appointmenttype"')]
     assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+
+
+# --- the overlap check's reach (scheduling.models.LONGEST_VISIT_MINUTES / LONGEST_BUFFER_MINUTES) --
+
+
+def test_the_overlap_check_reaches_the_longest_visit_and_its_longest_buffer(physician):
+    from django.utils import timezone
+
+    from scheduling.errors import SlotUnavailable
+    from scheduling.services.booking import _refuse_overlap
+    from scheduling.slots import Interval
+
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(days=3)
+    AppointmentFactory(physician=physician, starts_at=start, ends_at=start + timedelta(minutes=240), buffer_minutes=120)
+    free_from = start + timedelta(minutes=240 + 120)
+    with pytest.raises(SlotUnavailable):  # starts six hours before, still holds the last minute
+        _refuse_overlap(
+            physician=physician,
+            held=Interval(free_from - timedelta(minutes=1), free_from + timedelta(minutes=20)),
+            exclude_appointment_id=None,
+        )
+    _refuse_overlap(  # the minute its buffer ends is free
+        physician=physician, held=Interval(free_from, free_from + timedelta(minutes=20)), exclude_appointment_id=None
+    )
+
+
+@pytest.mark.parametrize(("minutes", "buffer"), [(241, 10), (30, 121)])
+def test_a_visit_longer_or_with_a_longer_buffer_than_any_type_is_refused_by_the_database(physician, minutes, buffer):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentFactory(
+            physician=physician, starts_at=start, ends_at=start + timedelta(minutes=minutes), buffer_minutes=buffer
+        )
