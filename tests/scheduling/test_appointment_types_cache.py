@@ -59,3 +59,30 @@ def test_callers_get_copies():
     first = appointment_type_get(code="follow_up")
     first.duration_minutes = 999
     assert appointment_type_get(code="follow_up").duration_minutes == 30
+
+
+def test_the_entry_this_process_holds_costs_no_cache_read_but_the_version(monkeypatch):
+    from django.core.cache import cache
+
+    appointment_types.active_types()
+    asked = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k))
+    first, second = appointment_types.active_types(), appointment_types.active_types()
+    assert asked == [appointment_types._version_key()] * 2  # the version only
+    assert first == second and first["follow_up"] is not second["follow_up"]  # still copies
+
+
+def test_the_entry_this_process_holds_expires_with_the_shared_one(monkeypatch):
+    import time
+
+    from django.core.cache import cache
+
+    appointment_types.active_types()
+    now = time.monotonic()
+    monkeypatch.setattr(appointment_types.time, "monotonic", lambda: now + appointment_types.ENTRY_SECONDS + 1)
+    asked = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k))
+    appointment_types.active_types()
+    assert len(asked) == 2  # the version, then the entry again
