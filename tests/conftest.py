@@ -61,6 +61,19 @@ def _own_appointment_types_cache(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """Celery marks "inside a task" with one process-wide flag (celery._state), set and restored
+    around each eager task (`denied_join_result`). Two threads running eager tasks at once (the
+    race tests) can restore it in the wrong order and leave it set: every later `.get()` in
+    that pytest worker then fails with "Never call result.get() within a task!". Each test
+    starts outside any task, as a request or a beat tick does."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_clinical_policy():
     """The clinical policy memo holds rows of this test only (rolled-back rows fire no signal)."""
     from patients import policy
