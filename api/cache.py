@@ -14,6 +14,11 @@ for the key check (validate_key below).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
@@ -42,3 +47,32 @@ class ReusedClientRedisCache(RedisCache):
         (over 250 characters, spaces, control characters) and warns. Redis takes any key, and
         the availability search reads ~50 version keys a request: the check was ~10% of the day
         view's CPU. The local-memory cache of development and tests still checks them."""
+
+
+# --- one round trip for the small keys a request reads one by one ------------------------------
+
+_PREFETCHED: ContextVar[dict | None] = ContextVar("api_cache_prefetched", default=None)
+
+
+@contextmanager
+def prefetched(keys: Iterable[str]) -> Iterator[dict]:
+    """Read `keys` from the default cache in one round trip for the block: the readers of those
+    keys (version tokens: scheduling.appointment_types, practice.search_context,
+    scheduling.availability_cache.versions) take the value from `prefetched_value` and ask the
+    cache only for a key it does not hold. The availability search read four such keys in four
+    round trips (docs/performance.md#figures). A value is read a little earlier than its reader
+    would have read it, never after: a token is still read before the rows it names."""
+    keys = list(dict.fromkeys(keys))
+    found = cache.get_many(keys) if keys else {}
+    token = _PREFETCHED.set(found)
+    try:
+        yield found
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def prefetched_value(key: str):
+    """The value the enclosing `prefetched` block read for `key`; None when there is no block or
+    the cache held nothing under it (the reader then asks the cache itself)."""
+    values = _PREFETCHED.get()
+    return values.get(key) if values else None

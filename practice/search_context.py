@@ -14,12 +14,14 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from api.cache import prefetched_value
+
 KEY = "practice:search-context:v"
 _SECONDS = 7 * 24 * 3600
 
 
 def version() -> str:
-    token = cache.get(KEY)
+    token = prefetched_value(KEY) or cache.get(KEY)
     if token is None:
         cache.add(KEY, uuid.uuid4().hex, _SECONDS)  # keeps a token another process set meanwhile
         token = cache.get(KEY) or uuid.uuid4().hex

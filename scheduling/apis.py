@@ -26,6 +26,7 @@ from accounts.permissions import (
     SeesClinical,
     SeesScheduling,
 )
+from api.cache import prefetched
 from api.errors import NotFound
 from api.pagination import KeysetPagination, PagePagination
 from api.schema import PAGE_PARAMETERS, errors
@@ -161,17 +162,18 @@ class AvailabilityApi(APIView):
         if day is not None:
             _not_past(day, tz)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
-        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
-        entries = selectors.availability_entries(
-            start=start,
-            end=end,
-            appointment_type=appointment_type,
-            state=state,
-            viewer_tz=tz,
-            patient=patient,
-            physician_public_id=data.get("physician"),
-            location_public_id=data.get("location"),
-        )
+        with prefetched(selectors.availability_token_keys(state=state)):  # the version tokens, one round trip
+            appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
+            entries = selectors.availability_entries(
+                start=start,
+                end=end,
+                appointment_type=appointment_type,
+                state=state,
+                viewer_tz=tz,
+                patient=patient,
+                physician_public_id=data.get("physician"),
+                location_public_id=data.get("location"),
+            )
         paginator = PagePagination()
         page = paginator.paginate_queryset(entries.texts, request, view=self) or []
         head = {
@@ -233,17 +235,18 @@ class AvailabilityDaysApi(APIView):
         state, tz = _search_location(request, data)
         _not_past(data["start"], tz)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
-        appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
-        days = selectors.availability_days(
-            start=data["start"],
-            end=data["end"],
-            appointment_type=appointment_type,
-            state=state,
-            viewer_tz=tz,
-            patient=patient,
-            physician_public_id=data.get("physician"),
-            location_public_id=data.get("location"),
-        )
+        with prefetched(selectors.availability_token_keys(state=state)):  # the version tokens, one round trip
+            appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
+            days = selectors.availability_days(
+                start=data["start"],
+                end=data["end"],
+                appointment_type=appointment_type,
+                state=state,
+                viewer_tz=tz,
+                patient=patient,
+                physician_public_id=data.get("physician"),
+                location_public_id=data.get("location"),
+            )
         return Response(
             {
                 "state": state,

@@ -28,6 +28,7 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from api.cache import prefetched_value
 from scheduling.models import AppointmentType
 
 # Part of every key: changing what is cached means changing this. Tests give each test its own.
@@ -36,12 +37,12 @@ ENTRY_SECONDS = 300
 _VERSION_SECONDS = 7 * 24 * 3600
 
 
-def _version_key() -> str:
+def version_key() -> str:
     return f"{NAMESPACE}:v"
 
 
 def _bump() -> None:
-    cache.set(_version_key(), uuid.uuid4().hex, _VERSION_SECONDS)
+    cache.set(version_key(), uuid.uuid4().hex, _VERSION_SECONDS)
 
 
 def types_changed() -> None:
@@ -51,11 +52,11 @@ def types_changed() -> None:
 
 
 def _version() -> str:
-    token = cache.get(_version_key())
+    token = prefetched_value(version_key()) or cache.get(version_key())
     if token is None:
         # add() keeps a token another process set meanwhile; read back what won.
-        cache.add(_version_key(), uuid.uuid4().hex, _VERSION_SECONDS)
-        token = cache.get(_version_key()) or uuid.uuid4().hex
+        cache.add(version_key(), uuid.uuid4().hex, _VERSION_SECONDS)
+        token = cache.get(version_key()) or uuid.uuid4().hex
     return token
 
 

@@ -95,6 +95,11 @@ def search_context_version() -> str | None:
     return search_context.version()
 
 
+def search_context_key() -> str:
+    """The cache key of that version (read ahead with others: api.cache.prefetched)."""
+    return search_context.KEY
+
+
 def licence_spans(*, state: str) -> dict[int, list]:
     """Physician id -> (issued, expires) of each licence letting them consult in `state` (one query)."""
     return practice_selectors.licence_spans(state=state)
