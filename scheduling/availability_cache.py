@@ -84,13 +84,20 @@ class _Recent:
     total size. Safe because an entry's key names its version: a key's text never changes, it is
     only no longer asked for. Spares moving ~2 MB from Redis for a 50-physician answer."""
 
-    def __init__(self, max_chars: int):
+    def __init__(self, max_chars: int, size: Callable[[object], int] = len):
         self.max_chars = max_chars
+        self.size = size  # a value's characters
         self.chars = 0
-        self.items: OrderedDict[str, str] = OrderedDict()
+        self.items: OrderedDict[str, object] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get_many(self, keys: list[str]) -> dict[str, str]:
+    def get(self, key: str):
+        return self.get_many([key]).get(key)
+
+    def set(self, key: str, value: object) -> None:
+        self.set_many({key: value})
+
+    def get_many(self, keys: list[str]) -> dict:
         found = {}
         with self.lock:
             for key in keys:
@@ -100,15 +107,15 @@ class _Recent:
                     found[key] = text
         return found
 
-    def set_many(self, entries: dict[str, str]) -> None:
+    def set_many(self, entries: dict) -> None:
         with self.lock:
-            for key, text in entries.items():
+            for key, value in entries.items():
                 old = self.items.pop(key, None)
-                self.chars += len(text) - (len(old) if old is not None else 0)
-                self.items[key] = text
+                self.chars += self.size(value) - (self.size(old) if old is not None else 0)
+                self.items[key] = value
             while self.chars > self.max_chars and self.items:
-                _, text = self.items.popitem(last=False)
-                self.chars -= len(text)
+                _, value = self.items.popitem(last=False)
+                self.chars -= self.size(value)
 
     def clear(self) -> None:
         with self.lock:
@@ -163,6 +170,16 @@ class _Objects:
 contexts = _Objects(max_items=32)
 # Day strips by the keys of the entries they summarise (scheduling.selectors.availability_days).
 strips = _Objects(max_items=512)
+
+
+def _answer_chars(answer) -> int:
+    texts = getattr(answer, "texts", None)
+    return sum(map(len, texts)) + 64 if texts is not None else 64 * len(answer) + 64
+
+
+# Whole answers (a day view's entries, a strip) by their name (scheduling.selectors._answer_name,
+# which names every input of every entry): ~16 MB per process.
+answers = _Recent(max_chars=16 * 1024 * 1024, size=_answer_chars)
 
 
 def get_object(key: str):

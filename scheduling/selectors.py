@@ -428,7 +428,7 @@ def location_data(location: VisitLocation) -> dict:
 
 
 class AvailabilityEntries(NamedTuple):
-    texts: list[str]  # JSON text of each entry, in display order
+    texts: tuple[str, ...]  # JSON text of each entry, in display order (shared: never changed)
     version: str | None  # names this exact list (None when the cache is off)
 
 
@@ -449,45 +449,99 @@ def _days_json(slots: list[Slot], tz: ZoneInfo, memo: dict | None = None) -> str
 _RENDER = {"slots": slots_json, "days": _days_json}
 
 
-def _search_pairs(
-    *,
-    render: str,
-    start: date,
-    end: date,
-    appointment_type: AppointmentType,
-    state: str,
-    viewer_tz: ZoneInfo,
-    patient: User | None,
-    physician_public_id,
-    location_public_id,
-    now: datetime | None,
-):
-    """The search behind both answers: [(physician, location or None, entry text, cache key)] in
-    display order, for every (physician, place) offered, the entry rendered by `render` ("slots":
-    slots_json; "days": the strip's summary) and cached per physician
-    (scheduling.availability_cache explains why that is exact); and whether every entry had a key."""
-    check_window(start=start, end=end)
-    now = now or timezone.now()
-    physicians, infos, ids, spans = _offered(
-        appointment_type=appointment_type,
-        patient=patient,
-        physician_public_id=physician_public_id,
+class _Search(NamedTuple):
+    """What one availability search asks: both answers (the day view's entries, the strip) take it."""
+
+    render: str  # "slots": slots_json; "days": the strip's summary
+    start: date
+    end: date
+    appointment_type: AppointmentType
+    state: str
+    viewer_tz: ZoneInfo
+    patient: User | None
+    physician_public_id: object
+    location_public_id: object
+    now: datetime | None
+
+
+def _answer(ask: _Search, assemble):
+    """`assemble(pairs, infos, complete)` of the search's pairs, remembered in this process under
+    the search's answer name (_answer_name) when it has one: a repeated search (the same day
+    asked by many patients of a state) then costs its version tokens and the live cap check, not
+    a cache key, a lookup and a JSON text per physician (docs/availability.md#caching)."""
+    check_window(start=ask.start, end=ask.end)
+    now = ask.now or timezone.now()
+    offered = _offered(
+        appointment_type=ask.appointment_type,
+        patient=ask.patient,
+        physician_public_id=ask.physician_public_id,
         now=now,
-        state=state,
+        state=ask.state,
     )
-    windows = {pid: contracts.windows_within(spans.get(pid, []), start=start, end=end) for pid in ids}
+    name = _answer_name(ask, offered[2], now)
+    if name is not None and (found := availability_cache.answers.get(name)) is not None:
+        return found
+    answer = assemble(*_search_pairs(ask, offered, now))
+    if name is not None:
+        availability_cache.answers.set(name, answer)
+    return answer
+
+
+def _answer_name(ask: _Search, ids: list[int], now: datetime) -> str | None:
+    """The name of a search's answer: every input of every entry in it (scheduling.
+    availability_cache), so equal names mean equal answers. The search context's version names
+    the physicians, their order, names, zones and licence windows; `ids` are the physicians
+    offered after the live cap check; their tokens name their visits and hours. None when the
+    answer is not remembered: the cache is off, the context is not versioned, or the type is
+    in person (its places are read live)."""
+    if not availability_cache.enabled() or ask.appointment_type.in_person:
+        return None
+    context_version = contracts.search_context_version()
+    if context_version is None:
+        return None
+    tokens = availability_cache.versions(ids)
+    kind = ask.appointment_type
+    return availability_cache.entry_key(
+        "answer",
+        ask.render,
+        context_version,
+        ask.state,
+        kind.code,
+        kind.duration_minutes,
+        kind.buffer_minutes,
+        ask.viewer_tz.key,
+        ask.start,
+        ask.end,
+        settings.SCHEDULING_SLOT_GRID_MINUTES,
+        earliest_start(now),
+        tuple((pid, tokens[pid]) for pid in ids),
+    )
+
+
+def _search_pairs(ask: _Search, offered: tuple, now: datetime):
+    """The search behind both answers: [(physician, location or None, entry text, cache key)] in
+    display order, for every (physician, place) offered, the entry rendered by `ask.render` and
+    cached per physician (scheduling.availability_cache explains why that is exact); the
+    physicians' infos; and whether every entry had a key."""
+    physicians, infos, ids, spans = offered
+    windows = {pid: contracts.windows_within(spans.get(pid, []), start=ask.start, end=ask.end) for pid in ids}
     ids = [pid for pid in ids if windows.get(pid)]
     places = _places(
-        ids, appointment_type=appointment_type, state=state, location_public_id=location_public_id, start=start, end=end
+        ids,
+        appointment_type=ask.appointment_type,
+        state=ask.state,
+        location_public_id=ask.location_public_id,
+        start=ask.start,
+        end=ask.end,
     )
     pairs = [(pid, loc) for pid in ids for loc in places.get(pid, [])]
     search = _PairSearch(
-        render=render,
-        appointment_type=appointment_type,
-        state=state,
-        viewer_tz=viewer_tz,
-        start=start,
-        end=end,
+        render=ask.render,
+        appointment_type=ask.appointment_type,
+        state=ask.state,
+        viewer_tz=ask.viewer_tz,
+        start=ask.start,
+        end=ask.end,
         now=now,
         infos=infos,
         windows=windows,
@@ -627,18 +681,24 @@ def availability_entries(
     In-person types (docs/in-person-visits.md#search): one entry per physician and location, only
     at active locations in the patient's state (`location_public_id` narrows to one), from the
     hours at that location, with the slots in the location's zone and the location named."""
-    pairs, infos, cached = _search_pairs(
-        render="slots",
-        start=start,
-        end=end,
-        appointment_type=appointment_type,
-        state=state,
-        viewer_tz=viewer_tz,
-        patient=patient,
-        physician_public_id=physician_public_id,
-        location_public_id=location_public_id,
-        now=now,
+    return _answer(
+        _Search(
+            "slots",
+            start,
+            end,
+            appointment_type,
+            state,
+            viewer_tz,
+            patient,
+            physician_public_id,
+            location_public_id,
+            now,
+        ),
+        _entries_of,
     )
+
+
+def _entries_of(pairs: list, infos: dict, cached: bool) -> AvailabilityEntries:
     entries, parts = [], []
     for p, loc, text, key in pairs:
         if not text or text == "[]":
@@ -656,7 +716,7 @@ def availability_entries(
                 f'{{"physician":{person},"physician_time_zone":{zone_name},"location":{place},"slots":{text}}}'
             )
             parts.append((key, person, zone_name, place))
-    return AvailabilityEntries(entries, availability_cache.entry_key("answer", *parts) if cached else None)
+    return AvailabilityEntries(tuple(entries), availability_cache.entry_key("answer", *parts) if cached else None)
 
 
 @dataclass(frozen=True)
@@ -687,26 +747,34 @@ def availability_days(
     location's zone for its slots), how many physicians have a free slot and the earliest one.
     The same search as availability_entries, each physician's summary cached alike; it agrees
     with the day view by construction (docs/availability.md#strip)."""
-    pairs, _, complete = _search_pairs(
-        render="days",
-        start=start,
-        end=end,
-        appointment_type=appointment_type,
-        state=state,
-        viewer_tz=viewer_tz,
-        patient=patient,
-        physician_public_id=physician_public_id,
-        location_public_id=location_public_id,
-        now=now,
+    days = _answer(
+        _Search(
+            "days",
+            start,
+            end,
+            appointment_type,
+            state,
+            viewer_tz,
+            patient,
+            physician_public_id,
+            location_public_id,
+            now,
+        ),
+        lambda pairs, _infos, complete: _strip(pairs, complete, start=start, end=end),
     )
-    # The strip from the same entries is the same strip: kept in this process under their keys
-    # (which name every physician's version), it spares parsing and summing ~50-200 entries.
+    return list(days)
+
+
+def _strip(pairs: list, complete: bool, *, start: date, end: date) -> tuple[AvailabilityDay, ...]:
+    """The strip of a search's pairs. In person (whose answer has no name: _answer_name) it is
+    kept in this process under the keys of the entries it summarises (which name every
+    physician's version): the same entries make the same strip, without parsing ~50-200 of them."""
     answer_key = availability_cache.entry_key("strip", *(key for *_, key in pairs)) if complete else None
     if answer_key is not None and (found := availability_cache.strips.get(answer_key)) is not None:
-        return list(found)
-    days = _strip_of(pairs, start=start, end=end)
+        return found
+    days = tuple(_strip_of(pairs, start=start, end=end))
     if answer_key is not None:
-        availability_cache.strips.set(answer_key, tuple(days))
+        availability_cache.strips.set(answer_key, days)
     return days
 
 

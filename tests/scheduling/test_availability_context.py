@@ -191,3 +191,38 @@ def test_with_the_cache_off_the_context_is_read_live(anon_client, doctor, settin
     assert names(anon_client) == [doctor.last_name]
     doctor.state_licences.update(status="suspended")
     assert names(anon_client) == []
+
+
+# --- whole answers remembered in the process (scheduling.selectors._answer) ---------------------
+
+
+def test_a_repeated_search_is_assembled_once_in_a_process(anon_client, doctor, monkeypatch):
+    from scheduling import selectors
+
+    assembled = []
+    real = selectors._search_pairs
+    monkeypatch.setattr(selectors, "_search_pairs", lambda *a: assembled.append(a[0].render) or real(*a))
+    first = anon_client.get("/api/v1/availability/", DAY).content
+    strip = strip_physicians(anon_client)
+    assert anon_client.get("/api/v1/availability/", DAY).content == first
+    assert strip_physicians(anon_client) == strip == 1
+    assert assembled == ["slots", "days"]
+    availability_cache.answers.clear()  # another process: each entry from the shared cache
+    assert anon_client.get("/api/v1/availability/", DAY).content == first
+    assert assembled == ["slots", "days", "slots"]
+
+
+def test_a_physician_reaching_the_new_patient_cap_leaves_a_remembered_answer(anon_client, doctor, commit):
+    """The cap is read live (an assignment changes no version): the offered physicians are part of
+    the answer's name, so the remembered answer is not the one given."""
+    from tests.patients.factories import PatientProfileFactory
+
+    profile = doctor.physician_profile
+    commit(credentials.physician_profile_update, actor=AdminUserFactory(), profile=profile, new_patient_cap=1)
+    assert names(anon_client) == [doctor.last_name]
+    assert strip_physicians(anon_client) == 1
+    PatientProfileFactory(assigned_physician=doctor)  # no commit hook: no version changes
+    assert names(anon_client) == []
+    assert strip_physicians(anon_client) == 0
+    other = {**DAY, "appointment_type": "follow_up"}  # the cap is for new patients only
+    assert anon_client.get("/api/v1/availability/", other).json()["results"] != []
