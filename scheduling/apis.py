@@ -162,7 +162,7 @@ class AvailabilityApi(APIView):
         if day is not None:
             _not_past(day, tz)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
-        with prefetched(selectors.availability_token_keys(state=state)):  # the version tokens, one round trip
+        with prefetched(selectors.availability_token_keys()):  # the version tokens, one round trip
             appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
             entries = selectors.availability_entries(
                 start=start,
@@ -235,7 +235,7 @@ class AvailabilityDaysApi(APIView):
         state, tz = _search_location(request, data)
         _not_past(data["start"], tz)
         patient = request.user if request.user.is_authenticated and request.user.is_patient else None
-        with prefetched(selectors.availability_token_keys(state=state)):  # the version tokens, one round trip
+        with prefetched(selectors.availability_token_keys()):  # the version tokens, one round trip
             appointment_type = selectors.appointment_type_get(code=data["appointment_type"])
             days = selectors.availability_days(
                 start=data["start"],

@@ -51,11 +51,32 @@ def version_key(physician_id: int) -> str:
     return f"{NAMESPACE}:v:{physician_id}"
 
 
+def generation_key() -> str:
+    return f"{NAMESPACE}:g"
+
+
 def physician_changed(physician_id: int | None) -> None:
-    """Invalidate the physician's cached availability once the current transaction commits."""
+    """Invalidate the physician's cached availability once the current transaction commits: a new
+    token for them and a new generation, in one atomic MSET."""
     if physician_id is None or not enabled():
         return
-    transaction.on_commit(lambda: cache.set(version_key(physician_id), uuid.uuid4().hex, _VERSION_SECONDS))
+    transaction.on_commit(
+        lambda: cache.set_many(
+            {version_key(physician_id): uuid.uuid4().hex, generation_key(): uuid.uuid4().hex}, _VERSION_SECONDS
+        )
+    )
+
+
+def generation() -> str:
+    """A token replaced with every physician's (physician_changed): it names the state of all
+    their availability at once, so a whole answer can be named without reading one token per
+    physician (scheduling.selectors._answer_name). A forgotten generation is a new one."""
+    key = generation_key()
+    found = prefetched_value(key) or cache.get(key)
+    if found is None:
+        cache.add(key, uuid.uuid4().hex, _VERSION_SECONDS)  # keeps one another process set meanwhile
+        found = cache.get(key) or uuid.uuid4().hex
+    return found
 
 
 def versions(physician_ids: Iterable[int]) -> dict[int, str]:
@@ -178,8 +199,22 @@ def _answer_chars(answer) -> int:
 
 
 # Whole answers (a day view's entries, a strip) by their name (scheduling.selectors._answer_name,
-# which names every input of every entry): ~16 MB per process.
-answers = _Recent(max_chars=16 * 1024 * 1024, size=_answer_chars)
+# which names every input of every entry): ~16 MB per process, each until the cache's TTL.
+_answers = _Recent(max_chars=16 * 1024 * 1024, size=lambda held: _answer_chars(held[1]))
+
+
+def get_answer(name: str):
+    held = _answers.get(name)
+    return held[1] if held is not None and held[0] > time.monotonic() else None
+
+
+def set_answer(name: str, answer: object) -> None:
+    _answers.set(name, (time.monotonic() + settings.SCHEDULING_AVAILABILITY_CACHE_SECONDS, answer))
+
+
+def forget_answers() -> None:
+    """This process's whole answers (tests: another process)."""
+    _answers.clear()
 
 
 def get_object(key: str):

@@ -283,21 +283,11 @@ def _build_search_context(state: str) -> SearchContext:
     return SearchContext(physicians, infos, spans)
 
 
-# The physicians of the last search context this process read, per state: a search reads their
-# version tokens ahead with the others it needs (availability_token_keys).
-_LAST_PHYSICIANS: dict[str, tuple[int, ...]] = {}
-
-
-def availability_token_keys(*, state: str) -> list[str]:
-    """The cache keys of the version tokens an availability search in `state` reads: the
-    appointment types', the search context's and (as of this process's last search there) the
-    physicians'. The view reads them in one round trip (api.cache.prefetched); a physician not
-    among them is read as before."""
-    return [
-        appointment_types.version_key(),
-        contracts.search_context_key(),
-        *(availability_cache.version_key(pid) for pid in _LAST_PHYSICIANS.get(state, ())),
-    ]
+def availability_token_keys() -> list[str]:
+    """The cache keys of the version tokens every availability search reads: the appointment
+    types', the search context's and the physicians' generation. The view reads them in one
+    round trip (api.cache.prefetched); a remembered answer needs no other (_answer_name)."""
+    return [appointment_types.version_key(), contracts.search_context_key(), availability_cache.generation_key()]
 
 
 def search_context(*, state: str) -> SearchContext:
@@ -324,7 +314,6 @@ def _offered(
     own physician (that count is read live: bookings change it)."""
     context = search_context(state=state)
     physicians = list(context.physicians)
-    _LAST_PHYSICIANS[state] = tuple(p.pk for p in physicians)
     if physician_public_id is not None:
         physicians = [p for p in physicians if str(p.public_id) == str(physician_public_id)]
     ids = [p.pk for p in physicians]
@@ -479,11 +468,11 @@ def _answer(ask: _Search, assemble):
         state=ask.state,
     )
     name = _answer_name(ask, offered[2], now)
-    if name is not None and (found := availability_cache.answers.get(name)) is not None:
+    if name is not None and (found := availability_cache.get_answer(name)) is not None:
         return found
     answer = assemble(*_search_pairs(ask, offered, now))
     if name is not None:
-        availability_cache.answers.set(name, answer)
+        availability_cache.set_answer(name, answer)
     return answer
 
 
@@ -491,20 +480,22 @@ def _answer_name(ask: _Search, ids: list[int], now: datetime) -> str | None:
     """The name of a search's answer: every input of every entry in it (scheduling.
     availability_cache), so equal names mean equal answers. The search context's version names
     the physicians, their order, names, zones and licence windows; `ids` are the physicians
-    offered after the live cap check; their tokens name their visits and hours. None when the
-    answer is not remembered: the cache is off, the context is not versioned, or the type is
-    in person (its places are read live)."""
+    offered after the live cap check; the physicians' generation names all their visits, hours
+    and exceptions (it is replaced with any physician's token, atomically). It is read before
+    the tokens an answer is computed from, so an answer is never kept under a newer name than
+    its tokens. None when the answer is not remembered: the cache is off, the context is not
+    versioned, or the type is in person (its places are read live)."""
     if not availability_cache.enabled() or ask.appointment_type.in_person:
         return None
     context_version = contracts.search_context_version()
     if context_version is None:
         return None
-    tokens = availability_cache.versions(ids)
     kind = ask.appointment_type
     return availability_cache.entry_key(
         "answer",
         ask.render,
         context_version,
+        availability_cache.generation(),
         ask.state,
         kind.code,
         kind.duration_minutes,
@@ -514,7 +505,7 @@ def _answer_name(ask: _Search, ids: list[int], now: datetime) -> str | None:
         ask.end,
         settings.SCHEDULING_SLOT_GRID_MINUTES,
         earliest_start(now),
-        tuple((pid, tokens[pid]) for pid in ids),
+        tuple(ids),
     )
 
 

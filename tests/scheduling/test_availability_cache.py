@@ -56,7 +56,7 @@ def test_a_repeated_search_is_answered_from_the_cache_with_the_same_body(api, pa
     assert second.content == first.content
     assert slot_queries(queries.captured_queries) == []
     availability_cache.recent.clear()  # another process: from the shared cache
-    availability_cache.answers.clear()
+    availability_cache.forget_answers()
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/availability/", DAY).content == first.content
     assert slot_queries(queries.captured_queries) == []
@@ -227,39 +227,6 @@ def test_a_booking_changes_the_compressed_answer_too(
     assert response.status_code == 201
     after = gzip.decompress(client.get("/api/v1/availability/", DAY, HTTP_ACCEPT_ENCODING="gzip").content)
     assert b"2026-06-02T13:00:00Z" not in after
-
-
-def test_a_search_reads_its_version_tokens_in_one_round_trip(api, patient, physician, setup, monkeypatch):
-    """api.cache.prefetched: the appointment types', the search context's and the physicians'
-    tokens in one get_many, the same answer as without it."""
-    from django.core.cache import cache
-
-    from scheduling import appointment_types
-
-    client = api(patient)
-    first = client.get("/api/v1/availability/", DAY)  # the process now knows the state's physicians
-    calls, inside = [], []
-    real_get, real_get_many = cache.get, cache.get_many
-
-    def get(key, *args, **kwargs):
-        if not inside:  # the local-memory cache's get_many calls get per key
-            calls.append(("get", key))
-        return real_get(key, *args, **kwargs)
-
-    def get_many(keys, *args, **kwargs):
-        calls.append(("get_many", tuple(keys)))
-        inside.append(1)
-        try:
-            return real_get_many(keys, *args, **kwargs)
-        finally:
-            inside.pop()
-
-    monkeypatch.setattr(cache, "get", get)
-    monkeypatch.setattr(cache, "get_many", get_many)
-    assert client.get("/api/v1/availability/", DAY).content == first.content
-    token_keys = {appointment_types.version_key(), availability_cache.version_key(physician.pk)}
-    reads = [(kind, keys) for kind, keys in calls if token_keys & ({keys} if kind == "get" else set(keys))]
-    assert len(reads) == 1 and reads[0][0] == "get_many" and token_keys <= set(reads[0][1])
 
 
 def test_outside_a_prefetch_block_every_reader_asks_the_cache():

@@ -207,7 +207,7 @@ def test_a_repeated_search_is_assembled_once_in_a_process(anon_client, doctor, m
     assert anon_client.get("/api/v1/availability/", DAY).content == first
     assert strip_physicians(anon_client) == strip == 1
     assert assembled == ["slots", "days"]
-    availability_cache.answers.clear()  # another process: each entry from the shared cache
+    availability_cache.forget_answers()  # another process: each entry from the shared cache
     assert anon_client.get("/api/v1/availability/", DAY).content == first
     assert assembled == ["slots", "days", "slots"]
 
@@ -226,3 +226,92 @@ def test_a_physician_reaching_the_new_patient_cap_leaves_a_remembered_answer(ano
     assert strip_physicians(anon_client) == 0
     other = {**DAY, "appointment_type": "follow_up"}  # the cap is for new patients only
     assert anon_client.get("/api/v1/availability/", other).json()["results"] != []
+
+
+@pytest.fixture
+def cache_reads(monkeypatch):
+    """The keys of each read of the shared cache, one tuple per round trip."""
+    from django.core.cache import cache
+
+    reads, inside = [], []
+    real_get, real_get_many = cache.get, cache.get_many
+
+    def get(key, *args, **kwargs):
+        if not inside:  # the local-memory cache's get_many calls get per key
+            reads.append((key,))
+        return real_get(key, *args, **kwargs)
+
+    def get_many(keys, *args, **kwargs):
+        reads.append(tuple(keys))
+        inside.append(1)
+        try:
+            return real_get_many(keys, *args, **kwargs)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(cache, "get", get)
+    monkeypatch.setattr(cache, "get_many", get_many)
+    return reads
+
+
+def test_a_remembered_answer_costs_one_round_trip_for_its_versions(anon_client, doctor, cache_reads):
+    """The appointment types', the search context's and the physicians' generation in one
+    get_many (api.cache.prefetched); no physician's token is read for a remembered answer."""
+    from scheduling import appointment_types
+
+    first = anon_client.get("/api/v1/availability/", DAY).content
+    cache_reads.clear()
+    assert anon_client.get("/api/v1/availability/", DAY).content == first
+    token = availability_cache.version_key(doctor.pk)
+    versions = {appointment_types.version_key(), search_context.KEY, availability_cache.generation_key()}
+    assert [set(keys) for keys in cache_reads if versions & set(keys) or token in keys] == [versions]
+    availability_cache.forget_answers()  # another process: the answer is assembled again
+    cache_reads.clear()
+    assert anon_client.get("/api/v1/availability/", DAY).content == first
+    assert [keys for keys in cache_reads if token in keys] == [(token,)]
+
+
+def test_any_physicians_change_replaces_the_generation_with_their_token(doctor, other_physician, commit):
+    from django.core.cache import cache
+
+    other = other_physician
+    before = availability_cache.generation()
+    tokens = availability_cache.versions([doctor.pk, other.pk])
+    commit(availability_cache.physician_changed, other.pk)
+    assert availability_cache.generation() != before
+    after = availability_cache.versions([doctor.pk, other.pk])
+    assert (after[doctor.pk], after[other.pk] != tokens[other.pk]) == (tokens[doctor.pk], True)
+    cache.delete(availability_cache.generation_key())  # forgotten (evicted): a new one
+    assert availability_cache.generation() not in (None, before)
+
+
+def test_a_booking_of_another_physician_changes_a_remembered_answer_name_not_its_slots(anon_client, doctor, commit):
+    """Any physician's change is a new generation: the next search assembles the answer again,
+    from the same cached entries of the physicians who did not change."""
+    first = anon_client.get("/api/v1/availability/", DAY).content
+    commit(availability_cache.physician_changed, doctor.pk + 1000)
+    with CaptureQueriesContext(connection) as queries:
+        assert anon_client.get("/api/v1/availability/", DAY).content == first
+    assert not [q for q in queries.captured_queries if "scheduling_weeklyavailability" in q["sql"]]
+
+
+def test_a_booking_leaves_a_remembered_day_view_and_strip(anon_client, doctor, commit):
+    from tests.factories import PatientUserFactory
+    from tests.scheduling.factories import AppointmentFactory
+
+    def starts():
+        body = anon_client.get("/api/v1/availability/", DAY).json()
+        return [s["starts_at_utc"] for item in body["results"] for s in item["slots"]]
+
+    def strip_earliest():
+        params = {"start": "2026-06-02", "end": "2026-06-02", "appointment_type": "free_consultation", "zip": "33101"}
+        return anon_client.get("/api/v1/availability/days/", params).json()["days"][0]["earliest_start"]
+
+    patient = PatientUserFactory()  # (a new user is a practice write of its own)
+    before, earliest_before = starts(), strip_earliest()
+    assert before[0] == "2026-06-02T13:00:00Z" and (starts(), strip_earliest()) == (before, earliest_before)
+    starts_at = datetime(2026, 6, 2, 13, 0, tzinfo=UTC)
+    commit(AppointmentFactory.create, physician=doctor, patient=patient, starts_at=starts_at)
+    after = starts()
+    assert "2026-06-02T13:00:00Z" not in after and len(after) < len(before)
+    assert strip_earliest() > earliest_before
