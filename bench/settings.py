@@ -36,8 +36,10 @@ from config.settings.production import REST_FRAMEWORK, SIMPLE_JWT  # noqa: E402
 ROOT_URLCONF = "bench.urls"
 # PostgreSQL's planner defaults assume spinning disks (random_page_cost = 4); on SSD storage the
 # usual setting is 1.1, and with it the caseload's join reads 338 users by key instead of scanning
-# 20,000. Set per connection here; a production server sets it in postgresql.conf.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c random_page_cost=1.1"  # noqa: F405
+# 20,000. Set per connection here, after the session options production sets (statement timeout,
+# no Memoize: config/database.py); a production server sets it in postgresql.conf.
+_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+_OPTIONS["options"] = " ".join(filter(None, [_OPTIONS.get("options", ""), "-c random_page_cost=1.1"]))
 # Throttles stay on (their Redis round trips are part of every request's cost) with rates the load
 # never reaches. Per second, not per minute: DRF's throttle keeps the time of every request in
 # the window and pickles the list both ways on each request. In production a window holds at
