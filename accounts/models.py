@@ -153,18 +153,38 @@ class AuditEvent(models.Model):
 
     Append-only: the model refuses updates and deletes, the admin is read-only, and on
     PostgreSQL a trigger refuses UPDATE and DELETE even from raw SQL run by the app.
+
+    `actor` and `patient` hold user ids without a database constraint and without an index of
+    their own (the two indexes below lead with them): every audited read writes one row per
+    record shown, and a foreign key made each commit check every row's two users and take a
+    KEY SHARE lock on them, a write to the user rows of every patient on the page, shared by
+    every concurrent reader of the same patients (docs/records-and-privacy.md#audit). The ids
+    come from rows read in the same request, and deleting a user an event names is still
+    refused (`on_delete=PROTECT` is enforced by Django, not by the constraint).
     """
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     actor_role = models.CharField(max_length=16, blank=True)
     action = models.CharField(max_length=16, choices=AuditAction.choices)
     object_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
     patient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)

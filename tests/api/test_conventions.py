@@ -103,6 +103,29 @@ def test_audit_rows_are_protected_by_a_database_trigger(on_postgres, patient, dj
     assert AuditEvent.objects.count() == 1
 
 
+def test_deleting_a_user_an_audit_event_names_is_refused(patient, staff):
+    from django.db.models import ProtectedError
+
+    audit_log(None, AuditAction.READ, patient, actor=staff)
+    for user in (patient, staff):
+        with pytest.raises(ProtectedError):
+            user.delete()
+    assert AuditEvent.objects.count() == 1
+
+
+def test_audit_ids_carry_no_constraint_and_no_index_of_their_own(on_postgres):
+    """An audited read writes a row per record shown: without a foreign key its commit neither
+    checks nor KEY SHARE-locks the users it names; the composite indexes lead with each id."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'accounts_auditevent'::regclass AND contype = 'f'"
+        )
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'accounts_auditevent'")
+        defs = [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
+    assert sorted(defs) == ["(actor_id, created_at)", "(created_at)", "(id)", "(patient_id, created_at)"]
+
+
 def test_audit_admin_is_read_only(admin_user, patient):
     audit_log(None, AuditAction.READ, patient, actor=None)
     client = Client()
