@@ -140,7 +140,10 @@ def settle(database_url: str) -> None:
 
 
 def manage(*args: str, env: dict) -> None:
+    """A management command on the bench database. Migrating and generating a practice are
+    maintenance, not requests: no per-statement timeout (bench.settings keeps production's)."""
     started = time.monotonic()
+    env = {**env, "DATABASE_STATEMENT_TIMEOUT_MS": "0"}
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
     if args[0] == "migrate":
         say(f"migrate: {time.monotonic() - started:.1f} s")
