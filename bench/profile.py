@@ -8,8 +8,12 @@ requests (bench.run's scenarios, against the same database and bench.settings) t
 WSGI handler in this process, one at a time, and reports per endpoint the median and p90 CPU
 time, wall time and the statements sent. The CPU time is what a gunicorn worker spends on the
 request (the database's share is the gap to wall time), which is what the throughput ratios
-follow on a server where the database has its own core. `--cprofile N` prints each endpoint's N
-most expensive functions (cumulative), to find what to change next.
+follow on a server where the database has its own core. When PostgreSQL runs on this machine,
+it also reports the CPU its backend process spent per request (`db cpu ms`, from /proc, over all
+the calls) and the floor's ratio with both sides counted (`floor/all`): on two cores shared by
+the API, the database and the load generator, that is the ratio the bench follows.
+`--cprofile N` prints each endpoint's N most expensive functions (cumulative), to find what to
+change next.
 
 Writes are measured only when named (`--only booking`): each call books a distinct free slot
 of the bench database, as `bench.run` does, so it changes the data; the carrier webhook is
@@ -82,12 +86,28 @@ def _call(app, req) -> int:
     return status[0]
 
 
+def _backend_cpu_seconds(connection) -> float | None:
+    """CPU time so far of this connection's PostgreSQL backend process, when the server runs on
+    this machine (Linux /proc); None otherwise. In clock ticks (10 ms): read over many calls."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def measure(app, scenario, calls: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for i in range(20):  # warm: caches, connections, the first request's imports
         _call(app, scenario.make(i, i))
+    database_cpu = _backend_cpu_seconds(connection)
     cpu, wall, statements = [], [], []
     for i in range(calls):
         req = scenario.make(i, i)
@@ -101,15 +121,23 @@ def measure(app, scenario, calls: int) -> dict:
         wall.append((w1 - w0) * 1000)
         statements.append(len(ctx.captured_queries))
 
+    database_cpu_after = _backend_cpu_seconds(connection) if database_cpu is not None else None
+
     def p90(xs):
         return statistics.quantiles(xs, n=10)[-1]
 
     return {
+        "db_cpu_ms": round((database_cpu_after - database_cpu) * 1000 / calls, 2) if database_cpu_after else None,
         "cpu_ms": round(statistics.median(cpu), 2),
         "cpu_p90_ms": round(p90(cpu), 2),
         "wall_ms": round(statistics.median(wall), 2),
         "statements": statistics.median(statements),
     }
+
+
+def _with_database(row: dict) -> float | None:
+    """The request's CPU on both sides: this process's median plus its database backend's mean."""
+    return row["cpu_ms"] + row["db_cpu_ms"] if row.get("db_cpu_ms") is not None else None
 
 
 def profile(app, scenario, calls: int, top: int) -> str:
@@ -157,12 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in wanted:
         if name != "floor":
             rows[name] = measure(app, by_name[name], args.calls)
-    say(f"{'endpoint':<22}{'cpu ms':>9}{'cpu p90':>9}{'wall ms':>9}{'stmts':>7}{'floor/cpu':>11}")
+    say(
+        f"{'endpoint':<22}{'cpu ms':>9}{'cpu p90':>9}{'wall ms':>9}{'stmts':>7}{'floor/cpu':>11}"
+        f"{'db cpu ms':>11}{'floor/all':>11}"
+    )
     for name, row in rows.items():
         ratio = floor["cpu_ms"] / row["cpu_ms"] if row["cpu_ms"] else float("nan")
+        both = _with_database(floor), _with_database(row)
         say(
             f"{name:<22}{row['cpu_ms']:>9.2f}{row['cpu_p90_ms']:>9.2f}{row['wall_ms']:>9.2f}"
             f"{row['statements']:>7.0f}{ratio:>11.2f}"
+            + (f"{row['db_cpu_ms']:>11.2f}{both[0] / both[1]:>11.2f}" if None not in both else "")
         )
     if args.cprofile:
         for name in wanted:
