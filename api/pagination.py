@@ -298,10 +298,16 @@ class KeysetPagination(BasePagination):
             ) from exc
         return {"k": keys, "d": direction}
 
+    @classmethod
+    def cursor(cls, *, path: str, ordering: tuple[str, ...], keys: list, direction: str = "n") -> str:
+        """The cursor of the page after (`n`) or before (`p`) the row whose `ordering` values are
+        `keys`, on the list at `path`: what the `next` and `previous` links carry."""
+        payload = {"k": [_dump_value(k) for k in keys], "d": direction, "o": list(ordering), "p": path}
+        return signing.dumps(payload, salt=cls._SALT, compress=True)
+
     def _link(self, direction: str, row) -> str:
-        keys = [_dump_value(_row_value(row, f.lstrip("-"))) for f in self.ordering]
-        payload = {"k": keys, "d": direction, "o": list(self.ordering), "p": self.request.path}
-        token = signing.dumps(payload, salt=self._SALT, compress=True)
+        keys = [_row_value(row, f.lstrip("-")) for f in self.ordering]
+        token = self.cursor(path=self.request.path, ordering=self.ordering, keys=keys, direction=direction)
         url = self.request.build_absolute_uri()
         url = remove_query_param(url, PagePagination.page_query_param)
         return replace_query_param(url, self.cursor_query_param, token)

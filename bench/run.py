@@ -40,7 +40,7 @@ from collections import deque
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -62,6 +62,9 @@ GOALS = {
     "reminders_seconds": 10.0,
 }
 FLOORS = ("floor", "floor_again")
+# The board's deep page: its throughput within 1.5 x of page 1's (keyset pages cost the same).
+DEEP_PAGE = 500
+DEEP_PAGE_WITHIN = 1.5
 # What the growth table follows from scale to scale (docs/performance.md#growth).
 GROWTH_ENDPOINTS = ("availability_day", "availability_strip", "caseload", "delivery_board")
 
@@ -177,6 +180,23 @@ def _forget_bench_bookings() -> None:
     Appointment.objects.filter(idempotency_key__startswith=BENCH_BOOKING_KEY).delete()
 
 
+def _board_page_path(page: int) -> str | None:
+    """The staff board's URL for page `page` of 20: the cursor after the last row of the page
+    before it, as the board's `next` link would carry it (api.pagination.KeysetPagination)."""
+    from api.pagination import KeysetPagination
+    from prescriptions.apis import StaffDeliveryOrderListApi
+    from prescriptions.models import DeliveryOrder
+
+    path = "/api/v1/staff/delivery-orders/"
+    ordering = StaffDeliveryOrderListApi.cursor_ordering
+    fields = [f.lstrip("-") for f in ordering]
+    last = DeliveryOrder.objects.order_by(*ordering).values_list(*fields)[(page - 1) * 20 - 1 : (page - 1) * 20]
+    if not last:
+        return None
+    cursor = KeysetPagination.cursor(path=path, ordering=ordering, keys=list(last[0]))
+    return f"{path}?{urlencode({'cursor': cursor})}"
+
+
 class Plan:
     """Users, tokens and pre-computed request inputs, read from the bench database in-process."""
 
@@ -216,6 +236,7 @@ class Plan:
         self.physician_headers = [token(p) for p in physicians]
         staff = User.objects.filter(role="staff", email__endswith=gen).first()
         self.staff_headers = [token(staff)] if staff else []
+        self.board_deep_path = _board_page_path(DEEP_PAGE)
         self.physician_count = User.objects.filter(role="physician", is_active=True).count()
         self.today = timezone.localdate()
         self.window = (self.today + timedelta(days=1), self.today + timedelta(days=14))
@@ -389,6 +410,11 @@ def scenarios(plan: Plan, webhook_secret: str):
             "delivery_board",
             lambda i, s: Req("GET", "/api/v1/staff/delivery-orders/", staff_headers(i, s)),
             note="GET /api/v1/staff/delivery-orders/ (page of 20)",
+        ),
+        Scenario(
+            "delivery_board_deep",
+            lambda i, s: Req("GET", plan.board_deep_path, staff_headers(i, s)) if plan.board_deep_path else None,
+            note=f"GET /api/v1/staff/delivery-orders/ page {DEEP_PAGE} (its cursor)",
         ),
         Scenario(
             "webhook",
@@ -756,6 +782,14 @@ def goals(results: dict, batch: dict) -> list[dict]:
         if name in by:
             ratio = by[name]["ratio_to_floor"]
             add(f"{name} throughput >= {target} x floor", ratio, target, ratio >= target)
+    if "delivery_board" in by and "delivery_board_deep" in by and by["delivery_board_deep"]["rps"]:
+        times = by["delivery_board"]["rps"] / by["delivery_board_deep"]["rps"]  # page 500's time per request
+        add(
+            f"delivery_board page {DEEP_PAGE} within {DEEP_PAGE_WITHIN:g} x page 1",
+            round(times, 2),
+            DEEP_PAGE_WITHIN,
+            times <= DEEP_PAGE_WITHIN,
+        )
     for name in ("availability_day", "availability_strip"):
         if name in by:
             p95, target = by[name]["p95_ms"], GOALS["availability_p95_ms"]

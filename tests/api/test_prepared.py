@@ -178,6 +178,23 @@ def test_keyset_pages_run_the_orms_sql_and_rows(ordering):
     assert delivery_order_board(status=middle.status).keyset(ordering, keys, 3) == page  # the ORM's, filtered
 
 
+def test_a_deep_keyset_page_starts_its_index_scan_at_the_position(on_postgres):
+    """The first key's bound is an index condition, not a filter over every row before it."""
+    from prescriptions.selectors import BOARD_ROWS
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+
+    rx = SignedPrescriptionFactory()
+    orders = [DeliveryOrderFactory(prescription=rx, sequence=i + 1) for i in range(3)]
+    read = BOARD_ROWS.keyset_read(("-created_at", "-id"))
+    sql, params = _prepared_sql(read, {"key0": orders[1].created_at, "key1": orders[1].pk}, 0, 3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: make the planner show the index
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any("created_at <=" in line for line in conditions), plan
+
+
 def test_a_keyset_on_another_kind_of_key_goes_through_the_orm():
     from prescriptions.selectors import BOARD_ROWS
 

@@ -127,6 +127,49 @@ def test_bench_goals_are_judged_from_the_ratios():
     assert {g["goal"]: g["met"] for g in slow}["10,000 reminders dispatched < 10 s"] is False
 
 
+def test_the_boards_deep_page_is_judged_against_its_first_page():
+    from bench.run import goals
+
+    def row(name, rps):
+        return {
+            "name": name,
+            "rps": rps,
+            "ratio_to_floor": 0.4,
+            "p50_ms": 5,
+            "p95_ms": 9,
+            "p99_ms": 12,
+            "errors": 0,
+            "statuses": {},
+        }
+
+    for deep_rps, met in ((300.0, True), (266.7, True), (250.0, False)):
+        results = {n: row(n, r) for n, r in (("delivery_board", 400.0), ("delivery_board_deep", deep_rps))}
+        judged = {g["goal"]: g["met"] for g in goals(results, {})}
+        assert judged["delivery_board page 500 within 1.5 x page 1"] is met
+
+
+def test_the_deep_page_url_is_the_boards_own_next_link(db, settings):
+    """bench.run._board_page_path builds the cursor the board's `next` link carries."""
+    from urllib.parse import urlsplit
+
+    from bench.run import _board_page_path
+    from tests.conftest import client_for
+    from tests.factories import StaffUserFactory
+    from tests.prescriptions.factories import DeliveryOrderFactory, SignedPrescriptionFactory
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    rx = SignedPrescriptionFactory()
+    for i in range(45):
+        DeliveryOrderFactory(prescription=rx, sequence=i + 1)
+    client = client_for(StaffUserFactory())
+    second = client.get("/api/v1/staff/delivery-orders/", {"cursor": ""}).json()["next"]
+    third = client.get(second).json()["next"]
+    link = urlsplit(third)
+    assert _board_page_path(3) == f"{link.path}?{link.query}"
+    assert [r["id"] for r in client.get(_board_page_path(3)).json()["results"]] != []
+    assert _board_page_path(4) is None  # 45 orders: no fourth page
+
+
 def test_the_growth_table_follows_each_endpoint_from_scale_to_scale():
     from bench.run import growth_table, scale_database_url
 
