@@ -2,7 +2,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
@@ -21,6 +20,7 @@ from accounts.serializers import (
     TokenPairOutput,
 )
 from api.schema import errors
+from api.throttling import ScopedRateThrottle
 
 
 class _PublicAuthApi(APIView):

@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.audit import audit_log
@@ -19,6 +18,7 @@ from accounts.scopes import Capability
 from api.errors import NotFound
 from api.pagination import KeysetPagination, PagePagination
 from api.schema import errors
+from api.throttling import ScopedRateThrottle
 from patients import policy, selectors
 from patients import serializers as s
 from patients.models import (

@@ -11,13 +11,13 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsPhysician, ManagesCredentials
 from api.errors import NotFound
 from api.pagination import PagePagination
 from api.schema import errors
+from api.throttling import ScopedRateThrottle
 from practice import selectors, serializers
 from practice.service_area import resolve_location
 from practice.services import credentials

@@ -14,7 +14,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.audit import audit_log
@@ -30,6 +29,7 @@ from api.cache import prefetched
 from api.errors import NotFound
 from api.pagination import KeysetPagination, PagePagination
 from api.schema import PAGE_PARAMETERS, errors
+from api.throttling import ScopedRateThrottle
 from practice import service_area
 from scheduling import availability_cache, calendar, caseload, contracts, selectors
 from scheduling.errors import DateInPast, LocationNotServed, LocationRequired
