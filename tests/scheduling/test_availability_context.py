@@ -315,3 +315,36 @@ def test_a_booking_leaves_a_remembered_day_view_and_strip(anon_client, doctor, c
     after = starts()
     assert "2026-06-02T13:00:00Z" not in after and len(after) < len(before)
     assert strip_earliest() > earliest_before
+
+
+# --- the booking's statements on real rows (docs/write-budgets.md#booking) -----------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_patients_first_booking_on_real_rows_runs_sixteen_statements(api, doctor, commit):
+    """The scheduling tests' world fakes the other apps' reads; here every one is real. The
+    budget test there (10) counts scheduling's own statements; the reads through its contracts
+    come on top: the physician's profile (twice: the zone, then the new-patient cap), the
+    patient's location, the licence, the patient's assigned physician (the cap) and the patient's
+    contact for the reminders (a booking that needs good standing reads the subscription too).
+    Folding them is the open part of the write budget (docs/write-budgets.md#booking); this pins
+    today's count."""
+    from django.test.utils import CaptureQueriesContext
+
+    from scheduling.selectors import appointment_type_get
+    from tests.billing.factories import SubscriptionFactory
+    from tests.patients.factories import PatientProfileFactory
+    from tests.scheduling.factories import book
+
+    profile = PatientProfileFactory()
+    SubscriptionFactory(customer__patient=profile.user)
+    appointment_type_get(code="free_consultation")  # cached by the search before any booking
+    client = api(profile.user)
+    with CaptureQueriesContext(connection) as queries:
+        response = book(client, doctor, starts_at="2026-06-02T13:00:00Z")
+    assert response.status_code == 201, response.json()
+    work = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
+    listing = "\n".join(s[:120] for s in work)
+    assert len(work) <= 16, listing
+    contract_reads = [s for s in work if 'FROM "practice_' in s or 'FROM "patients_' in s]
+    assert len(contract_reads) == 6, listing
