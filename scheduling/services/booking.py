@@ -78,6 +78,7 @@ class _Checked:
     appointment_type: AppointmentType
     state: str
     ends_at: datetime
+    info: contracts.PhysicianInfo | None = None  # the physician's profile as the slot check read it
 
 
 def _visit_location(
@@ -155,7 +156,9 @@ def _check_slot(
         raise NotOnGrid()
     held = Interval(slot.starts_at, slot.ends_at + timedelta(minutes=appointment_type.buffer_minutes))
     _refuse_overlap(physician=physician, held=held, exclude_appointment_id=exclude_appointment_id)
-    return _Checked(physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at)
+    return _Checked(
+        physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at, info=info
+    )
 
 
 def _where(*, patient: User, location: VisitLocation | None, place_tz: ZoneInfo) -> tuple[str, ZoneInfo]:
@@ -214,7 +217,17 @@ def _refuse_overlap(*, physician: User, held: Interval, exclude_appointment_id: 
             raise SlotUnavailable()
 
 
-def _check_patient_rules(*, patient: User, physician: User, appointment_type: AppointmentType, now: datetime) -> None:
+def _check_patient_rules(
+    *,
+    patient: User,
+    physician: User,
+    appointment_type: AppointmentType,
+    now: datetime,
+    info: contracts.PhysicianInfo | None = None,
+) -> None:
+    """The patient's side: good standing, the free consultation, the new-patient cap, the
+    upcoming-visits limit. `info`: the physician's profile the slot check read in the same
+    transaction (read again when not given)."""
     if appointment_type.requires_subscription:
         standing = contracts.patient_good_standing(patient=patient)
         if not standing.ok:
@@ -224,7 +237,7 @@ def _check_patient_rules(*, patient: User, physician: User, appointment_type: Ap
         if counts.free_consultations_used >= counts.free_consultations_allowed:
             raise FreeConsultationUsed()
         if contracts.assigned_physician_id(patient) != physician.pk:
-            infos = contracts.physician_infos([physician.pk])
+            infos = {physician.pk: info} if info is not None else contracts.physician_infos([physician.pk])
             if selectors.capped_physician_ids(physician_ids=[physician.pk], infos=infos, now=now):
                 raise PhysicianNotAccepting()
     if counts.future_active >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
@@ -386,7 +399,9 @@ def _book_locked(
         now=now,
         location=location,
     )
-    _check_patient_rules(patient=actor, physician=physician, appointment_type=appointment_type, now=now)
+    _check_patient_rules(
+        patient=actor, physician=physician, appointment_type=appointment_type, now=now, info=checked.info
+    )
     appointment = _appointment_create(
         patient=actor, checked=checked, starts_at=starts_at, idempotency_key=idempotency_key, location=location
     )

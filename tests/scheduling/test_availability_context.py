@@ -321,10 +321,10 @@ def test_a_booking_leaves_a_remembered_day_view_and_strip(anon_client, doctor, c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_patients_first_booking_on_real_rows_runs_sixteen_statements(api, doctor, commit):
+def test_a_new_patients_first_booking_on_real_rows_runs_fifteen_statements(api, doctor, commit):
     """The scheduling tests' world fakes the other apps' reads; here every one is real. The
     budget test there (10) counts scheduling's own statements; the reads through its contracts
-    come on top: the physician's profile (twice: the zone, then the new-patient cap), the
+    come on top: the physician's profile (once: the slot's zone and the new-patient cap), the
     patient's location, the licence, the patient's assigned physician (the cap) and the patient's
     contact for the reminders (a booking that needs good standing reads the subscription too).
     Folding them is the open part of the write budget (docs/write-budgets.md#booking); this pins
@@ -345,6 +345,7 @@ def test_a_new_patients_first_booking_on_real_rows_runs_sixteen_statements(api, 
     assert response.status_code == 201, response.json()
     work = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
     listing = "\n".join(s[:120] for s in work)
-    assert len(work) <= 16, listing
+    assert len(work) <= 15, listing
     contract_reads = [s for s in work if 'FROM "practice_' in s or 'FROM "patients_' in s]
-    assert len(contract_reads) == 6, listing
+    assert len(contract_reads) == 5, listing
+    assert sum('FROM "practice_physicianprofile"' in s for s in work) == 1, listing
