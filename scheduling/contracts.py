@@ -6,8 +6,11 @@ and every read here is one query (or the contract's own constant number) whateve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -115,7 +118,18 @@ def physician_authorization(*, physician, state: str, on: date):
 
 
 def patient_location(*, patient):
-    return patients_selectors.patient_location(patient=patient)
+    held, row = _held_profile(patient)
+    if not held:
+        return patients_selectors.patient_location(patient=patient)
+    if row is None:
+        return None
+    return patients_selectors.Location(
+        state=row.state,
+        county_fips=row.county_id,
+        time_zone=row.time_zone,
+        zip_code=row.zip_code,
+        verified=row.address_verified_at is not None,
+    )
 
 
 def assessment_location(*, public_id, token: str = "", patient=None) -> tuple[str, str] | None:
@@ -155,13 +169,62 @@ def _profile_of(*, patient_id: int) -> QuerySet:
     return PatientProfile.objects.filter(user_id=patient_id).order_by("pk")
 
 
+class _BookingPatientRow(NamedTuple):
+    """What a booking reads of the patient's profile: location, contact, assigned physician."""
+
+    state: str
+    county_id: str | None
+    time_zone: str
+    zip_code: str
+    address_verified_at: datetime | None
+    phone: str
+    assigned_physician_id: int | None
+
+
 # Read by every booking (the contact) and free consultation (the physician): compiled once.
 _ASSIGNED = PreparedRead(PatientProfile, _AssignedRow, _profile_of, params=("patient_id",))
 _CONTACT = PreparedRead(PatientProfile, _ContactRow, _profile_of, params=("patient_id",))
+_BOOKING_PATIENT = PreparedRead(PatientProfile, _BookingPatientRow, _profile_of, params=("patient_id",))
+
+
+class _Once:
+    def __init__(self, patient_id: int):
+        self.patient_id = patient_id
+        self.read = False
+        self.row: _BookingPatientRow | None = None
+
+
+_PROFILE_ONCE: ContextVar[_Once | None] = ContextVar("scheduling_patient_profile_once", default=None)
+
+
+@contextmanager
+def patient_profile_read_once(patient) -> Iterator[None]:
+    """Inside the block (a booking's transaction), the patient's location, contact and assigned
+    physician come from one read of their profile, made when the first of them is asked: a
+    booking asked for each on its own, three reads of one row (docs/write-budgets.md#booking)."""
+    token = _PROFILE_ONCE.set(_Once(patient.pk))
+    try:
+        yield
+    finally:
+        _PROFILE_ONCE.reset(token)
+
+
+def _held_profile(patient) -> tuple[bool, _BookingPatientRow | None]:
+    """(True, the row or None without a profile) inside a block for this patient; (False, None)
+    outside one."""
+    once = _PROFILE_ONCE.get()
+    if once is None or once.patient_id != patient.pk:
+        return False, None
+    if not once.read:
+        once.row = _BOOKING_PATIENT.first(patient_id=patient.pk)
+        once.read = True
+    return True, once.row
 
 
 def assigned_physician_id(patient) -> int | None:
-    row = _ASSIGNED.first(patient_id=patient.pk)
+    held, row = _held_profile(patient)
+    if not held:
+        row = _ASSIGNED.first(patient_id=patient.pk)
     return None if row is None else row.assigned_physician_id
 
 
@@ -174,7 +237,9 @@ def caseload_patient(*, physician, patient_public_id):
 
 def patient_contact(patient) -> tuple[str, str, ZoneInfo]:
     """(email, phone or "", time zone) for reminders."""
-    row = _CONTACT.first(patient_id=patient.pk)
+    held, row = _held_profile(patient)
+    if not held:
+        row = _CONTACT.first(patient_id=patient.pk)
     if row is None:
         return patient.email, "", zone(None)
     return patient.email, str(row.phone or ""), zone(row.time_zone)

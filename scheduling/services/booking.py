@@ -384,6 +384,33 @@ def _book_locked(
     # free consultation per patient", the future-bookings limit and one physician's slots hold
     # under concurrency.
     physician, preference = _lock_patient_and_physician(actor, physician_public_id)
+    with contracts.patient_profile_read_once(actor):  # location, contact, assignment: one read
+        return _book_checked(
+            actor=actor,
+            physician=physician,
+            preference=preference,
+            appointment_type=appointment_type,
+            starts_at=starts_at,
+            idempotency_key=idempotency_key,
+            location_public_id=location_public_id,
+            request=request,
+            now=now,
+        )
+
+
+def _book_checked(
+    *,
+    actor: User,
+    physician: User,
+    preference,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    idempotency_key: str,
+    location_public_id,
+    request,
+    now: datetime,
+) -> Appointment:
+    """The rules, the row, its reminders and the audit, with the two rows locked."""
     location = _location_for_booking(
         patient=actor,
         physician=physician,

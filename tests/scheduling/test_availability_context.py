@@ -321,14 +321,14 @@ def test_a_booking_leaves_a_remembered_day_view_and_strip(anon_client, doctor, c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_patients_first_booking_on_real_rows_runs_fifteen_statements(api, doctor, commit):
+def test_a_new_patients_first_booking_on_real_rows_runs_thirteen_statements(api, doctor, commit):
     """The scheduling tests' world fakes the other apps' reads; here every one is real. The
-    budget test there (10) counts scheduling's own statements; the reads through its contracts
+    budget test there (10) counts scheduling's own statements; three reads through its contracts
     come on top: the physician's profile (once: the slot's zone and the new-patient cap), the
-    patient's location, the licence, the patient's assigned physician (the cap) and the patient's
-    contact for the reminders (a booking that needs good standing reads the subscription too).
-    Folding them is the open part of the write budget (docs/write-budgets.md#booking); this pins
-    today's count."""
+    patient's profile (once: location, contact for the reminders and assigned physician,
+    contracts.patient_profile_read_once) and the consult licence (a booking that needs good
+    standing reads the subscription too). Folding those is the open part of the write budget
+    (docs/write-budgets.md#booking); this pins today's count."""
     from django.test.utils import CaptureQueriesContext
 
     from scheduling.selectors import appointment_type_get
@@ -345,7 +345,8 @@ def test_a_new_patients_first_booking_on_real_rows_runs_fifteen_statements(api, 
     assert response.status_code == 201, response.json()
     work = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
     listing = "\n".join(s[:120] for s in work)
-    assert len(work) <= 15, listing
+    assert len(work) <= 13, listing
     contract_reads = [s for s in work if 'FROM "practice_' in s or 'FROM "patients_' in s]
-    assert len(contract_reads) == 5, listing
+    assert len(contract_reads) == 3, listing
+    assert sum('FROM "patients_patientprofile"' in s for s in work) == 1, listing
     assert sum('FROM "practice_physicianprofile"' in s for s in work) == 1, listing
