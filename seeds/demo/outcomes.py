@@ -1,7 +1,9 @@
 """Demo headache outcomes: four months of diary for two patients, PEG-3 scores, cluster attacks.
 
 patient.miami: chronic migraine before treatment (about 16 headache / 12 migraine days a month),
-  falling to 5 / 4 after: a 50 % responder, not a 75 % one.
+  falling to 6 / 5 after: a 50 % responder, not a 75 % one, whatever today's date (the current
+  window ends today, which has no entry yet: it holds 4 or 5 migraine days over 26 or 27 logged
+  days, a 57-67 % fall; with 4 a month it could hold 3, a 75 % fall on some dates).
 patient.jersey: about 12 headache / 9 migraine days a month throughout: a non-responder.
 patient.pensacola: a few cluster attacks this month.
 Treatment starts with each patient's first dosing session (patient.miami's first was 30 days ago,
@@ -29,7 +31,7 @@ PLAIN_FEATURES = ["moderate_or_severe"]
 
 # email -> (headache, migraine days per 28 before treatment), (after), PEG-3 answers (before, after)
 PLANS = {
-    "patient.miami@demo.practice.example": ((16, 12), (5, 4), ([7, 7, 6], [3, 2, 3])),
+    "patient.miami@demo.practice.example": ((16, 12), (6, 5), ([7, 7, 6], [3, 2, 3])),
     "patient.jersey@demo.practice.example": ((12, 9), (11, 8), ([6, 6, 5], [6, 5, 5])),
 }
 
