@@ -13,12 +13,11 @@ from accounts.scopes import Capability
 from api.errors import NotFound
 from practice.models import (
     County,
-    CredentialStatus,
     DEARegistration,
     NJCDSRegistration,
     StateLicense,
 )
-from practice.services.licensing import ACCEPTED_LICENCE_KINDS
+from practice.services.licensing import ACCEPTED_LICENCE_KINDS, consulting_licences
 
 
 def county_list(*, state: str | None = None) -> QuerySet[County]:
@@ -40,7 +39,7 @@ def consult_windows(
     windows: dict[int, list[tuple[dt.date, dt.date]]] = {pid: [] for pid in (physician_ids or [])}
     if state not in ACCEPTED_LICENCE_KINDS or end < start or physician_ids == []:
         return windows
-    licences = _consulting_licences(state).filter(issued_on__lte=end, expires_on__gte=start)
+    licences = consulting_licences(state).filter(issued_on__lte=end, expires_on__gte=start)
     wanted = None if physician_ids is None else set(physician_ids)
     if wanted is not None and len(wanted) <= 10:
         # A few physicians (booking: one): by key. Many (a search: all of them): the state's
@@ -56,16 +55,6 @@ def consult_windows(
     return windows
 
 
-def _consulting_licences(state: str) -> QuerySet[StateLicense]:
-    return StateLicense.objects.filter(
-        state=state,
-        kind__in=ACCEPTED_LICENCE_KINDS.get(state, ()),
-        status=CredentialStatus.ACTIVE,
-        physician__role=Role.PHYSICIAN,
-        physician__is_active=True,
-    )
-
-
 def licence_spans(*, state: str) -> dict[int, list[tuple[dt.date, dt.date]]]:
     """Physician user id -> (issued_on, expires_on) of each licence that lets them consult in
     `state`, whatever the dates (one query): what consult_windows clips to a window, for a cache
@@ -73,7 +62,7 @@ def licence_spans(*, state: str) -> dict[int, list[tuple[dt.date, dt.date]]]:
     spans: dict[int, list[tuple[dt.date, dt.date]]] = {}
     if state not in ACCEPTED_LICENCE_KINDS:
         return spans
-    rows = _consulting_licences(state).order_by("physician_id", "issued_on", "expires_on")
+    rows = consulting_licences(state).order_by("physician_id", "issued_on", "expires_on")
     for physician_id, issued_on, expires_on in rows.values_list("physician_id", "issued_on", "expires_on"):
         spans.setdefault(physician_id, []).append((issued_on, expires_on))
     return spans

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -128,7 +130,38 @@ _SUBSCRIPTIONS = PreparedRead(
 )
 
 
-def patient_good_standing(*, patient: User, on: date | None = None) -> Standing:
-    """Is this patient in good standing on date `on` (default: today in the practice's zone)? Contract."""
+def patient_good_standing(*, patient: User, on: date | None = None, read: dict | None = None) -> Standing:
+    """Is this patient in good standing on date `on` (default: today in the practice's zone)? Contract.
+    `read`: the values of `current_subscription_columns` a caller's own statement read for this
+    patient (no query here); default: the patient's subscriptions are read."""
+    if read is not None:
+        return standing_from(_from_columns(read), on=on or today())
     subscriptions = _SUBSCRIPTIONS.rows(patient_id=patient.pk).slice(0, None)
     return standing_from(current_subscription(subscriptions), on=on or today())
+
+
+# What standing_from judges of a subscription, read by current_subscription_columns.
+_JUDGED = ("status", "cancel_at", "cancel_at_period_end", "current_period_end", "past_due_since")
+
+
+def _current_first(subscriptions: models.QuerySet) -> models.QuerySet:
+    """`subscriptions` in current_subscription's order: the best status, then the newest (the
+    same _RANK; an unknown status last)."""
+    rank = Case(*(When(status=s, then=Value(r)) for s, r in _RANK.items()), default=Value(9))
+    return subscriptions.order_by(rank, Coalesce("stripe_created_at", "created_at").desc(), "-pk")
+
+
+def current_subscription_columns(*, patient_ref: str, prefix: str) -> dict[str, Subquery]:
+    """The patient's current subscription (current_subscription's pick) as columns of a caller's
+    own query, one subquery per field standing_from judges, named `prefix` + field: a service that
+    reads the patient's row anyway (a booking's limits) judges standing without a query of its
+    own, by passing the values (keyed by field) to `patient_good_standing(read=...)`. `patient_ref`
+    names the patient's user id in the caller's queryset. No subscription: every column None."""
+    current = _current_first(Subscription.objects.filter(patient_id=OuterRef(patient_ref)))
+    return {f"{prefix}{name}": Subquery(current.values(name)[:1]) for name in _JUDGED}
+
+
+def _from_columns(read: dict) -> Subscription | None:
+    if read.get("status") is None:
+        return None
+    return Subscription(**{name: read.get(name) for name in _JUDGED})

@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db.models import BooleanField, Exists, QuerySet, Value
+
 from accounts.models import Role, User
 from api.prepared import PreparedRead
 from practice.models import (
@@ -163,6 +165,30 @@ _CDS = PreparedRead(
     lambda physician_id: NJCDSRegistration.objects.filter(physician_id=physician_id),
     params=("physician_id",),
 )
+
+
+def consulting_licences(state: str) -> QuerySet[StateLicense]:
+    """The licences that let their holder consult in `state`, whatever the dates: an active
+    licence of a kind the state accepts, held by an active physician. With a date, the consult
+    rule in SQL (what `consult_licence_exists` and `selectors.consult_windows` read)."""
+    return StateLicense.objects.filter(
+        state=state,
+        kind__in=ACCEPTED_LICENCE_KINDS.get(state, ()),
+        status=CredentialStatus.ACTIVE,
+        physician__role=Role.PHYSICIAN,
+        physician__is_active=True,
+    )
+
+
+def consult_licence_exists(*, physician_id, state: str, on) -> Exists | Value:
+    """True when `physician_authorization(action="consult")` allows the physician in `state` on
+    `on`, as an expression of a caller's own query: a booking's limits read judges the licence
+    in the same statement. `physician_id` and `on` are values or expressions (OuterRef). It only
+    says yes or no: a caller refused asks `physician_authorization` for the reasons.
+    tests/practice/test_consult_licence_exists.py holds the two to the same answers."""
+    if state not in ACCEPTED_LICENCE_KINDS:
+        return Value(False, output_field=BooleanField())
+    return Exists(consulting_licences(state).filter(physician_id=physician_id, issued_on__lte=on, expires_on__gte=on))
 
 
 def credentials_for(*, physician: User, state: str, action: str) -> Credentials:

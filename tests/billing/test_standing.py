@@ -87,3 +87,48 @@ def test_good_standing_by_patient_answers_many_patients_in_one_query(django_asse
         standings = good_standing_by_patient(patient_ids=ids)
     assert [standings[i].status for i in ids] == ["active", "past_due", "canceled", "trialing", "none"]
     assert standings[patient.pk].ok and not standings[others[3].pk].ok
+
+
+def _standing_through_columns(patients, on):
+    """Each patient's standing judged from current_subscription_columns, read in one query."""
+    from accounts.models import User
+    from billing.services.standing import current_subscription_columns
+
+    columns = current_subscription_columns(patient_ref="pk", prefix="s_")
+    rows = User.objects.filter(pk__in=[p.pk for p in patients]).annotate(**columns).values("pk", *columns)
+    return {
+        row["pk"]: patient_good_standing(patient=None, on=on, read={k[2:]: v for k, v in row.items() if k != "pk"})
+        for row in rows
+    }
+
+
+def test_the_current_subscriptions_columns_judge_as_the_patients_rows_do():
+    """The columns a caller's query reads (a booking's limits) pick the subscription
+    current_subscription picks (best status, then the newest by Stripe's creation time or ours,
+    then the id) and give the same standing, over many mixes of statuses, ties and dates."""
+    import random
+
+    from billing.models import SubscriptionStatus
+
+    pick = random.Random(20261201)
+    moments = [datetime(2026, 11, 1, tzinfo=NY) + timedelta(days=d) for d in (0, 0, 3, 20)]
+    patients = []
+    for _ in range(80):
+        patient = PatientUserFactory()
+        patients.append(patient)
+        for i in range(pick.randint(0, 3)):
+            moment, status = pick.choice(moments), pick.choice(SubscriptionStatus.values)
+            clock = status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)  # the table's constraint
+            SubscriptionFactory(
+                **({"customer__patient": patient} if i == 0 else {"customer": patient.stripe_customer}),
+                status=status,
+                stripe_created_at=pick.choice([moment, None]),
+                created_at=pick.choice(moments),
+                cancel_at=pick.choice([None, None, moment + timedelta(days=10)]),
+                cancel_at_period_end=pick.random() < 0.3,
+                past_due_since=pick.choice([None, moment]) if clock else None,
+            )
+    for on in (date(2026, 11, 5), date(2026, 11, 12), date(2026, 12, 31), date(2027, 1, 1)):
+        expected = {p.pk: patient_good_standing(patient=p, on=on) for p in patients}
+        assert _standing_through_columns(patients, on) == expected, on
+    assert len({s.status for s in expected.values()}) >= 5  # the mix exercised most outcomes
