@@ -67,22 +67,32 @@ _INFO = PreparedRead(
 )
 
 
-def physician_infos(physician_ids: list[int]) -> dict[int, PhysicianInfo]:
-    """One query. A physician without a profile gets the practice zone and no new patients."""
-    if len(physician_ids) == 1:
+# A physician's profile as columns of a caller's own statement on the user (booking's lock):
+# `physician_infos([id], read=values)` then answers without a query.
+PHYSICIAN_INFO_PATHS = tuple(f"physician_profile__{name}" for name in _InfoRow._fields)
+
+
+def _info(row) -> PhysicianInfo:
+    return PhysicianInfo(
+        user_id=row[0],
+        time_zone=zone(row[1]),
+        accepting_new_patients=row[2],
+        new_patient_cap=row[3],
+        static_video_url=row[4] or "",
+    )
+
+
+def physician_infos(physician_ids: list[int], *, read: tuple | None = None) -> dict[int, PhysicianInfo]:
+    """One query. A physician without a profile gets the practice zone and no new patients.
+    `read`: the values of PHYSICIAN_INFO_PATHS a caller's statement read for the one physician
+    asked (no query)."""
+    if read is not None:
+        rows = [read] if read[0] is not None else []
+    elif len(physician_ids) == 1:
         rows = _INFO.rows(physician_id=physician_ids[0]).slice(0, None)
     else:
         rows = PhysicianProfile.objects.filter(user_id__in=physician_ids).values_list(*_InfoRow._fields)
-    infos = {
-        r[0]: PhysicianInfo(
-            user_id=r[0],
-            time_zone=zone(r[1]),
-            accepting_new_patients=r[2],
-            new_patient_cap=r[3],
-            static_video_url=r[4] or "",
-        )
-        for r in rows
-    }
+    infos = {r[0]: _info(r) for r in rows}
     for pid in physician_ids:
         infos.setdefault(pid, PhysicianInfo(pid, zone(None), False, 0, ""))
     return infos
@@ -117,6 +127,12 @@ def physician_authorization(*, physician, state: str, on: date):
     return licensing.physician_authorization(physician=physician, state=state, on=on, action="consult")
 
 
+def consult_licence_exists(*, physician_id, state: str, on):
+    """physician_authorization's yes or no as an expression of a caller's own query (a
+    booking's limits read); a refusal's reasons come from physician_authorization."""
+    return licensing.consult_licence_exists(physician_id=physician_id, state=state, on=on)
+
+
 def patient_location(*, patient):
     held, row = _held_profile(patient)
     if not held:
@@ -138,8 +154,18 @@ def assessment_location(*, public_id, token: str = "", patient=None) -> tuple[st
     return patients_selectors.assessment_location(public_id=public_id, token=token, patient=patient)
 
 
-def patient_good_standing(*, patient):
-    return billing_standing.patient_good_standing(patient=patient)
+def patient_good_standing(*, patient, read: dict | None = None):
+    """`read`: the values of `standing_columns` a caller's statement read for this patient."""
+    return billing_standing.patient_good_standing(patient=patient, read=read)
+
+
+STANDING_PREFIX = "standing_"
+
+
+def standing_columns(*, patient_ref: str) -> dict:
+    """What good standing judges (the current subscription's fields) as columns of a caller's own
+    query, named STANDING_PREFIX + field; `patient_ref` names the patient's user id there."""
+    return billing_standing.current_subscription_columns(patient_ref=patient_ref, prefix=STANDING_PREFIX)
 
 
 def good_standing_by_patient(*, patient_ids: list[int]) -> dict:
@@ -181,6 +207,10 @@ class _BookingPatientRow(NamedTuple):
     assigned_physician_id: int | None
 
 
+# The same as columns of a caller's own statement on the user (booking's lock), the profile's
+# key first (None: no profile): `patient_profile_read_once(patient, read=values)`.
+BOOKING_PATIENT_PATHS = ("patient_profile__pk", *(f"patient_profile__{n}" for n in _BookingPatientRow._fields))
+
 # Read by every booking (the contact) and free consultation (the physician): compiled once.
 _ASSIGNED = PreparedRead(PatientProfile, _AssignedRow, _profile_of, params=("patient_id",))
 _CONTACT = PreparedRead(PatientProfile, _ContactRow, _profile_of, params=("patient_id",))
@@ -188,21 +218,24 @@ _BOOKING_PATIENT = PreparedRead(PatientProfile, _BookingPatientRow, _profile_of,
 
 
 class _Once:
-    def __init__(self, patient_id: int):
+    def __init__(self, patient_id: int, read: tuple | None):
         self.patient_id = patient_id
-        self.read = False
+        self.read = read is not None
         self.row: _BookingPatientRow | None = None
+        if read is not None and read[0] is not None:
+            self.row = _BookingPatientRow(*read[1:])
 
 
 _PROFILE_ONCE: ContextVar[_Once | None] = ContextVar("scheduling_patient_profile_once", default=None)
 
 
 @contextmanager
-def patient_profile_read_once(patient) -> Iterator[None]:
+def patient_profile_read_once(patient, *, read: tuple | None = None) -> Iterator[None]:
     """Inside the block (a booking's transaction), the patient's location, contact and assigned
     physician come from one read of their profile, made when the first of them is asked: a
-    booking asked for each on its own, three reads of one row (docs/write-budgets.md#booking)."""
-    token = _PROFILE_ONCE.set(_Once(patient.pk))
+    booking asked for each on its own, three reads of one row (docs/write-budgets.md#booking).
+    `read`: the values of BOOKING_PATIENT_PATHS a caller's statement already read (no query)."""
+    token = _PROFILE_ONCE.set(_Once(patient.pk, read))
     try:
         yield
     finally:

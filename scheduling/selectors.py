@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -1021,24 +1022,38 @@ def own_availability(*, physician: User) -> tuple[QuerySet[WeeklyAvailability], 
     )
 
 
-class BookingCounts(NamedTuple):
+class BookingGates(NamedTuple):
+    """What a booking judges after its locks, read in one statement (`booking_gates`)."""
+
     free_consultations_used: int
     free_consultations_allowed: int
     future_active: int
+    licensed: bool  # the consult licence rule says yes (a no: its reasons are read on their own)
+    standing: dict | None  # the current subscription's judged fields (contracts.standing_columns)
 
 
 def _count_of(qs) -> Coalesce:
     return Coalesce(Subquery(qs.order_by().values("patient_id").annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
-class _CountsRow(NamedTuple):
+_GATE_COUNTS = ("used", "grants", "future", "licensed")
+_STANDING_FIELDS = tuple(contracts.standing_columns(patient_ref="pk"))
+
+
+class _GatesRow(NamedTuple):
     used: int
     grants: int
     future: int
+    licensed: bool
 
 
-def _booking_counts_of(*, patient_id: int, now: datetime) -> QuerySet:
-    return User.objects.filter(pk=patient_id).annotate(
+_GatesStandingRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 (fields named by the billing contract)
+    "_GatesStandingRow", [*_GATE_COUNTS, *_STANDING_FIELDS]
+)
+
+
+def _booking_gates_of(*, patient_id: int, now: datetime, physician_id: int, on: date, state: str, standing: bool):
+    gates = User.objects.filter(pk=patient_id).annotate(
         used=_count_of(
             Appointment.objects.filter(
                 patient_id=OuterRef("pk"), appointment_type__code=AppointmentTypeCode.FREE_CONSULTATION
@@ -1052,21 +1067,35 @@ def _booking_counts_of(*, patient_id: int, now: datetime) -> QuerySet:
                 starts_at__gte=now,
             )
         ),
+        licensed=contracts.consult_licence_exists(physician_id=physician_id, state=state, on=on),
     )
+    return gates.annotate(**contracts.standing_columns(patient_ref="pk")) if standing else gates
 
 
-# Read inside every booking's transaction: its three subqueries compiled once (api/prepared.py).
-BOOKING_COUNTS = PreparedRead(
-    User, _CountsRow, _booking_counts_of, params=("patient_id", "now"), types={"now": datetime}
+# Read inside every booking's transaction: its subqueries compiled once per state (api/prepared.py).
+_GATE_PARAMS = ("patient_id", "now", "physician_id", "on")
+_GATE_TYPES = {"now": datetime, "on": date}
+BOOKING_GATES = PreparedRead(User, _GatesRow, _booking_gates_of, params=_GATE_PARAMS, types=_GATE_TYPES)
+BOOKING_GATES_STANDING = PreparedRead(
+    User, _GatesStandingRow, _booking_gates_of, params=_GATE_PARAMS, types=_GATE_TYPES
 )
 
 
-def booking_counts(*, patient: User, now: datetime) -> BookingCounts:
-    """The patient's booking limits in one query: free consultations used (every one not
-    cancelled counts, a no-show too) and allowed (one plus any staff grants), and the visits
-    booked or in progress from `now` on."""
-    row = BOOKING_COUNTS.first(patient_id=patient.pk, now=now) or _CountsRow(0, 0, 0)
-    return BookingCounts(row.used, 1 + row.grants, row.future)
+def booking_gates(
+    *, patient: User, physician_id: int, state: str, on: date, now: datetime, standing: bool
+) -> BookingGates:
+    """In one query, after the booking's locks: the patient's limits (free consultations used,
+    every one not cancelled counting, a no-show too, and allowed, one plus any staff grants; the
+    visits booked or in progress from `now` on), whether the physician's licence lets them
+    consult in `state` on `on`, and with `standing` what good standing judges."""
+    read = BOOKING_GATES_STANDING if standing else BOOKING_GATES
+    row = read.first(patient_id=patient.pk, now=now, physician_id=physician_id, on=on, state=state, standing=standing)
+    if row is None:  # no such user: nothing booked, nothing held
+        return BookingGates(0, 1, 0, False, {} if standing else None)
+    judged = None
+    if standing:
+        judged = {name[len(contracts.STANDING_PREFIX) :]: getattr(row, name) for name in _STANDING_FIELDS}
+    return BookingGates(row.used, 1 + row.grants, row.future, bool(row.licensed), judged)
 
 
 # --- Evidence for the prescribing basis (read by prescriptions; docs/prescribing-basis.md) ------

@@ -78,7 +78,8 @@ class _Checked:
     appointment_type: AppointmentType
     state: str
     ends_at: datetime
-    info: contracts.PhysicianInfo | None = None  # the physician's profile as the slot check read it
+    info: contracts.PhysicianInfo  # the physician's profile as the slot check read it
+    gates: selectors.BookingGates  # the patient's limits and standing, read with the licence
 
 
 def _visit_location(
@@ -119,22 +120,24 @@ def _check_slot(
     now: datetime,
     exclude_appointment_id: int | None = None,
     location: VisitLocation | None = None,
+    physician_profile: tuple | None = None,
 ) -> _Checked:
     """Every rule about the time itself, cheapest first. Runs inside the booking transaction.
 
     An in-person visit (`location`) is on the location's wall-clock grid, within the hours at
-    that location, and the licence checked is the location's state's on the location's date."""
+    that location, and the licence checked is the location's state's on the location's date.
+    `physician_profile`: the physician's profile as the lock read it (contracts.PHYSICIAN_INFO_PATHS)."""
     if starts_at <= now:
         raise InThePast()
-    info = contracts.physician_infos([physician.pk])[physician.pk]
+    info = contracts.physician_infos([physician.pk], read=physician_profile)[physician.pk]
     place_tz = info.time_zone if location is None else contracts.zone(location.time_zone)
     if not is_on_grid(starts_at, tz=place_tz, grid_minutes=settings.SCHEDULING_SLOT_GRID_MINUTES):
         raise NotOnGrid()
     state, viewer_tz = _where(patient=patient, location=location, place_tz=place_tz)
     visit_date = starts_at.astimezone(viewer_tz).date()
-    authorization = contracts.physician_authorization(physician=physician, state=state, on=visit_date)
-    if not authorization.allowed:
-        raise PhysicianNotLicensed(reasons=[{"code": r.code, "message": r.message} for r in authorization.reasons])
+    gates = _check_licence(
+        patient=patient, physician=physician, state=state, on=visit_date, now=now, appointment_type=appointment_type
+    )
     if starts_at < now + timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES):
         raise TooSoon()
     offered = selectors.slots_for_physicians(
@@ -157,8 +160,36 @@ def _check_slot(
     held = Interval(slot.starts_at, slot.ends_at + timedelta(minutes=appointment_type.buffer_minutes))
     _refuse_overlap(physician=physician, held=held, exclude_appointment_id=exclude_appointment_id)
     return _Checked(
-        physician=physician, appointment_type=appointment_type, state=state, ends_at=slot.ends_at, info=info
+        physician=physician,
+        appointment_type=appointment_type,
+        state=state,
+        ends_at=slot.ends_at,
+        info=info,
+        gates=gates,
     )
+
+
+def _check_licence(
+    *, patient: User, physician: User, state: str, on, now: datetime, appointment_type: AppointmentType
+) -> selectors.BookingGates:
+    """PhysicianNotLicensed unless the physician may consult in `state` on the visit's date. One
+    statement reads the licence rule's yes or no with the patient's limits and (when the type
+    needs it) what good standing judges, for _check_patient_rules; only a refusal reads the
+    licences again, for physician_authorization's reasons (docs/write-budgets.md#booking)."""
+    gates = selectors.booking_gates(
+        patient=patient,
+        physician_id=physician.pk,
+        state=state,
+        on=on,
+        now=now,
+        standing=appointment_type.requires_subscription,
+    )
+    if not gates.licensed:
+        authorization = contracts.physician_authorization(physician=physician, state=state, on=on)
+        if not authorization.allowed:
+            reasons = [{"code": r.code, "message": r.message} for r in authorization.reasons]
+            raise PhysicianNotLicensed(reasons=reasons)
+    return gates
 
 
 def _where(*, patient: User, location: VisitLocation | None, place_tz: ZoneInfo) -> tuple[str, ZoneInfo]:
@@ -223,24 +254,24 @@ def _check_patient_rules(
     physician: User,
     appointment_type: AppointmentType,
     now: datetime,
-    info: contracts.PhysicianInfo | None = None,
+    checked: _Checked,
 ) -> None:
     """The patient's side: good standing, the free consultation, the new-patient cap, the
-    upcoming-visits limit. `info`: the physician's profile the slot check read in the same
-    transaction (read again when not given)."""
+    upcoming-visits limit, judged on what the slot check read in the same transaction (the
+    physician's profile, the limits and standing: `checked`)."""
+    gates = checked.gates
     if appointment_type.requires_subscription:
-        standing = contracts.patient_good_standing(patient=patient)
+        standing = contracts.patient_good_standing(patient=patient, read=gates.standing)
         if not standing.ok:
             raise SubscriptionRequired(reasons=[{"code": standing.reason or "subscription_inactive", "message": ""}])
-    counts = selectors.booking_counts(patient=patient, now=now)  # one query for both rules
     if appointment_type.code == AppointmentTypeCode.FREE_CONSULTATION:
-        if counts.free_consultations_used >= counts.free_consultations_allowed:
+        if gates.free_consultations_used >= gates.free_consultations_allowed:
             raise FreeConsultationUsed()
         if contracts.assigned_physician_id(patient) != physician.pk:
-            infos = {physician.pk: info} if info is not None else contracts.physician_infos([physician.pk])
+            infos = {physician.pk: checked.info}
             if selectors.capped_physician_ids(physician_ids=[physician.pk], infos=infos, now=now):
                 raise PhysicianNotAccepting()
-    if counts.future_active >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
+    if gates.future_active >= settings.SCHEDULING_MAX_FUTURE_BOOKINGS:
         raise TooManyBookings(
             f"You can hold at most {settings.SCHEDULING_MAX_FUTURE_BOOKINGS} upcoming visits. "
             "Cancel one to book another."
@@ -270,16 +301,26 @@ def _replay_if_booked(actor: User, idempotency_key: str, *, physician_public_id,
     return _replay(existing, physician_public_id=physician_public_id, appointment_type_code=code, starts_at=at)
 
 
-def _lock_patient_and_physician(
-    patient: User, physician_public_id
-) -> tuple[User, tuple[NotificationPreference | None, bool]]:
+@dataclass(frozen=True)
+class _Locked:
+    """What the lock statement read besides the two rows: the physician (built from their row),
+    the patient's notification choices and push device, and both profiles."""
+
+    physician: User
+    preference: tuple[NotificationPreference | None, bool]
+    physician_profile: tuple  # contracts.PHYSICIAN_INFO_PATHS, the physician's row
+    patient_profile: tuple  # contracts.BOOKING_PATIENT_PATHS, the patient's row
+
+
+def _lock_patient_and_physician(patient: User, physician_public_id) -> _Locked:
     """Lock the patient's row and the physician's (found by public id among the physicians
     offering visits) in one statement, always in primary-key order: every booking takes the two
     locks in the same order, so bookings never deadlock, one patient's bookings serialise whatever
     physician they pick (the free consultation, the future-bookings limit) and one physician's
     bookings serialise on their row. A physician not offering visits is a field error.
     The same statement reads the patient's notification choices and whether they have a push
-    device, which the reminders are planned on (not lock-sensitive; docs/write-budgets.md#booking)."""
+    device, which the reminders are planned on, and each one's profile through the contracts'
+    columns (outer joins, not lock-sensitive; docs/write-budgets.md#booking)."""
     rows = _LOCKED.rows(patient_id=patient.pk, physician_public_id=physician_public_id).slice(0, None)
     physician = next((r for r in rows if r.id != patient.pk), None)
     if physician is None:
@@ -291,7 +332,12 @@ def _lock_patient_and_physician(
         preference = NotificationPreference.from_db(
             using, _PREFERENCE_FIELDS, mine[_PREFERENCE_AT : _PREFERENCE_AT + len(_PREFERENCE_FIELDS)]
         )
-    return User.from_db(using, _USER_FIELDS, physician[:_PREFERENCE_AT]), (preference, bool(mine.has_device))
+    return _Locked(
+        physician=User.from_db(using, _USER_FIELDS, physician[:_PREFERENCE_AT]),
+        preference=(preference, bool(mine.has_device)),
+        physician_profile=physician[_PHYSICIAN_PROFILE_AT:_PATIENT_PROFILE_AT],
+        patient_profile=mine[_PATIENT_PROFILE_AT:],
+    )
 
 
 def _locked_rows(*, patient_id: int, physician_public_id) -> QuerySet:
@@ -301,13 +347,23 @@ def _locked_rows(*, patient_id: int, physician_public_id) -> QuerySet:
 
 
 # The lock of every booking, as plain columns compiled once (api/prepared.py): the user's own
-# fields (the physician is built from them), the patient's preference row's (an outer join) and
-# whether they have a push device.
+# fields (the physician is built from them), the patient's preference row's (an outer join),
+# whether they have a push device, and the physician's and the patient's profiles (outer joins,
+# each row its own).
 _USER_FIELDS = tuple(f.attname for f in User._meta.concrete_fields)
 _PREFERENCE_FIELDS = tuple(f.attname for f in NotificationPreference._meta.concrete_fields)
 _PREFERENCE_AT = len(_USER_FIELDS)
+_PHYSICIAN_PROFILE_AT = _PREFERENCE_AT + len(_PREFERENCE_FIELDS) + 1
+_PATIENT_PROFILE_AT = _PHYSICIAN_PROFILE_AT + len(contracts.PHYSICIAN_INFO_PATHS)
 _LockedRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024 (fields named by the models)
-    "_LockedRow", [*_USER_FIELDS, *(f"notification_preference__{n}" for n in _PREFERENCE_FIELDS), "has_device"]
+    "_LockedRow",
+    [
+        *_USER_FIELDS,
+        *(f"notification_preference__{n}" for n in _PREFERENCE_FIELDS),
+        "has_device",
+        *contracts.PHYSICIAN_INFO_PATHS,
+        *contracts.BOOKING_PATIENT_PATHS,
+    ],
 )
 _LOCKED = PreparedRead(
     User, _LockedRow, _locked_rows, params=("patient_id", "physician_public_id"), types={"physician_public_id": UUID}
@@ -383,12 +439,11 @@ def _book_locked(
     # The patient's and the physician's rows, locked in one statement (primary-key order): "one
     # free consultation per patient", the future-bookings limit and one physician's slots hold
     # under concurrency.
-    physician, preference = _lock_patient_and_physician(actor, physician_public_id)
-    with contracts.patient_profile_read_once(actor):  # location, contact, assignment: one read
+    locked = _lock_patient_and_physician(actor, physician_public_id)
+    with contracts.patient_profile_read_once(actor, read=locked.patient_profile):  # location, contact, assignment
         return _book_checked(
             actor=actor,
-            physician=physician,
-            preference=preference,
+            locked=locked,
             appointment_type=appointment_type,
             starts_at=starts_at,
             idempotency_key=idempotency_key,
@@ -401,8 +456,7 @@ def _book_locked(
 def _book_checked(
     *,
     actor: User,
-    physician: User,
-    preference,
+    locked: _Locked,
     appointment_type: AppointmentType,
     starts_at: datetime,
     idempotency_key: str,
@@ -411,6 +465,7 @@ def _book_checked(
     now: datetime,
 ) -> Appointment:
     """The rules, the row, its reminders and the audit, with the two rows locked."""
+    physician = locked.physician
     location = _location_for_booking(
         patient=actor,
         physician=physician,
@@ -425,14 +480,15 @@ def _book_checked(
         starts_at=starts_at,
         now=now,
         location=location,
+        physician_profile=locked.physician_profile,
     )
     _check_patient_rules(
-        patient=actor, physician=physician, appointment_type=appointment_type, now=now, info=checked.info
+        patient=actor, physician=physician, appointment_type=appointment_type, now=now, checked=checked
     )
     appointment = _appointment_create(
         patient=actor, checked=checked, starts_at=starts_at, idempotency_key=idempotency_key, location=location
     )
-    reminders_plan(appointment=appointment, now=now, new=True, preference=preference)
+    reminders_plan(appointment=appointment, now=now, new=True, preference=locked.preference)
     audit_log(request, AuditAction.CREATE, appointment, actor=actor, detail="booked")
     return appointment
 

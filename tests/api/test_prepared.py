@@ -207,13 +207,17 @@ def _booking_reads():
     from billing.services.standing import _SUBSCRIPTIONS
     from practice.services.licensing import _CDS, _DEA, _LICENCES
     from scheduling.contracts import _ASSIGNED, _CONTACT, _INFO
-    from scheduling.selectors import _EXCEPTIONS, _WEEKLY, BOOKING_COUNTS
+    from scheduling.selectors import _EXCEPTIONS, _WEEKLY, BOOKING_GATES, BOOKING_GATES_STANDING
     from scheduling.services.booking import _LOCKED, _VISITS_AROUND
 
     now = timezone.now()
     day = now.date()
     return [
-        (BOOKING_COUNTS, {"patient_id": 7, "now": now}),
+        *(
+            (read, {"patient_id": 7, "now": now, "physician_id": 3, "on": day, "state": state, "standing": standing})
+            for read, standing in ((BOOKING_GATES, False), (BOOKING_GATES_STANDING, True))
+            for state in ("FL", "NJ", "TX")  # TX: a state not served, no licence subquery
+        ),
         (_WEEKLY, {"physician_id": 3, "location_id": None}),
         (_WEEKLY, {"physician_id": 3, "location_id": 12}),
         (_EXCEPTIONS, {"physician_id": 3, "location_id": None, "first": day, "last": day + timedelta(days=4)}),

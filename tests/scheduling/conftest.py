@@ -109,7 +109,7 @@ def _appointment_types(request):
 def world(monkeypatch):
     w = World()
 
-    def physician_infos(ids):
+    def physician_infos(ids, *, read=None):  # the world's profiles, whatever a statement read
         return {
             pid: contracts.PhysicianInfo(
                 pid,
@@ -149,7 +149,9 @@ def world(monkeypatch):
     monkeypatch.setattr(contracts, "physician_authorization", physician_authorization)
     monkeypatch.setattr(contracts, "patient_location", lambda *, patient: w.locations.get(patient.pk))
     monkeypatch.setattr(
-        contracts, "patient_good_standing", lambda *, patient: w.standing.get(patient.pk, FakeStanding(False, "none"))
+        contracts,
+        "patient_good_standing",
+        lambda *, patient, read=None: w.standing.get(patient.pk, FakeStanding(False, "none")),
     )
     monkeypatch.setattr(
         contracts,

@@ -19,6 +19,7 @@ from scheduling import availability_cache
 from scheduling.models import WeeklyAvailability
 from tests.factories import AdminUserFactory
 from tests.practice.factories import PhysicianProfileFactory, StateLicenseFactory
+from tests.scheduling.factories import book
 
 pytestmark = pytest.mark.django_db
 
@@ -320,33 +321,59 @@ def test_a_booking_leaves_a_remembered_day_view_and_strip(anon_client, doctor, c
 # --- the booking's statements on real rows (docs/write-budgets.md#booking) -----------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_new_patients_first_booking_on_real_rows_runs_thirteen_statements(api, doctor, commit):
-    """The scheduling tests' world fakes the other apps' reads; here every one is real. The
-    budget test there (10) counts scheduling's own statements; three reads through its contracts
-    come on top: the physician's profile (once: the slot's zone and the new-patient cap), the
-    patient's profile (once: location, contact for the reminders and assigned physician,
-    contracts.patient_profile_read_once) and the consult licence (a booking that needs good
-    standing reads the subscription too). Folding those is the open part of the write budget
-    (docs/write-budgets.md#booking); this pins today's count."""
-    from django.test.utils import CaptureQueriesContext
+def booking_statements(client, physician, **kwargs) -> tuple[list[str], str]:
+    """The statements of one booking through the API (the transaction's BEGIN / COMMIT left out)
+    and their listing for a failure message."""
+    with CaptureQueriesContext(connection) as queries:
+        response = book(client, physician, **kwargs)
+    assert response.status_code == 201, response.json()
+    work = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
+    return work, "\n".join(s[:160] for s in work)
 
+
+def own_reads_of(work: list[str], *apps: str) -> list[str]:
+    """The statements that read the apps' tables as their own FROM (not joined or subqueried)."""
+    return [s for s in work if any(f'FROM "{app}_' in s.split(" WHERE ")[0].split(" JOIN ")[0] for app in apps)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_patients_first_booking_on_real_rows_runs_ten_statements(api, doctor, commit):
+    """The write budget (docs/write-budgets.md#booking) on real rows, every contract real: the
+    user; the lock, which also reads both profiles (outer joins); the limits, with the consult
+    licence's yes; weekly hours; exceptions; the visits around; four writes (visit, caseload bump,
+    reminders, audit). No statement of its own for a profile or a licence."""
     from scheduling.selectors import appointment_type_get
     from tests.billing.factories import SubscriptionFactory
     from tests.patients.factories import PatientProfileFactory
-    from tests.scheduling.factories import book
 
     profile = PatientProfileFactory()
     SubscriptionFactory(customer__patient=profile.user)
     appointment_type_get(code="free_consultation")  # cached by the search before any booking
-    client = api(profile.user)
-    with CaptureQueriesContext(connection) as queries:
-        response = book(client, doctor, starts_at="2026-06-02T13:00:00Z")
-    assert response.status_code == 201, response.json()
-    work = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT")]
-    listing = "\n".join(s[:120] for s in work)
-    assert len(work) <= 13, listing
-    contract_reads = [s for s in work if 'FROM "practice_' in s or 'FROM "patients_' in s]
-    assert len(contract_reads) == 3, listing
-    assert sum('FROM "patients_patientprofile"' in s for s in work) == 1, listing
-    assert sum('FROM "practice_physicianprofile"' in s for s in work) == 1, listing
+    work, listing = booking_statements(api(profile.user), doctor, starts_at="2026-06-02T13:00:00Z")
+    assert len(work) == 10, listing
+    assert own_reads_of(work, "practice", "patients", "billing") == [], listing
+    lock = next(s for s in work if '"has_device"' in s)  # FOR UPDATE on PostgreSQL
+    assert 'LEFT OUTER JOIN "patients_patientprofile"' in lock, lock
+    assert 'LEFT OUTER JOIN "practice_physicianprofile"' in lock, lock
+    gates = next(s for s in work if '"licensed"' in s)
+    assert '"practice_statelicense"' in gates and '"standing_status"' not in gates, gates
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_members_follow_up_on_real_rows_runs_ten_statements(api, doctor, commit):
+    """A follow-up needs good standing: what it judges of the current subscription is read in the
+    limits' statement, not on its own (the benchmark's booking is this one)."""
+    from scheduling.selectors import appointment_type_get
+    from tests.billing.factories import SubscriptionFactory
+    from tests.patients.factories import PatientProfileFactory
+
+    profile = PatientProfileFactory(assigned_physician=doctor)
+    SubscriptionFactory(customer__patient=profile.user)
+    appointment_type_get(code="follow_up")
+    work, listing = booking_statements(
+        api(profile.user), doctor, starts_at="2026-06-02T13:00:00Z", appointment_type="follow_up"
+    )
+    assert len(work) == 10, listing
+    assert own_reads_of(work, "practice", "patients", "billing") == [], listing
+    gates = next(s for s in work if '"licensed"' in s)
+    assert '"billing_subscription"' in gates and '"standing_status"' in gates, gates

@@ -112,6 +112,36 @@ def test_follow_up_needs_a_real_active_subscription(api, patient, physician, fro
     assert book(api(patient), physician, appointment_type="follow_up", key="key-00000002").status_code == 201
 
 
+def test_a_follow_up_judges_the_current_subscription_read_with_the_limits(api, patient, physician, frozen, settings):
+    """Good standing is judged from the subscription columns of the booking's limits statement:
+    past due within the grace days books, past them it is refused with the billing reason; an
+    active subscription newer than a canceled one speaks for the patient."""
+    settings.BILLING_PAST_DUE_GRACE_DAYS = 7
+    make_physician(physician)
+    make_patient(patient, assigned_physician=physician)
+    old = SubscriptionFactory(customer__patient=patient, status="canceled")
+    late = SubscriptionFactory(
+        customer=old.customer, status="past_due", past_due_since=NOW - timedelta(days=8), stripe_created_at=NOW
+    )
+    response = book(api(patient), physician, appointment_type="follow_up")
+    assert response.status_code == 422 and response.json()["code"] == "subscription_required"
+    assert response.json()["reasons"][0]["code"] == "payment_past_due"
+    late.past_due_since = NOW - timedelta(days=2)
+    late.save()
+    assert book(api(patient), physician, appointment_type="follow_up", key="key-00000002").status_code == 201
+
+
+def test_an_inactive_licence_is_refused_with_its_reason(api, patient, physician, frozen):
+    """The limits statement's licence answer is a no; the reasons are the rule's own."""
+    make_physician(physician)
+    physician.state_licences.update(status="suspended")
+    make_patient(patient)
+    response = book(api(patient), physician)
+    assert response.status_code == 422 and response.json()["code"] == "physician_not_licensed"
+    assert [r["code"] for r in response.json()["reasons"]] == ["licence_inactive"]
+    assert not Appointment.objects.exists()
+
+
 def test_completing_a_free_consultation_assigns_the_patient(api, patient, physician):
     make_physician(physician)
     make_patient(patient)
