@@ -281,6 +281,31 @@ def test_availability_with_real_licences_costs_the_same_for_5_and_50_physicians(
     assert len(large) == len(small) <= 15
 
 
+def test_the_strip_and_day_view_with_real_rows_cost_the_same_for_5_and_50_physicians(
+    api, patient, frozen, django_capture_on_commit_callbacks, types_cached
+):
+    """The twin of test_availability_days' constant-queries test, every contract real: the
+    licences, profiles and caps the day strip and the day view read (docs/availability.md)."""
+    make_patient(patient)
+    client = api(patient)
+    strip = {"start": "2026-06-02", "end": "2026-06-15", "appointment_type": "free_consultation"}
+    day = {"date": "2026-06-02", "appointment_type": "free_consultation", "page_size": 100}
+
+    def both(expected):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/availability/days/", strip).json()["days"][0]["physicians"] == expected
+            assert client.get("/api/v1/availability/", day).json()["count"] == expected
+        return len(queries)
+
+    for _ in range(5):
+        make_physician(new_patient_cap=10)
+    small = both(5)
+    with django_capture_on_commit_callbacks(execute=True):  # new physicians show once committed
+        for _ in range(45):
+            make_physician(new_patient_cap=10)
+    assert both(50) == small
+
+
 def test_availability_is_throttled(anon_client, monkeypatch):
     from django.core.cache import cache
     from rest_framework.throttling import ScopedRateThrottle
