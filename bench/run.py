@@ -508,6 +508,19 @@ def prime(base_url: str, scenario) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
+def _with_board_again(wanted: list) -> list:
+    """`wanted` with the board's page 1 measured again straight after page 500, when both run:
+    the deep-page goal compares page 500 with the mean of page 1 before and after it, as the
+    ratios use the floor's first and last, so the machine's drift between two windows does not
+    land on one side (a run of 2026-12-01 gave 1.49 x where a quick run gave 1.03 x)."""
+    names = [s.name for s in wanted]
+    if "delivery_board" not in names or "delivery_board_deep" not in names:
+        return list(wanted)
+    board = wanted[names.index("delivery_board")]
+    at = names.index("delivery_board_deep") + 1
+    return [*wanted[:at], replace(board, name="delivery_board_again"), *wanted[at:]]
+
+
 def measure(env: dict, args, wanted) -> tuple[dict, dict]:
     """Serve the API under gunicorn and run each scenario, then the floor again: {name: result}."""
     from bench import load, wrk
@@ -525,7 +538,7 @@ def measure(env: dict, args, wanted) -> tuple[dict, dict]:
         # The floor runs first and again last: on a shared machine it drifts by tens of percent
         # within minutes, and the ratios divide by the mean of the two.
         floor_again = [replace(s, name="floor_again") for s in wanted if s.name == "floor"]
-        for scenario in wanted + floor_again:
+        for scenario in _with_board_again(wanted) + floor_again:
             first_ms = prime(base_url, scenario) if scenario.replay else None
             if client == "wrk" and scenario.replay:
                 result = wrk.run_scenario(base_url, scenario, users=args.users, seconds=args.seconds)
@@ -783,7 +796,8 @@ def goals(results: dict, batch: dict) -> list[dict]:
             ratio = by[name]["ratio_to_floor"]
             add(f"{name} throughput >= {target} x floor", ratio, target, ratio >= target)
     if "delivery_board" in by and "delivery_board_deep" in by and by["delivery_board_deep"]["rps"]:
-        times = by["delivery_board"]["rps"] / by["delivery_board_deep"]["rps"]  # page 500's time per request
+        page_one = [by[n]["rps"] for n in ("delivery_board", "delivery_board_again") if n in by]
+        times = statistics.fmean(page_one) / by["delivery_board_deep"]["rps"]  # page 500's time per request
         add(
             f"delivery_board page {DEEP_PAGE} within {DEEP_PAGE_WITHIN:g} x page 1",
             round(times, 2),
